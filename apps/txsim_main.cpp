@@ -1,0 +1,118 @@
+// txsim: the command line. Until training exists, the main job maps one layer onto crossbars and
+// reports its error against float GEMM and its speed.
+#include <cblas.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include "txsim/config.h"
+#include "txsim/mapped_matrix.h"
+#include "txsim/rng.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  double err = 0, ref = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    err += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+    ref += double(want[i]) * want[i];
+  }
+  return std::sqrt(err / ref);
+}
+
+template <class F>
+double seconds_per_call(F&& f, int repeats) {
+  f();  // warm-up: builds the effective matrices and the BLAS buffers
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < repeats; ++r) f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / repeats;
+}
+
+int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, uint64_t seed, int repeats) {
+  std::vector<float> w(static_cast<std::size_t>(out) * in), x(static_cast<std::size_t>(batch) * in),
+      d(static_cast<std::size_t>(batch) * out);
+  txsim::fill_normal(txsim::derive_key(seed, 1), 0, w.size(), w.data());
+  txsim::fill_normal(txsim::derive_key(seed, 2), 0, x.size(), x.data());
+  txsim::fill_normal(txsim::derive_key(seed, 3), 0, d.size(), d.data());
+  if (!config.crossbar.input_signed)
+    for (float& v : x) v = std::fabs(v);
+
+  std::vector<float> y_ref(static_cast<std::size_t>(batch) * out), dx_ref(static_cast<std::size_t>(batch) * in);
+  auto float_forward = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1.0f, x.data(), in, w.data(), in, 0.0f,
+                y_ref.data(), out);
+  };
+  float_forward();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1.0f, d.data(), out, w.data(), in, 0.0f,
+              dx_ref.data(), in);
+
+  std::printf("txsim: %dx%d layer, batch %d, on %dx%d crossbars\n", out, in, batch, config.crossbar.rows,
+              config.crossbar.cols);
+  std::printf("%-10s %14s %14s %14s %16s\n", "mode", "fwd rel.err", "bwd rel.err", "fwd ms/batch", "fwd / float GEMM");
+  const double float_s = seconds_per_call(float_forward, repeats);
+  for (txsim::ReadMode mode : {txsim::ReadMode::PerSlice, txsim::ReadMode::Folded}) {
+    txsim::CrossbarConfig c = config;
+    c.crossbar.read_mode = mode;
+    txsim::MappedMatrix layer(c, in, out, seed);
+    layer.program(w.data());
+    std::vector<float> y(y_ref.size()), dx(dx_ref.size());
+    layer.backward(d.data(), batch, dx.data());
+    const double s = seconds_per_call([&] { layer.forward(x.data(), batch, y.data()); }, repeats);
+    std::printf("%-10s %14.4e %14.4e %14.3f %15.2fx\n", mode == txsim::ReadMode::PerSlice ? "per_slice" : "folded",
+                relative_error(y, y_ref), relative_error(dx, dx_ref), s * 1e3, s / float_s);
+  }
+  std::printf("float GEMM: %.3f ms/batch\n", float_s * 1e3);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description opts("txsim options");
+  opts.add_options()("help,h", "show this help")(
+      "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(
+      "in", po::value<int>()->default_value(1024), "layer inputs")(
+      "out", po::value<int>()->default_value(1024), "layer outputs")(
+      "batch", po::value<int>()->default_value(128), "samples per batch")(
+      "seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "repeats", po::value<int>()->default_value(5), "timed repetitions")(
+      "print-config", "print the effective config as JSON and exit");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    const txsim::CrossbarConfig config = vm.count("config")
+                                             ? txsim::load_crossbar_config(vm["config"].as<std::string>())
+                                             : txsim::default_crossbar_config();
+    if (vm.count("print-config")) {
+      std::cout << txsim::to_json(config).dump(2) << "\n";
+      return 0;
+    }
+    const int in = vm["in"].as<int>(), out = vm["out"].as<int>(), batch = vm["batch"].as<int>();
+    const int repeats = vm["repeats"].as<int>();
+    if (in < 1 || out < 1 || batch < 1 || repeats < 1) {
+      std::cerr << "txsim: --in, --out, --batch and --repeats must be >= 1\n";
+      return 2;
+    }
+    return run_layer(config, in, out, batch, vm["seed"].as<uint64_t>(), repeats);
+  } catch (const po::error& e) {
+    std::cerr << "txsim: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "txsim: " << e.what() << "\n";
+    return 1;
+  }
+}

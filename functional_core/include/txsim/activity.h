@@ -1,0 +1,26 @@
+// What the hardware did during functional operations: the seam to the timed model, which turns
+// activity into time and energy without recomputing any number.
+#pragma once
+
+#include <cstdint>
+
+namespace txsim {
+
+struct Activity {
+  uint64_t crossbar_reads = 0;   // one physical crossbar activated for one input plane of one sample
+  uint64_t dac_conversions = 0;  // one line driven for one plane on one crossbar
+  uint64_t adc_conversions = 0;  // one sensed line digitized
+  uint64_t shift_adds = 0;       // one digitized partial sum shifted and accumulated
+  uint64_t device_macs = 0;      // one device's multiply-accumulate (each device of a pair counts)
+
+  Activity& operator+=(const Activity& o) {
+    crossbar_reads += o.crossbar_reads;
+    dac_conversions += o.dac_conversions;
+    adc_conversions += o.adc_conversions;
+    shift_adds += o.shift_adds;
+    device_macs += o.device_macs;
+    return *this;
+  }
+};
+
+}  // namespace txsim

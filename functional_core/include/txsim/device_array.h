@@ -1,0 +1,43 @@
+// The devices of one conductance plane: a rows x cols grid whose conductances are the state.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "txsim/config.h"
+
+namespace txsim {
+
+enum class Fault : uint8_t { None, StuckOn, StuckOff };
+
+class DeviceArray {
+ public:
+  // Draws the fixed fault map and each device's fixed device-to-device deviation from `key`.
+  DeviceArray(const DeviceConfig& device, int rows, int cols, int levels, uint64_t key);
+
+  // Programs every device towards its target conductance (siemens, row-major rows x cols): the
+  // target snaps to the nearest of the device's levels in [g_min, g_max], the device's own
+  // deviation is applied, and a stuck device keeps its stuck value.
+  void program(const double* target);
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  double conductance(int r, int c) const { return g_[index(r, c)]; }
+  const double* conductances() const { return g_.data(); }
+  Fault fault(int r, int c) const { return static_cast<Fault>(fault_[index(r, c)]); }
+  std::size_t count(Fault f) const;
+  // The conductance an ideal device would hold for `target`: level quantization only.
+  double level_of(double target) const;
+
+ private:
+  std::size_t index(int r, int c) const { return static_cast<std::size_t>(r) * cols_ + c; }
+
+  DeviceConfig device_;
+  int rows_, cols_, levels_;
+  std::vector<double> g_;
+  std::vector<float> deviation_;  // standard normal draw per device, fixed for its lifetime
+  std::vector<uint8_t> fault_;
+};
+
+}  // namespace txsim

@@ -1,0 +1,93 @@
+// A float weight matrix mapped onto crossbars: tiles x slices x (differential pair | offset with a
+// reference column). The device conductances are the state; float weights are derived from them.
+// Every read is one GEMM per crossbar row-tile with the DAC, ADC and shift-and-add around it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "txsim/activity.h"
+#include "txsim/circuit_model.h"
+#include "txsim/config.h"
+#include "txsim/device_array.h"
+
+namespace txsim {
+
+// Where a read parallelizes: inside OpenBLAS (its thread pool per GEMM, our loops around it
+// parallel over samples), or over crossbar row-tiles (one single-threaded GEMM per tile).
+enum class Parallelism { Blas, Tiles };
+
+class MappedMatrix {
+ public:
+  // A layer with `in` inputs and `out` outputs (weights out x in). `seed` and `layer` select the
+  // random streams of its devices and reads.
+  MappedMatrix(const CrossbarConfig& config, int in, int out, uint64_t seed, uint64_t layer = 0,
+               std::shared_ptr<const CircuitModel> circuit = std::make_shared<IdealCircuit>());
+
+  // Programs the devices to represent W (row-major out x in). Weights are quantized to
+  // weight_bits over [-w_scale, w_scale]; w_scale 0 means max |W|. Invalidates the cached
+  // effective matrices.
+  void program(const float* w, float w_scale = 0.0f);
+
+  // The float weights the programmed conductances represent (out x in), as a forward read sees them.
+  std::vector<float> weights();
+
+  // y = W x for each sample: x is batch x in, y is batch x out.
+  void forward(const float* x, int batch, float* y);
+  // dx = W^T d for each sample (the transposed read): d is batch x out, dx is batch x in.
+  void backward(const float* d, int batch, float* dx);
+
+  int inputs() const { return in_; }
+  int outputs() const { return out_; }
+  int row_tiles() const { return row_tiles_; }
+  int col_tiles() const { return col_tiles_; }
+  int polarities() const { return config_.crossbar.mapping == Mapping::Differential ? 2 : 1; }
+  int crossbars() const { return row_tiles_ * col_tiles_ * config_.crossbar.slices() * polarities(); }
+  const CrossbarConfig& config() const { return config_; }
+  // Device plane of weights for (slice, polarity): in x out. Offset mapping: polarity 0 only.
+  const DeviceArray& plane(int slice, int polarity = 0) const;
+  // Offset mapping: the reference devices of `slice`, in x col_tiles.
+  const DeviceArray& reference(int slice) const;
+
+  const Activity& activity() const { return activity_; }
+  void reset_activity() { activity_ = Activity{}; }
+  void set_parallelism(Parallelism p) { parallelism_ = p; }
+
+ private:
+  // A read direction seen as one shape: inputs of length k, outputs of length n, the k side cut
+  // into tiles of the crossbar lines that share one sensing line.
+  struct Shape {
+    int k, n, k_tile, k_tiles;
+  };
+  // Everything a read needs that depends only on the programmed state, per direction.
+  struct Effective {
+    bool valid = false;
+    std::vector<float> matrix;   // per-slice: k x (slices*n); folded: k x n (units of one step)
+    std::vector<float> lsb;      // per k-tile x (slices*n | n)
+    std::vector<float> inv_lsb;
+  };
+
+  Shape shape(Direction dir) const;
+  const Effective& effective(Direction dir);
+  void build_effective(Direction dir, Effective& e);
+  void read(Direction dir, const float* x, int batch, float* y);
+  void read_tile(Direction dir, const Effective& e, const struct QuantizedInputs& q, int tile,
+                 uint64_t noise_key, float* acc, std::vector<float>& a, std::vector<float>& c,
+                 std::vector<float>& z) const;
+
+  CrossbarConfig config_;
+  int in_, out_;
+  int row_tiles_, col_tiles_;
+  uint64_t key_;
+  std::shared_ptr<const CircuitModel> circuit_;
+  std::vector<DeviceArray> planes_;      // slice * polarities + polarity
+  std::vector<DeviceArray> references_;  // offset mapping: one per slice
+  float w_step_ = 0.0f;                  // real value of one weight integer step
+  Effective forward_, backward_;
+  uint64_t reads_ = 0;
+  Activity activity_;
+  Parallelism parallelism_ = Parallelism::Tiles;
+};
+
+}  // namespace txsim

@@ -1,0 +1,38 @@
+// The digital-analog boundary: input DACs (per-sample scaling, bit-serial digit planes) and ADCs.
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "txsim/config.h"
+
+namespace txsim {
+
+// Inputs of a batch as integers of input_magnitude_bits, each sample scaled by its own max |x|
+// (so a sample's largest element uses the full DAC range). ints holds the signed integers.
+struct QuantizedInputs {
+  int batch = 0, length = 0;
+  std::vector<float> ints;  // batch x length, integer-valued
+  std::vector<float> step;  // per sample: the real value of one integer step
+};
+
+// Throws std::invalid_argument on a NaN/inf input, or a negative one when inputs are unsigned.
+QuantizedInputs quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array);
+
+// Digit `plane` (dac_bits wide, least significant first) of |ints|, carrying the sign of ints.
+// Rows [0, batch) x columns [k0, k0 + kt) of `in` go to out (batch x kt).
+void input_plane(const QuantizedInputs& in, int plane, int dac_bits, int k0, int kt, float* out);
+
+// A uniform midtread ADC with two's complement codes [-2^(bits-1), 2^(bits-1) - 1].
+struct AdcCodes {
+  float lo, hi;
+  explicit AdcCodes(int bits)
+      : lo(-std::ldexp(1.0f, bits - 1)), hi(std::ldexp(1.0f, bits - 1) - 1.0f) {}
+};
+
+// The LSB for a full scale of `full_scale` units: for the fixed policy the smallest power of two
+// whose top code reaches the full scale (codes then align with the shift-and-add), for the
+// calibrated policy exactly full_scale / top code.
+float adc_lsb(double full_scale, int bits, AdcRange policy);
+
+}  // namespace txsim

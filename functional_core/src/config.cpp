@@ -1,0 +1,267 @@
+#include "txsim/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace txsim {
+namespace {
+
+using nlohmann::json;
+
+template <class E>
+using EnumNames = std::vector<std::pair<const char*, E>>;
+
+const EnumNames<Mapping> kMappings = {{"differential", Mapping::Differential}, {"offset", Mapping::Offset}};
+const EnumNames<ReadMode> kReadModes = {{"per_slice", ReadMode::PerSlice}, {"folded", ReadMode::Folded}};
+const EnumNames<AdcModel> kAdcModels = {{"ideal", AdcModel::Ideal}, {"uniform", AdcModel::Uniform}};
+const EnumNames<AdcRange> kAdcRanges = {{"fixed", AdcRange::Fixed}, {"calibrated", AdcRange::Calibrated}};
+const EnumNames<VariationShape> kShapes = {{"gaussian", VariationShape::Gaussian},
+                                           {"lognormal", VariationShape::LogNormal}};
+const EnumNames<VariationScale> kScales = {{"relative", VariationScale::Relative},
+                                           {"absolute", VariationScale::Absolute}};
+
+template <class E>
+const char* enum_name(E value, const EnumNames<E>& names) {
+  for (const auto& [name, v] : names)
+    if (v == value) return name;
+  return "?";
+}
+
+template <class E>
+std::string accepted_names(const EnumNames<E>& names) {
+  std::string s;
+  for (const auto& [name, v] : names) s += (s.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+  return s;
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& field, const std::string& value,
+                       const std::string& accepted) {
+  throw ConfigError(source + ": field '" + field + "' = " + value + ": accepted " + accepted);
+}
+
+std::string show(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// Reads the members of one JSON object, each at most once, and rejects whatever it did not read.
+class ObjectReader {
+ public:
+  ObjectReader(const json& object, std::string path, const std::string& source)
+      : object_(object), path_(std::move(path)), source_(source) {
+    if (!object_.is_object()) fail(source_, path_, object_.dump(), "a JSON object");
+  }
+
+  bool has(const char* key) const { return object_.contains(key); }
+
+  void read(const char* key, int& out) {
+    const json* v = take(key);
+    if (!v) return;
+    if (!v->is_number_integer()) fail(source_, field(key), v->dump(), "an integer");
+    out = v->get<int>();
+  }
+  void read(const char* key, double& out) {
+    const json* v = take(key);
+    if (!v) return;
+    if (!v->is_number()) fail(source_, field(key), v->dump(), "a number");
+    out = v->get<double>();
+  }
+  void read(const char* key, bool& out) {
+    const json* v = take(key);
+    if (!v) return;
+    if (!v->is_boolean()) fail(source_, field(key), v->dump(), "true or false");
+    out = v->get<bool>();
+  }
+  void read(const char* key, std::optional<int>& out) {
+    if (!has(key)) return;
+    int value = 0;
+    read(key, value);
+    out = value;
+  }
+  template <class E>
+  void read(const char* key, E& out, const EnumNames<E>& names) {
+    const json* v = take(key);
+    if (!v) return;
+    if (v->is_string())
+      for (const auto& [name, value] : names)
+        if (*v == name) { out = value; return; }
+    fail(source_, field(key), v->dump(), "one of " + accepted_names(names));
+  }
+  const json* take(const char* key) {
+    auto it = object_.find(key);
+    if (it == object_.end()) return nullptr;
+    seen_.insert(key);
+    return &*it;
+  }
+  // Every member must have been read: a misspelt key is an error, never silently ignored.
+  void finish(const std::string& accepted) const {
+    for (const auto& item : object_.items())
+      if (!seen_.count(item.key()))
+        throw ConfigError(source_ + ": unknown key '" + field(item.key().c_str()) + "'; accepted keys: " +
+                          accepted);
+  }
+  std::string field(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+ private:
+  const json& object_;
+  std::string path_;
+  const std::string& source_;
+  std::set<std::string> seen_;
+};
+
+void check_int(const std::string& source, const char* field, int v, int lo, int hi) {
+  if (v < lo || v > hi) fail(source, field, std::to_string(v), std::to_string(lo) + ".." + std::to_string(hi));
+}
+void check_range(const std::string& source, const char* field, double v, double lo, double hi,
+                 const char* accepted) {
+  if (!(v >= lo && v <= hi)) fail(source, field, show(v), accepted);
+}
+
+}  // namespace
+
+void validate(const CrossbarConfig& config, const std::string& source) {
+  const ArrayConfig& a = config.crossbar;
+  const DeviceConfig& d = config.device;
+  check_int(source, "crossbar.rows", a.rows, 1, 4096);
+  check_int(source, "crossbar.cols", a.cols, a.mapping == Mapping::Offset ? 2 : 1, 4096);
+  check_int(source, "crossbar.weight_bits", a.weight_bits, 1, 24);
+  if (a.mapping == Mapping::Offset)
+    check_int(source, "crossbar.weight_bits", a.weight_bits, 2, 24);  // offset binary needs a sign bit
+  check_int(source, "crossbar.bits_per_cell", a.bits_per_cell, 1, a.weight_bits);
+  if (a.weight_bits % a.bits_per_cell != 0)
+    fail(source, "crossbar.weight_bits", std::to_string(a.weight_bits),
+         "a multiple of crossbar.bits_per_cell (" + std::to_string(a.bits_per_cell) + ")");
+  check_int(source, "crossbar.input_bits", a.input_bits, a.input_signed ? 2 : 1, 24);
+  check_int(source, "crossbar.dac_bits", a.dac_bits, 1, a.input_magnitude_bits());
+  check_int(source, "crossbar.adc_bits", a.adc_bits, 1, 24);
+  check_range(source, "crossbar.adc_clip", a.adc_clip, 1e-6, 1.0, "a fraction in (0, 1]");
+  check_range(source, "crossbar.read_voltage", a.read_voltage, 1e-6, 10.0, "volts in (0, 10]");
+
+  if (!(d.g_min > 0 && std::isfinite(d.g_min)))
+    fail(source, "device.g_min", show(d.g_min), "siemens > 0");
+  if (!(d.g_max > d.g_min && std::isfinite(d.g_max)))
+    fail(source, "device.g_max", show(d.g_max), "siemens > device.g_min (" + show(d.g_min) + ")");
+  const int needed = 1 << a.bits_per_cell;
+  if (d.levels) check_int(source, "device.levels", *d.levels, needed, 1 << 24);
+  check_range(source, "device.program_sigma", d.program_sigma, 0.0, 10.0, "0..10");
+  if (d.program_scale == VariationScale::Absolute && d.program_shape == VariationShape::LogNormal)
+    fail(source, "device.program_shape", "\"lognormal\"", "only \"gaussian\" with program_scale \"absolute\"");
+  check_range(source, "device.read_noise_sigma", d.read_noise_sigma, 0.0, 10.0, "0..10");
+  check_range(source, "device.stuck_on_rate", d.stuck_on_rate, 0.0, 1.0, "a fraction in [0, 1]");
+  check_range(source, "device.stuck_off_rate", d.stuck_off_rate, 0.0, 1.0 - d.stuck_on_rate,
+              "a fraction in [0, 1 - device.stuck_on_rate]");
+}
+
+CrossbarConfig crossbar_config_from_json(const json& j, const std::string& source) {
+  CrossbarConfig c;
+  ObjectReader top(j, "", source);
+  if (const json* xj = top.take("crossbar")) {
+    ObjectReader r(*xj, "crossbar", source);
+    ArrayConfig& a = c.crossbar;
+    r.read("rows", a.rows);
+    r.read("cols", a.cols);
+    r.read("weight_bits", a.weight_bits);
+    r.read("bits_per_cell", a.bits_per_cell);
+    r.read("input_bits", a.input_bits);
+    r.read("dac_bits", a.dac_bits);
+    r.read("input_signed", a.input_signed);
+    r.read("mapping", a.mapping, kMappings);
+    r.read("read_mode", a.read_mode, kReadModes);
+    r.read("adc_model", a.adc_model, kAdcModels);
+    r.read("adc_bits", a.adc_bits);
+    r.read("adc_range", a.adc_range, kAdcRanges);
+    r.read("adc_clip", a.adc_clip);
+    r.read("read_voltage", a.read_voltage);
+    r.finish("rows, cols, weight_bits, bits_per_cell, input_bits, dac_bits, input_signed, mapping, "
+             "read_mode, adc_model, adc_bits, adc_range, adc_clip, read_voltage");
+  }
+  if (const json* dj = top.take("device")) {
+    ObjectReader r(*dj, "device", source);
+    DeviceConfig& d = c.device;
+    r.read("g_max", d.g_max);
+    // The off state is given either directly or as the ON/OFF ratio, never both.
+    if (r.has("g_min") && r.has("on_off_ratio"))
+      fail(source, "device.on_off_ratio", r.take("on_off_ratio")->dump(), "only without device.g_min");
+    r.read("g_min", d.g_min);
+    if (r.has("on_off_ratio")) {
+      double ratio = 0;
+      r.read("on_off_ratio", ratio);
+      if (!(ratio > 1 && std::isfinite(ratio))) fail(source, "device.on_off_ratio", show(ratio), "a ratio > 1");
+      d.g_min = d.g_max / ratio;
+    }
+    r.read("levels", d.levels);
+    r.read("program_sigma", d.program_sigma);
+    r.read("program_shape", d.program_shape, kShapes);
+    r.read("program_scale", d.program_scale, kScales);
+    r.read("read_noise_sigma", d.read_noise_sigma);
+    r.read("stuck_on_rate", d.stuck_on_rate);
+    r.read("stuck_off_rate", d.stuck_off_rate);
+    r.finish("g_min, g_max, on_off_ratio, levels, program_sigma, program_shape, program_scale, "
+             "read_noise_sigma, stuck_on_rate, stuck_off_rate");
+  }
+  top.finish("crossbar, device");
+  validate(c, source);
+  return c;
+}
+
+json to_json(const CrossbarConfig& c) {
+  const ArrayConfig& a = c.crossbar;
+  const DeviceConfig& d = c.device;
+  json device = {{"g_min", d.g_min},
+                 {"g_max", d.g_max},
+                 {"program_sigma", d.program_sigma},
+                 {"program_shape", enum_name(d.program_shape, kShapes)},
+                 {"program_scale", enum_name(d.program_scale, kScales)},
+                 {"read_noise_sigma", d.read_noise_sigma},
+                 {"stuck_on_rate", d.stuck_on_rate},
+                 {"stuck_off_rate", d.stuck_off_rate}};
+  if (d.levels) device["levels"] = *d.levels;
+  return {{"crossbar",
+           {{"rows", a.rows},
+            {"cols", a.cols},
+            {"weight_bits", a.weight_bits},
+            {"bits_per_cell", a.bits_per_cell},
+            {"input_bits", a.input_bits},
+            {"dac_bits", a.dac_bits},
+            {"input_signed", a.input_signed},
+            {"mapping", enum_name(a.mapping, kMappings)},
+            {"read_mode", enum_name(a.read_mode, kReadModes)},
+            {"adc_model", enum_name(a.adc_model, kAdcModels)},
+            {"adc_bits", a.adc_bits},
+            {"adc_range", enum_name(a.adc_range, kAdcRanges)},
+            {"adc_clip", a.adc_clip},
+            {"read_voltage", a.read_voltage}}},
+          {"device", device}};
+}
+
+CrossbarConfig load_crossbar_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open the file for reading");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::parse_error& e) {
+    throw ConfigError(path + ": not valid JSON: " + e.what());
+  }
+  return crossbar_config_from_json(j, path);
+}
+
+CrossbarConfig default_crossbar_config() {
+  CrossbarConfig c;
+  c.crossbar.rows = 128;
+  c.crossbar.cols = 128;
+  c.device.g_min = 1e-6;
+  c.device.g_max = 1e-5;
+  c.device.program_sigma = 0.02;
+  c.device.read_noise_sigma = 0.005;
+  return c;
+}
+
+}  // namespace txsim

@@ -1,0 +1,337 @@
+#include "txsim/mapped_matrix.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include <cblas.h>
+
+#include "txsim/periphery.h"
+#include "txsim/rng.h"
+
+namespace txsim {
+namespace {
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// Runs OpenBLAS single-threaded while alive: inside our own parallel loop its pool would
+// oversubscribe the cores.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
+  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
+  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
+  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace
+
+void IdealCircuit::effective(const double* g, int rows, int cols, Direction, double* eff) const {
+  std::copy(g, g + static_cast<std::size_t>(rows) * cols, eff);
+}
+
+MappedMatrix::MappedMatrix(const CrossbarConfig& config, int in, int out, uint64_t seed, uint64_t layer,
+                           std::shared_ptr<const CircuitModel> circuit)
+    : config_(config), in_(in), out_(out), key_(derive_key(seed, layer)), circuit_(std::move(circuit)) {
+  validate(config_);
+  if (in < 1 || out < 1)
+    throw std::invalid_argument("MappedMatrix: shape " + std::to_string(out) + "x" + std::to_string(in) +
+                                ": both dimensions must be >= 1");
+  const ArrayConfig& a = config_.crossbar;
+  row_tiles_ = ceil_div(in, a.rows);
+  col_tiles_ = ceil_div(out, a.weight_cols());
+  const int levels = config_.device.levels_for(a.bits_per_cell);
+  for (int s = 0; s < a.slices(); ++s)
+    for (int p = 0; p < polarities(); ++p)
+      planes_.emplace_back(config_.device, in, out, levels, derive_key(key_, 100 + s * polarities() + p));
+  if (a.mapping == Mapping::Offset) {
+    // The reference column holds the digits of the offset 2^(weight_bits-1): zero weight.
+    const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
+    for (int s = 0; s < a.slices(); ++s) {
+      references_.emplace_back(config_.device, in, col_tiles_, levels, derive_key(key_, 1000 + s));
+      const int digit = ((1 << (a.weight_bits - 1)) >> (a.bits_per_cell * s)) & ((1 << a.bits_per_cell) - 1);
+      references_.back().program(
+          std::vector<double>(static_cast<std::size_t>(in) * col_tiles_, config_.device.g_min + digit * unit).data());
+    }
+  }
+  program(std::vector<float>(static_cast<std::size_t>(in) * out, 0.0f).data());
+}
+
+const DeviceArray& MappedMatrix::plane(int slice, int polarity) const {
+  if (slice < 0 || slice >= config_.crossbar.slices() || polarity < 0 || polarity >= polarities())
+    throw std::out_of_range("MappedMatrix::plane: no plane (" + std::to_string(slice) + ", " +
+                            std::to_string(polarity) + ")");
+  return planes_[slice * polarities() + polarity];
+}
+
+const DeviceArray& MappedMatrix::reference(int slice) const {
+  if (references_.empty() || slice < 0 || slice >= config_.crossbar.slices())
+    throw std::out_of_range("MappedMatrix::reference: offset mapping only, slice " + std::to_string(slice));
+  return references_[slice];
+}
+
+void MappedMatrix::program(const float* w, float w_scale) {
+  const ArrayConfig& a = config_.crossbar;
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  float scale = w_scale;
+  if (!(scale >= 0 && std::isfinite(scale)))
+    throw std::invalid_argument("MappedMatrix::program: w_scale must be finite and >= 0");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(w[i])) throw std::invalid_argument("MappedMatrix::program: weight " + std::to_string(i) +
+                                                          " is not finite");
+    if (w_scale == 0) scale = std::max(scale, std::fabs(w[i]));
+  }
+  const bool differential = a.mapping == Mapping::Differential;
+  const int q_max = differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
+  const int offset = differential ? 0 : 1 << (a.weight_bits - 1);
+  const int mask = (1 << a.bits_per_cell) - 1;
+  const double g_min = config_.device.g_min;
+  const double unit = (config_.device.g_max - config_.device.g_min) / mask;
+  w_step_ = scale > 0 ? scale / q_max : 0.0f;
+  const float to_int = scale > 0 ? q_max / scale : 0.0f;
+
+  std::vector<std::vector<double>> target(planes_.size(), std::vector<double>(count, g_min));
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      // Weights beyond +-w_scale saturate at the largest code: the chosen weight range.
+      const int q = static_cast<int>(std::clamp(std::nearbyint(w[static_cast<std::size_t>(o) * in_ + i] * to_int),
+                                                float(-q_max), float(q_max)));
+      const int stored = differential ? std::abs(q) : q + offset;
+      const int polarity = differential && q < 0 ? 1 : 0;
+      const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
+      for (int s = 0; s < a.slices(); ++s) {
+        const int digit = (stored >> (a.bits_per_cell * s)) & mask;
+        target[s * polarities() + polarity][idx] = g_min + digit * unit;
+      }
+    }
+  for (std::size_t p = 0; p < planes_.size(); ++p) planes_[p].program(target[p].data());
+  forward_.valid = backward_.valid = false;
+}
+
+MappedMatrix::Shape MappedMatrix::shape(Direction dir) const {
+  const ArrayConfig& a = config_.crossbar;
+  if (dir == Direction::Forward) return {in_, out_, a.rows, row_tiles_};
+  return {out_, in_, a.weight_cols(), col_tiles_};
+}
+
+const MappedMatrix::Effective& MappedMatrix::effective(Direction dir) {
+  Effective& e = dir == Direction::Forward ? forward_ : backward_;
+  if (!e.valid) build_effective(dir, e);
+  return e;
+}
+
+void MappedMatrix::build_effective(Direction dir, Effective& e) {
+  const ArrayConfig& a = config_.crossbar;
+  const int rows = a.rows, cols = a.cols, wcols = a.weight_cols(), slices = a.slices();
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const bool differential = a.mapping == Mapping::Differential;
+  const Shape sh = shape(dir);
+  const int width = per_slice ? slices * sh.n : sh.n;
+  const double g_min = config_.device.g_min;
+  const double inv_unit = ((1 << a.bits_per_cell) - 1) / (config_.device.g_max - config_.device.g_min);
+  e.matrix.assign(static_cast<std::size_t>(sh.k) * width, 0.0f);
+
+  const std::size_t cells = static_cast<std::size_t>(rows) * cols;
+  std::vector<double> g(cells), eff_pos(cells), eff_neg(cells);
+  for (int rt = 0; rt < row_tiles_; ++rt)
+    for (int ct = 0; ct < col_tiles_; ++ct) {
+      const int r0 = rt * rows, c0 = ct * wcols;
+      const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
+      for (int s = 0; s < slices; ++s) {
+        // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
+        auto solve = [&](const DeviceArray& plane, double* eff) {
+          std::fill(g.begin(), g.end(), g_min);
+          for (int r = 0; r < nr; ++r)
+            for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
+          if (!differential)
+            for (int r = 0; r < nr; ++r) g[static_cast<std::size_t>(r) * cols + cols - 1] = references_[s].conductance(r0 + r, ct);
+          circuit_->effective(g.data(), rows, cols, dir, eff);
+        };
+        solve(plane(s, 0), eff_pos.data());
+        if (differential) solve(plane(s, 1), eff_neg.data());
+        const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
+        for (int r = 0; r < nr; ++r)
+          for (int c = 0; c < nc; ++c) {
+            const std::size_t cell = static_cast<std::size_t>(r) * cols + c;
+            const double reference =
+                differential ? eff_neg[cell] : eff_pos[static_cast<std::size_t>(r) * cols + cols - 1];
+            const float units = static_cast<float>((eff_pos[cell] - reference) * inv_unit);
+            const int i = r0 + r, o = c0 + c;
+            const int k = dir == Direction::Forward ? i : o;
+            const int n = dir == Direction::Forward ? o : i;
+            if (per_slice) e.matrix[static_cast<std::size_t>(k) * width + s * sh.n + n] = units;
+            else e.matrix[static_cast<std::size_t>(k) * width + n] += fold * units;
+          }
+      }
+    }
+
+  // ADC LSB per k-tile and sensed output line.
+  e.lsb.assign(static_cast<std::size_t>(sh.k_tiles) * width, 1.0f);
+  e.inv_lsb.assign(e.lsb.size(), 1.0f);
+  if (a.adc_model == AdcModel::Ideal) { e.valid = true; return; }
+  const double max_input = per_slice ? (1 << a.dac_bits) - 1 : std::ldexp(1.0, a.input_magnitude_bits()) - 1;
+  const double max_weight = per_slice ? (1 << a.bits_per_cell) - 1 : std::ldexp(1.0, a.weight_bits) - 1;
+  for (int t = 0; t < sh.k_tiles; ++t) {
+    const int k0 = t * sh.k_tile, k1 = std::min(sh.k, k0 + sh.k_tile);
+    for (int col = 0; col < width; ++col) {
+      double full = sh.k_tile * max_input * max_weight;  // every line at full input and weight
+      if (a.adc_range == AdcRange::Calibrated) {
+        double pos = 0, neg = 0;
+        for (int k = k0; k < k1; ++k) {
+          const float v = e.matrix[static_cast<std::size_t>(k) * width + col];
+          (v > 0 ? pos : neg) += std::fabs(v);
+        }
+        full = max_input * std::max(pos, neg);
+      }
+      const float lsb = adc_lsb(full * a.adc_clip, a.adc_bits, a.adc_range);
+      e.lsb[static_cast<std::size_t>(t) * width + col] = lsb;
+      e.inv_lsb[static_cast<std::size_t>(t) * width + col] = 1.0f / lsb;
+    }
+  }
+  e.valid = true;
+}
+
+std::vector<float> MappedMatrix::weights() {
+  const Effective& e = effective(Direction::Forward);
+  const ArrayConfig& a = config_.crossbar;
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int slices = per_slice ? a.slices() : 1;
+  const std::size_t width = static_cast<std::size_t>(slices) * out_;
+  std::vector<float> w(static_cast<std::size_t>(out_) * in_, 0.0f);
+  for (int i = 0; i < in_; ++i)
+    for (int s = 0; s < slices; ++s) {
+      const float fold = per_slice ? std::ldexp(1.0f, a.bits_per_cell * s) : 1.0f;
+      for (int o = 0; o < out_; ++o)
+        w[static_cast<std::size_t>(o) * in_ + i] += fold * e.matrix[i * width + static_cast<std::size_t>(s) * out_ + o];
+    }
+  for (float& v : w) v *= w_step_;
+  return w;
+}
+
+void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, batch, y); }
+void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, batch, dx); }
+
+void MappedMatrix::read_tile(Direction dir, const Effective& e, const QuantizedInputs& q, int tile,
+                             uint64_t noise_key, float* acc, std::vector<float>& a_buf,
+                             std::vector<float>& c_buf, std::vector<float>& z) const {
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int slices = per_slice ? a.slices() : 1;
+  const int planes = per_slice ? a.input_planes() : 1;
+  const int width = slices * sh.n;
+  const int k0 = tile * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+  const int batch = q.batch, m = planes * batch;
+
+  // Stack the input bit planes as rows: one GEMM covers every (plane, slice) partial sum.
+  a_buf.resize(static_cast<std::size_t>(m) * kt);
+  if (per_slice) {
+    for (int p = 0; p < planes; ++p)
+      input_plane(q, p, a.dac_bits, k0, kt, a_buf.data() + static_cast<std::size_t>(p) * batch * kt);
+  } else {
+    for (int b = 0; b < batch; ++b)
+      std::copy_n(q.ints.data() + static_cast<std::size_t>(b) * sh.k + k0, kt, a_buf.data() + static_cast<std::size_t>(b) * kt);
+  }
+  c_buf.resize(static_cast<std::size_t>(m) * width);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, width, kt, 1.0f, a_buf.data(), kt,
+              e.matrix.data() + static_cast<std::size_t>(k0) * width, width, 0.0f, c_buf.data(), width);
+
+  // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
+  // variance is the sum over its devices: sigma^2 * devices * sum_k (input_k * slice weight)^2.
+  const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
+  double fold_power = 0;
+  for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
+  const bool noisy = unit_sigma > 0;
+  const bool quantize = a.adc_model == AdcModel::Uniform;
+  const AdcCodes codes(a.adc_bits);
+  const std::size_t z_stride = width + (width & 1);
+  if (noisy) z.resize(z_stride);
+  const float* lsb_row = e.lsb.data() + static_cast<std::size_t>(tile) * width;
+  const float* inv_row = e.inv_lsb.data() + static_cast<std::size_t>(tile) * width;
+
+  // ADC and shift-and-add, sample by sample (a sample's planes all land in its own output row).
+  const bool parallel = parallelism_ == Parallelism::Blas;
+#pragma omp parallel for if (parallel) schedule(static) firstprivate(z)
+  for (int b = 0; b < batch; ++b) {
+    float* y = acc + static_cast<std::size_t>(b) * sh.n;
+    for (int p = 0; p < planes; ++p) {
+      const int r = p * batch + b;
+      const float* c_row = c_buf.data() + static_cast<std::size_t>(r) * width;
+      float std_dev = 0.0f;
+      if (noisy) {
+        const float* a_row = a_buf.data() + static_cast<std::size_t>(r) * kt;
+        double power = 0;
+        for (int k = 0; k < kt; ++k) power += double(a_row[k]) * a_row[k];
+        // Two noisy devices per weight: the pair, or the device and its reference.
+        std_dev = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+        fill_normal(noise_key, static_cast<uint64_t>(r) * z_stride, width, z.data());
+      }
+      for (int s = 0; s < slices; ++s) {
+        const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
+        const float* cs = c_row + static_cast<std::size_t>(s) * sh.n;
+        const float* zs = noisy ? z.data() + static_cast<std::size_t>(s) * sh.n : nullptr;
+        const float* lsb = lsb_row + static_cast<std::size_t>(s) * sh.n;
+        const float* inv = inv_row + static_cast<std::size_t>(s) * sh.n;
+        for (int j = 0; j < sh.n; ++j) {
+          float v = cs[j];
+          if (noisy) v += std_dev * zs[j];
+          if (quantize) v = std::clamp(std::nearbyint(v * inv[j]), codes.lo, codes.hi) * lsb[j];
+          y[j] += shift * v;
+        }
+      }
+    }
+  }
+}
+
+void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
+  if (batch < 1) throw std::invalid_argument("MappedMatrix read: batch must be >= 1");
+  const Effective& e = effective(dir);
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const QuantizedInputs q = quantize_inputs(x, batch, sh.k, a);
+  const uint64_t key = derive_key(derive_key(key_, dir == Direction::Forward ? 0xF0 : 0xB0), ++reads_);
+  const std::size_t out_size = static_cast<std::size_t>(batch) * sh.n;
+
+  // Each tile accumulates into its own buffer and tiles are summed in order, so results do not
+  // depend on the thread count or the parallelism chosen.
+  std::vector<float> partial(static_cast<std::size_t>(sh.k_tiles) * out_size, 0.0f);
+  if (parallelism_ == Parallelism::Tiles && sh.k_tiles > 1) {
+    SingleThreadedBlas single;
+#pragma omp parallel
+    {
+      std::vector<float> a_buf, c_buf, z;
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < sh.k_tiles; ++t)
+        read_tile(dir, e, q, t, derive_key(key, t), partial.data() + t * out_size, a_buf, c_buf, z);
+    }
+  } else {
+    std::vector<float> a_buf, c_buf, z;
+    for (int t = 0; t < sh.k_tiles; ++t)
+      read_tile(dir, e, q, t, derive_key(key, t), partial.data() + t * out_size, a_buf, c_buf, z);
+  }
+  for (int b = 0; b < batch; ++b) {
+    const float scale = q.step[b] * w_step_;
+    for (int n = 0; n < sh.n; ++n) {
+      float sum = 0.0f;
+      for (int t = 0; t < sh.k_tiles; ++t) sum += partial[t * out_size + static_cast<std::size_t>(b) * sh.n + n];
+      y[static_cast<std::size_t>(b) * sh.n + n] = sum * scale;
+    }
+  }
+
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const uint64_t planes = per_slice ? a.input_planes() : 1;
+  const uint64_t n_side_tiles = dir == Direction::Forward ? col_tiles_ : row_tiles_;
+  const uint64_t devices_per_weight = static_cast<uint64_t>(a.slices()) * polarities();
+  activity_.crossbar_reads += batch * planes * crossbars();
+  activity_.dac_conversions += batch * planes * sh.k * n_side_tiles * devices_per_weight;
+  const uint64_t conversions = batch * planes * (per_slice ? a.slices() : 1) * sh.n * sh.k_tiles;
+  activity_.adc_conversions += conversions;
+  activity_.shift_adds += conversions;
+  activity_.device_macs += batch * planes * devices_per_weight * sh.k * sh.n;
+}
+
+}  // namespace txsim

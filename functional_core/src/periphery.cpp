@@ -1,0 +1,58 @@
+#include "txsim/periphery.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+namespace txsim {
+
+QuantizedInputs quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array) {
+  QuantizedInputs q;
+  q.batch = batch;
+  q.length = length;
+  q.ints.resize(static_cast<std::size_t>(batch) * length);
+  q.step.resize(batch);
+  const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
+  for (int b = 0; b < batch; ++b) {
+    const float* row = x + static_cast<std::size_t>(b) * length;
+    float max_abs = 0;
+    for (int k = 0; k < length; ++k) {
+      if (!std::isfinite(row[k]))
+        throw std::invalid_argument("crossbar input [" + std::to_string(b) + "][" + std::to_string(k) +
+                                    "] is not finite");
+      if (row[k] < 0 && !array.input_signed)
+        throw std::invalid_argument("crossbar input [" + std::to_string(b) + "][" + std::to_string(k) + "] = " +
+                                    std::to_string(row[k]) + " is negative but crossbar.input_signed is false");
+      max_abs = std::max(max_abs, std::fabs(row[k]));
+    }
+    q.step[b] = max_abs / top;
+    const float inv = max_abs > 0 ? top / max_abs : 0.0f;
+    float* out = q.ints.data() + static_cast<std::size_t>(b) * length;
+    for (int k = 0; k < length; ++k) out[k] = std::nearbyint(row[k] * inv);
+  }
+  return q;
+}
+
+void input_plane(const QuantizedInputs& in, int plane, int dac_bits, int k0, int kt, float* out) {
+  const int shift = plane * dac_bits;
+  const int mask = (1 << dac_bits) - 1;
+  for (int b = 0; b < in.batch; ++b) {
+    const float* src = in.ints.data() + static_cast<std::size_t>(b) * in.length + k0;
+    float* dst = out + static_cast<std::size_t>(b) * kt;
+    for (int k = 0; k < kt; ++k) {
+      const int v = static_cast<int>(src[k]);
+      const int digit = ((v < 0 ? -v : v) >> shift) & mask;
+      dst[k] = static_cast<float>(v < 0 ? -digit : digit);
+    }
+  }
+}
+
+float adc_lsb(double full_scale, int bits, AdcRange policy) {
+  if (!(full_scale > 0)) return 1.0f;
+  const double top = std::max(1.0, std::ldexp(1.0, bits - 1) - 1.0);
+  const double lsb = full_scale / top;
+  if (policy == AdcRange::Calibrated) return static_cast<float>(lsb);
+  return static_cast<float>(std::exp2(std::ceil(std::log2(lsb))));
+}
+
+}  // namespace txsim

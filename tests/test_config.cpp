@@ -1,0 +1,92 @@
+// Configuration: round trip, and clear errors for bad input.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "txsim/config.h"
+
+namespace txsim {
+namespace {
+
+using nlohmann::json;
+
+TEST(Config, RoundTripsThroughJson) {
+  CrossbarConfig c = default_crossbar_config();
+  c.crossbar.mapping = Mapping::Offset;
+  c.crossbar.read_mode = ReadMode::Folded;
+  c.crossbar.adc_range = AdcRange::Calibrated;
+  c.device.levels = 16;
+  c.device.program_shape = VariationShape::LogNormal;
+  const json first = to_json(c);
+  const json second = to_json(crossbar_config_from_json(first, "roundtrip"));
+  EXPECT_EQ(first, second);
+}
+
+TEST(Config, OnOffRatioSetsGmin) {
+  const auto c = crossbar_config_from_json(json::parse(R"({"device": {"g_max": 1e-4, "on_off_ratio": 8}})"), "t");
+  EXPECT_DOUBLE_EQ(c.device.g_min, 1e-4 / 8);
+}
+
+// Each bad document must fail with a message naming the source, the field and the value.
+struct BadCase {
+  const char* document;
+  const char* expected_in_message;
+};
+class RejectsBadConfig : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(RejectsBadConfig, NamesTheField) {
+  const BadCase p = GetParam();
+  try {
+    crossbar_config_from_json(json::parse(p.document), "bad.json");
+    FAIL() << "accepted: " << p.document;
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("bad.json"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(p.expected_in_message), std::string::npos) << msg;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Documents, RejectsBadConfig,
+    ::testing::Values(
+        BadCase{R"({"crossbar": {"rows": 0}})", "'crossbar.rows' = 0: accepted 1..4096"},
+        BadCase{R"({"crossbar": {"adc_bits": 25}})", "'crossbar.adc_bits' = 25: accepted 1..24"},
+        BadCase{R"({"crossbar": {"adc_bits": 0}})", "'crossbar.adc_bits' = 0"},
+        BadCase{R"({"device": {"g_min": 2e-5, "g_max": 1e-5}})", "'device.g_max' = 1e-05: accepted siemens >"},
+        BadCase{R"({"device": {"program_sigma": -0.1}})", "'device.program_sigma' = -0.1"},
+        BadCase{R"({"device": {"read_noise_sigma": -1}})", "'device.read_noise_sigma' = -1"},
+        BadCase{R"({"crossbar": {"weight_bits": 7, "bits_per_cell": 2}})",
+                "'crossbar.weight_bits' = 7: accepted a multiple of crossbar.bits_per_cell (2)"},
+        BadCase{R"({"crossbar": {"rowz": 64}})", "unknown key 'crossbar.rowz'"},
+        BadCase{R"({"crosbar": {}})", "unknown key 'crosbar'"},
+        BadCase{R"({"crossbar": {"rows": "64"}})", "'crossbar.rows' = \"64\": accepted an integer"},
+        BadCase{R"({"crossbar": {"mapping": "balanced"}})",
+                "'crossbar.mapping' = \"balanced\": accepted one of \"differential\", \"offset\""},
+        BadCase{R"({"crossbar": {"adc_clip": 1.5}})", "'crossbar.adc_clip' = 1.5"},
+        BadCase{R"({"crossbar": {"dac_bits": 8, "input_bits": 8}})", "'crossbar.dac_bits' = 8: accepted 1..7"},
+        BadCase{R"({"device": {"levels": 3}})", "'device.levels' = 3: accepted 4.."},
+        BadCase{R"({"device": {"stuck_on_rate": 0.7, "stuck_off_rate": 0.5}})", "'device.stuck_off_rate' = 0.5"},
+        BadCase{R"({"device": {"g_min": 1e-6, "on_off_ratio": 10}})", "'device.on_off_ratio'"},
+        BadCase{R"({"device": {"program_shape": "lognormal", "program_scale": "absolute"}})",
+                "'device.program_shape'"},
+        BadCase{R"([1, 2])", "accepted a JSON object"}),
+    [](const ::testing::TestParamInfo<BadCase>& info) { return "case" + std::to_string(info.index); });
+
+TEST(Config, FileErrorsNameTheFile) {
+  EXPECT_THROW(load_crossbar_config("/nonexistent/x.json"), ConfigError);
+  const std::string path = ::testing::TempDir() + "truncated.json";
+  std::ofstream(path) << R"({"crossbar": {"rows": 6)";
+  try {
+    load_crossbar_config(path);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": not valid JSON"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace txsim

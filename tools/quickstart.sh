@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One entry point for the README's two commands and for CI:
+#   tools/quickstart.sh run   install what is missing, build (Release), run the main job
+#   tools/quickstart.sh test  install what is missing, build (Release), run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(cmake g++ make pkg-config libopenblas-dev libgtest-dev libgmock-dev libbenchmark-dev
+          libsystemc-dev nlohmann-json3-dev libboost-program-options-dev)
+BUILD_DIR=${TXSIM_BUILD_DIR:-build}
+
+install_missing() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "quickstart: installing ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$BUILD_DIR" -j "$(nproc)"
+}
+
+case "${1:-}" in
+  run)
+    install_missing; build
+    "$BUILD_DIR/apps/txsim" ;;
+  test)
+    install_missing; build
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" ;;
+  *)
+    echo "usage: $0 run|test" >&2; exit 2 ;;
+esac
