@@ -248,7 +248,7 @@ void MappedMatrix::read_tile(Direction dir, const Effective& e, const QuantizedI
   const bool noisy = unit_sigma > 0;
   const bool quantize = a.adc_model == AdcModel::Uniform;
   const AdcCodes codes(a.adc_bits);
-  const std::size_t z_stride = width + (width & 1);
+  const std::size_t z_stride = width;
   if (noisy) z.resize(z_stride);
   const float* lsb_row = e.lsb.data() + static_cast<std::size_t>(tile) * width;
   const float* inv_row = e.inv_lsb.data() + static_cast<std::size_t>(tile) * width;
