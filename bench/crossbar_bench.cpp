@@ -92,8 +92,8 @@ void BM_FoldedForward(benchmark::State& state) { read_loop(state, txsim::ReadMod
 
 BENCHMARK(BM_SgemmLayer)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
 BENCHMARK(BM_SgemmStacked)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-BENCHMARK(BM_PerSliceForward)->Arg(0)->Arg(1)->ArgName("tiles_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
-BENCHMARK(BM_FoldedForward)->Arg(0)->Arg(1)->ArgName("tiles_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
+BENCHMARK(BM_PerSliceForward)->Arg(0)->Arg(1)->ArgName("columns_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
+BENCHMARK(BM_FoldedForward)->Arg(0)->Arg(1)->ArgName("columns_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
 
 // Keeps each run's seconds per iteration and counters so the headline ratios come from one run.
 class CollectingReporter : public benchmark::ConsoleReporter {
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   std::printf("BENCH sgemm_peak_gflops %.1f GFLOP/s\n", peak * 1e-9);
   auto best = [&](const std::string& name) {
     const CollectingReporter::Result* best = nullptr;
-    for (const char* arg : {"/tiles_parallel:0", "/tiles_parallel:1"})
+    for (const char* arg : {"/columns_parallel:0", "/columns_parallel:1"})
       if (const auto* x = get(name + arg); x && (!best || x->seconds < best->seconds)) best = x;
     return best;
   };

@@ -238,10 +238,10 @@ TEST(ReadNoise, FreshPerReadAndReproduciblePerSeed) {
     y1.insert(y1.end(), y2.begin(), y2.end());
     return y1;
   };
-  const auto a = run(1, Parallelism::Tiles, 2);
-  EXPECT_EQ(a, run(1, Parallelism::Tiles, 1));  // thread count does not change a number
+  const auto a = run(1, Parallelism::Columns, 2);
+  EXPECT_EQ(a, run(1, Parallelism::Columns, 1));  // thread count does not change a number
   EXPECT_EQ(a, run(1, Parallelism::Blas, 2));   // nor does where the parallelism lives
-  EXPECT_NE(a, run(2, Parallelism::Tiles, 2));
+  EXPECT_NE(a, run(2, Parallelism::Columns, 2));
   EXPECT_FALSE(std::equal(a.begin(), a.begin() + batch * out, a.begin() + batch * out));  // fresh per read
 }
 

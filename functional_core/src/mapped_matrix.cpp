@@ -6,6 +6,7 @@
 #include <string>
 
 #include <cblas.h>
+#include <omp.h>
 
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
@@ -215,73 +216,100 @@ std::vector<float> MappedMatrix::weights() {
 void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, batch, y); }
 void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, batch, dx); }
 
-void MappedMatrix::read_tile(Direction dir, const Effective& e, const QuantizedInputs& q, int tile,
-                             uint64_t noise_key, float* acc, std::vector<float>& a_buf,
-                             std::vector<float>& c_buf, std::vector<float>& z) const {
+PartialSumKernel MappedMatrix::partial_sum_kernel() const {
+  const ArrayConfig& a = config_.crossbar;
+  if (a.read_mode == ReadMode::Folded) return PartialSumKernel::Gemm;
+  if (kernel_ != PartialSumKernel::Auto) return kernel_;
+  // Lookup does dac_bits (x2 signed) table reads per 8 lines where SGEMM does 8 multiply-adds.
+  return a.dac_bits * (a.input_signed ? 2 : 1) <= 2 ? PartialSumKernel::Lookup : PartialSumKernel::Gemm;
+}
+
+namespace {
+
+// Read-noise draws are indexed by (row, column) in groups of kLookupWidth columns, all rows of a
+// group contiguous, so any split into column blocks or kernels draws the same numbers.
+void noise_segment(uint64_t key, int rows, int r, int col, int w, float* z) {
+  while (w > 0) {
+    const int group = col / kLookupWidth, offset = col % kLookupWidth;
+    const int take = std::min(w, kLookupWidth - offset);
+    fill_normal(key, (static_cast<uint64_t>(group) * rows + r) * kLookupWidth + offset, take, z);
+    z += take;
+    col += take;
+    w -= take;
+  }
+}
+
+// y += shift * ADC(c + std_dev * z), one sensed line per element. Restrict-qualified and
+// branch-free inside so that it vectorizes without alias checks.
+void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
+                 const float* __restrict inv, const AdcCodes& codes, bool quantize, float shift, int w,
+                 float* __restrict y) {
+  const float lo = codes.lo, hi = codes.hi;
+  if (quantize && z) {
+    for (int j = 0; j < w; ++j) y[j] += shift * std::clamp(std::nearbyint((c[j] + std_dev * z[j]) * inv[j]), lo, hi) * lsb[j];
+  } else if (quantize) {
+    for (int j = 0; j < w; ++j) y[j] += shift * std::clamp(std::nearbyint(c[j] * inv[j]), lo, hi) * lsb[j];
+  } else if (z) {
+    for (int j = 0; j < w; ++j) y[j] += shift * (c[j] + std_dev * z[j]);
+  } else {
+    for (int j = 0; j < w; ++j) y[j] += shift * c[j];
+  }
+}
+
+}  // namespace
+
+void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, int s, int j0, int w,
+                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const {
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int width = (per_slice ? a.slices() : 1) * sh.n;
+  const int m = (per_slice ? a.input_planes() : 1) * batch;
+  const int col0 = s * sh.n + j0;  // first column in the tile's stacked matrix
+  const bool noisy = config_.device.read_noise_sigma > 0;
+  const bool quantize = a.adc_model == AdcModel::Uniform;
+  const AdcCodes codes(a.adc_bits);
+  const float* lsb = e.lsb.data() + static_cast<std::size_t>(t) * width + col0;
+  const float* inv = e.inv_lsb.data() + static_cast<std::size_t>(t) * width + col0;
+  if (noisy) z.resize(w);
+  for (int r = 0; r < m; ++r) {
+    const int p = r / batch, b = r % batch;
+    const float* c_row = c + static_cast<std::size_t>(r) * ldc;
+    const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
+    if (std_dev > 0) noise_segment(tile_key, m, r, col0, w, z.data());
+    const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
+    convert_row(c_row, std_dev > 0 ? z.data() : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
+                y + static_cast<std::size_t>(b) * sh.n + j0);
+  }
+}
+
+void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key,
+                                float* y, Scratch& scratch) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
   const int slices = per_slice ? a.slices() : 1;
-  const int planes = per_slice ? a.input_planes() : 1;
   const int width = slices * sh.n;
-  const int k0 = tile * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-  const int batch = q.batch, m = planes * batch;
+  const int m = (per_slice ? a.input_planes() : 1) * batch;
+  const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
+  scratch.c.resize(static_cast<std::size_t>(m) * (lookup ? kLookupWidth : nn));
 
-  // Stack the input bit planes as rows: one GEMM covers every (plane, slice) partial sum.
-  a_buf.resize(static_cast<std::size_t>(m) * kt);
-  if (per_slice) {
-    for (int p = 0; p < planes; ++p)
-      input_plane(q, p, a.dac_bits, k0, kt, a_buf.data() + static_cast<std::size_t>(p) * batch * kt);
-  } else {
-    for (int b = 0; b < batch; ++b)
-      std::copy_n(q.ints.data() + static_cast<std::size_t>(b) * sh.k + k0, kt, a_buf.data() + static_cast<std::size_t>(b) * kt);
-  }
-  c_buf.resize(static_cast<std::size_t>(m) * width);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, width, kt, 1.0f, a_buf.data(), kt,
-              e.matrix.data() + static_cast<std::size_t>(k0) * width, width, 0.0f, c_buf.data(), width);
-
-  // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
-  // variance is the sum over its devices: sigma^2 * devices * sum_k (input_k * slice weight)^2.
-  const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
-  double fold_power = 0;
-  for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
-  const bool noisy = unit_sigma > 0;
-  const bool quantize = a.adc_model == AdcModel::Uniform;
-  const AdcCodes codes(a.adc_bits);
-  const std::size_t z_stride = width;
-  if (noisy) z.resize(z_stride);
-  const float* lsb_row = e.lsb.data() + static_cast<std::size_t>(tile) * width;
-  const float* inv_row = e.inv_lsb.data() + static_cast<std::size_t>(tile) * width;
-
-  // ADC and shift-and-add, sample by sample (a sample's planes all land in its own output row).
-  const bool parallel = parallelism_ == Parallelism::Blas;
-#pragma omp parallel for if (parallel) schedule(static) firstprivate(z)
-  for (int b = 0; b < batch; ++b) {
-    float* y = acc + static_cast<std::size_t>(b) * sh.n;
-    for (int p = 0; p < planes; ++p) {
-      const int r = p * batch + b;
-      const float* c_row = c_buf.data() + static_cast<std::size_t>(r) * width;
-      float std_dev = 0.0f;
-      if (noisy) {
-        const float* a_row = a_buf.data() + static_cast<std::size_t>(r) * kt;
-        double power = 0;
-        for (int k = 0; k < kt; ++k) power += double(a_row[k]) * a_row[k];
-        // Two noisy devices per weight: the pair, or the device and its reference.
-        std_dev = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
-        fill_normal(noise_key, static_cast<uint64_t>(r) * z_stride, width, z.data());
-      }
-      for (int s = 0; s < slices; ++s) {
-        const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
-        const float* cs = c_row + static_cast<std::size_t>(s) * sh.n;
-        const float* zs = noisy ? z.data() + static_cast<std::size_t>(s) * sh.n : nullptr;
-        const float* lsb = lsb_row + static_cast<std::size_t>(s) * sh.n;
-        const float* inv = inv_row + static_cast<std::size_t>(s) * sh.n;
-        for (int j = 0; j < sh.n; ++j) {
-          float v = cs[j];
-          if (noisy) v += std_dev * zs[j];
-          if (quantize) v = std::clamp(std::nearbyint(v * inv[j]), codes.lo, codes.hi) * lsb[j];
-          y[j] += shift * v;
+  for (int t = 0; t < sh.k_tiles; ++t) {
+    const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+    const uint64_t tile_key = derive_key(key, t);
+    for (int s = 0; s < slices; ++s) {
+      const float* e_block = e.matrix.data() + static_cast<std::size_t>(k0) * width + s * sh.n;
+      if (lookup) {
+        for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
+          const int w = std::min(kLookupWidth, n0 + nn - j0);
+          binary_plane_products(binary_planes_[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
+          convert(dir, e, batch, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
         }
+      } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kt, 1.0f,
+                    planes_buf_.data() + static_cast<std::size_t>(k0) * m, kt, e_block + n0, width, 0.0f,
+                    scratch.c.data(), nn);
+        convert(dir, e, batch, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
       }
     }
   }
@@ -292,38 +320,81 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   const Effective& e = effective(dir);
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int planes = per_slice ? a.input_planes() : 1;
+  const int m = planes * batch;
   const QuantizedInputs q = quantize_inputs(x, batch, sh.k, a);
   const uint64_t key = derive_key(derive_key(key_, dir == Direction::Forward ? 0xF0 : 0xB0), ++reads_);
-  const std::size_t out_size = static_cast<std::size_t>(batch) * sh.n;
 
-  // Each tile accumulates into its own buffer and tiles are summed in order, so results do not
-  // depend on the thread count or the parallelism chosen.
-  std::vector<float> partial(static_cast<std::size_t>(sh.k_tiles) * out_size, 0.0f);
-  if (parallelism_ == Parallelism::Tiles && sh.k_tiles > 1) {
+  // Stack the input bit planes as rows, tile by tile: one GEMM covers every (plane, slice)
+  // partial sum of a crossbar row-tile.
+  planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);
+  for (int t = 0; t < sh.k_tiles; ++t) {
+    const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+    float* a_tile = planes_buf_.data() + static_cast<std::size_t>(k0) * m;
+    if (per_slice) {
+      for (int p = 0; p < planes; ++p)
+        input_plane(q, p, a.dac_bits, k0, kt, a_tile + static_cast<std::size_t>(p) * batch * kt);
+    } else {
+      for (int b = 0; b < batch; ++b)
+        std::copy_n(q.ints.data() + static_cast<std::size_t>(b) * sh.k + k0, kt, a_tile + static_cast<std::size_t>(b) * kt);
+    }
+  }
+  // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
+  // variance is the sum over its devices: sigma^2 * 2 devices (the pair, or the device and its
+  // reference) * sum_k (input_k)^2 * (sum over folded slices of their weight^2).
+  const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
+  if (unit_sigma > 0) {
+    double fold_power = 0;
+    for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
+    noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
+    for (int t = 0; t < sh.k_tiles; ++t) {
+      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+      for (int r = 0; r < m; ++r) {
+        const float* row = planes_buf_.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
+        double power = 0;
+        for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
+        noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+      }
+    }
+  }
+
+  if (partial_sum_kernel() == PartialSumKernel::Lookup) {
+    binary_planes_.resize(sh.k_tiles);
+    for (int t = 0; t < sh.k_tiles; ++t) {
+      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+      split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
+                          binary_planes_[t]);
+    }
+  }
+
+  // Every output accumulates its row-tiles in order, whoever computes it: results do not depend
+  // on the thread count or on the parallelism chosen.
+  std::fill(y, y + static_cast<std::size_t>(batch) * sh.n, 0.0f);
+  if (parallelism_ == Parallelism::Columns) {
     SingleThreadedBlas single;
+    // Blocks of whole lookup widths, a few per thread so that a slow core does not hold the rest.
+    const int block = kLookupWidth * ceil_div(ceil_div(sh.n, 4 * omp_get_max_threads()), kLookupWidth);
+    const int blocks = ceil_div(sh.n, block);
 #pragma omp parallel
     {
-      std::vector<float> a_buf, c_buf, z;
+      Scratch scratch;
 #pragma omp for schedule(dynamic, 1)
-      for (int t = 0; t < sh.k_tiles; ++t)
-        read_tile(dir, e, q, t, derive_key(key, t), partial.data() + t * out_size, a_buf, c_buf, z);
+      for (int i = 0; i < blocks; ++i) {
+        const int n0 = i * block;
+        read_columns(dir, e, batch, n0, std::min(block, sh.n - n0), key, y, scratch);
+      }
     }
   } else {
-    std::vector<float> a_buf, c_buf, z;
-    for (int t = 0; t < sh.k_tiles; ++t)
-      read_tile(dir, e, q, t, derive_key(key, t), partial.data() + t * out_size, a_buf, c_buf, z);
+    Scratch scratch;
+    read_columns(dir, e, batch, 0, sh.n, key, y, scratch);
   }
   for (int b = 0; b < batch; ++b) {
     const float scale = q.step[b] * w_step_;
-    for (int n = 0; n < sh.n; ++n) {
-      float sum = 0.0f;
-      for (int t = 0; t < sh.k_tiles; ++t) sum += partial[t * out_size + static_cast<std::size_t>(b) * sh.n + n];
-      y[static_cast<std::size_t>(b) * sh.n + n] = sum * scale;
-    }
+    float* row = y + static_cast<std::size_t>(b) * sh.n;
+    for (int n = 0; n < sh.n; ++n) row[n] *= scale;
   }
 
-  const bool per_slice = a.read_mode == ReadMode::PerSlice;
-  const uint64_t planes = per_slice ? a.input_planes() : 1;
   const uint64_t n_side_tiles = dir == Direction::Forward ? col_tiles_ : row_tiles_;
   const uint64_t devices_per_weight = static_cast<uint64_t>(a.slices()) * polarities();
   activity_.crossbar_reads += batch * planes * crossbars();

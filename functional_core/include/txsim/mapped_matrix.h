@@ -8,15 +8,21 @@
 #include <vector>
 
 #include "txsim/activity.h"
+#include "txsim/binary_planes.h"
 #include "txsim/circuit_model.h"
 #include "txsim/config.h"
 #include "txsim/device_array.h"
 
 namespace txsim {
 
-// Where a read parallelizes: inside OpenBLAS (its thread pool per GEMM, our loops around it
-// parallel over samples), or over crossbar row-tiles (one single-threaded GEMM per tile).
-enum class Parallelism { Blas, Tiles };
+// Where a read parallelizes, at one level only: inside OpenBLAS (its thread pool in each GEMM,
+// everything else sequential), or over blocks of output columns (our threads, each running
+// single-threaded GEMMs for its columns through every crossbar row-tile in order).
+enum class Parallelism { Blas, Columns };
+
+// How per-slice partial sums are computed: one SGEMM per row-tile and slice, or table lookup
+// over binary input planes (exact too; faster for 1-bit DACs). Auto picks by the DAC digits.
+enum class PartialSumKernel { Auto, Gemm, Lookup };
 
 class MappedMatrix {
  public:
@@ -53,6 +59,9 @@ class MappedMatrix {
   const Activity& activity() const { return activity_; }
   void reset_activity() { activity_ = Activity{}; }
   void set_parallelism(Parallelism p) { parallelism_ = p; }
+  void set_partial_sum_kernel(PartialSumKernel k) { kernel_ = k; }
+  // The kernel a per-slice read uses now (Gemm for folded reads).
+  PartialSumKernel partial_sum_kernel() const;
 
  private:
   // A read direction seen as one shape: inputs of length k, outputs of length n, the k side cut
@@ -72,9 +81,16 @@ class MappedMatrix {
   const Effective& effective(Direction dir);
   void build_effective(Direction dir, Effective& e);
   void read(Direction dir, const float* x, int batch, float* y);
-  void read_tile(Direction dir, const Effective& e, const struct QuantizedInputs& q, int tile,
-                 uint64_t noise_key, float* acc, std::vector<float>& a, std::vector<float>& c,
-                 std::vector<float>& z) const;
+  struct Scratch {
+    std::vector<float> c, z, table;
+  };
+  // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
+  void read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key, float* y,
+                    Scratch& scratch) const;
+  // Read noise, ADC and shift-and-add of the partial sums c (rows x ldc) of tile t, slice s,
+  // outputs [j0, j0 + w), accumulated into y.
+  void convert(Direction dir, const Effective& e, int batch, int t, int s, int j0, int w, const float* c,
+               std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const;
 
   CrossbarConfig config_;
   int in_, out_;
@@ -87,7 +103,12 @@ class MappedMatrix {
   Effective forward_, backward_;
   uint64_t reads_ = 0;
   Activity activity_;
-  Parallelism parallelism_ = Parallelism::Tiles;
+  Parallelism parallelism_ = Parallelism::Columns;
+  // Read scratch kept between calls: the stacked input planes of every tile and the standard
+  // deviation of the read noise of each of their rows.
+  std::vector<float> planes_buf_, noise_std_;
+  std::vector<BinaryPlanes> binary_planes_;  // per row-tile, for the lookup kernel
+  PartialSumKernel kernel_ = PartialSumKernel::Auto;
 };
 
 }  // namespace txsim

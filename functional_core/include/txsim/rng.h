@@ -25,7 +25,7 @@ inline double uniform01(uint64_t key, uint64_t i) {
 }
 
 // Fills out[0..n) with standard normal draws first..first+n of stream `key` (Box-Muller on
-// 24-bit uniforms: exact variance, tails to 5.9 sigma). Vectorized.
+// 24-bit uniforms, tails to 5.9 sigma; polynomial log/sin/cos, errors below 1e-6). Vectorized.
 void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out);
 
 }  // namespace txsim
