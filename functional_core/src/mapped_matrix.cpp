@@ -16,19 +16,6 @@ namespace {
 
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-// Runs OpenBLAS single-threaded while alive: inside our own parallel loop its pool would
-// oversubscribe the cores.
-class SingleThreadedBlas {
- public:
-  SingleThreadedBlas() : saved_(openblas_get_num_threads()) { openblas_set_num_threads(1); }
-  ~SingleThreadedBlas() { openblas_set_num_threads(saved_); }
-  SingleThreadedBlas(const SingleThreadedBlas&) = delete;
-  SingleThreadedBlas& operator=(const SingleThreadedBlas&) = delete;
-
- private:
-  int saved_;
-};
-
 }  // namespace
 
 void IdealCircuit::effective(const double* g, int rows, int cols, Direction, double* eff) const {
@@ -306,9 +293,10 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, in
           convert(dir, e, batch, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
         }
       } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kt, 1.0f,
-                    planes_buf_.data() + static_cast<std::size_t>(k0) * m, kt, e_block + n0, width, 0.0f,
-                    scratch.c.data(), nn);
+        // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
+        const float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m : inputs_.ints.data() + k0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
+                    e_block + n0, width, 0.0f, scratch.c.data(), nn);
         convert(dir, e, batch, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
       }
     }
@@ -320,79 +308,76 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   const Effective& e = effective(dir);
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
+  check_inputs(x, batch, sh.k, a);  // before the parallel region: exceptions cannot leave it
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
   const int planes = per_slice ? a.input_planes() : 1;
   const int m = planes * batch;
-  const QuantizedInputs q = quantize_inputs(x, batch, sh.k, a);
   const uint64_t key = derive_key(derive_key(key_, dir == Direction::Forward ? 0xF0 : 0xB0), ++reads_);
-
-  // Stack the input bit planes as rows, tile by tile: one GEMM covers every (plane, slice)
-  // partial sum of a crossbar row-tile.
-  planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);
-  for (int t = 0; t < sh.k_tiles; ++t) {
-    const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-    float* a_tile = planes_buf_.data() + static_cast<std::size_t>(k0) * m;
-    if (per_slice) {
-      for (int p = 0; p < planes; ++p)
-        input_plane(q, p, a.dac_bits, k0, kt, a_tile + static_cast<std::size_t>(p) * batch * kt);
-    } else {
-      for (int b = 0; b < batch; ++b)
-        std::copy_n(q.ints.data() + static_cast<std::size_t>(b) * sh.k + k0, kt, a_tile + static_cast<std::size_t>(b) * kt);
-    }
-  }
-  // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
-  // variance is the sum over its devices: sigma^2 * 2 devices (the pair, or the device and its
-  // reference) * sum_k (input_k)^2 * (sum over folded slices of their weight^2).
   const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
-  if (unit_sigma > 0) {
-    double fold_power = 0;
-    for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
-    noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
-    for (int t = 0; t < sh.k_tiles; ++t) {
-      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-      for (int r = 0; r < m; ++r) {
-        const float* row = planes_buf_.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
-        double power = 0;
-        for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
-        noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
-      }
-    }
-  }
+  double fold_power = 0;  // folded reads: each slice's devices add noise scaled by the slice weight
+  for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
 
-  if (partial_sum_kernel() == PartialSumKernel::Lookup) {
-    binary_planes_.resize(sh.k_tiles);
-    for (int t = 0; t < sh.k_tiles; ++t) {
-      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-      split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
-                          binary_planes_[t]);
-    }
-  }
+  QuantizedInputs& q = inputs_;
+  q.batch = batch;
+  q.length = sh.k;
+  q.ints.resize(static_cast<std::size_t>(batch) * sh.k);
+  q.step.resize(batch);
+  if (per_slice) planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);
+  if (unit_sigma > 0) noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
+  if (lookup) binary_planes_.resize(sh.k_tiles);
+  const bool parallel = parallelism_ == Parallelism::Columns;
+  scratch_.resize(parallel ? omp_get_max_threads() : 1);
+  // Blocks of whole lookup widths. The lookup kernel takes a few per thread so that a slow core
+  // does not hold the rest; SGEMM takes one per thread, since small GEMMs repack their inputs.
+  const int per_thread = lookup ? 4 : 1;
+  const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_thread * static_cast<int>(scratch_.size())), kLookupWidth);
+  const int blocks = ceil_div(sh.n, block);
 
+  // One parallel region for the whole read (a team of one when OpenBLAS parallelizes instead).
   // Every output accumulates its row-tiles in order, whoever computes it: results do not depend
   // on the thread count or on the parallelism chosen.
-  std::fill(y, y + static_cast<std::size_t>(batch) * sh.n, 0.0f);
-  if (parallelism_ == Parallelism::Columns) {
-    SingleThreadedBlas single;
-    // Blocks of whole lookup widths, a few per thread so that a slow core does not hold the rest.
-    const int block = kLookupWidth * ceil_div(ceil_div(sh.n, 4 * omp_get_max_threads()), kLookupWidth);
-    const int blocks = ceil_div(sh.n, block);
-#pragma omp parallel
-    {
-      Scratch scratch;
-#pragma omp for schedule(dynamic, 1)
-      for (int i = 0; i < blocks; ++i) {
-        const int n0 = i * block;
-        read_columns(dir, e, batch, n0, std::min(block, sh.n - n0), key, y, scratch);
-      }
+#pragma omp parallel if (parallel)
+  {
+#pragma omp for schedule(static)
+    for (int b = 0; b < batch; ++b) {
+      const std::size_t off = static_cast<std::size_t>(b) * sh.k;
+      q.step[b] = quantize_sample(x + off, sh.k, a, q.ints.data() + off);
+      std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
     }
-  } else {
-    Scratch scratch;
-    read_columns(dir, e, batch, 0, sh.n, key, y, scratch);
-  }
-  for (int b = 0; b < batch; ++b) {
-    const float scale = q.step[b] * w_step_;
-    float* row = y + static_cast<std::size_t>(b) * sh.n;
-    for (int n = 0; n < sh.n; ++n) row[n] *= scale;
+#pragma omp for schedule(dynamic, 1)
+    for (int t = 0; t < sh.k_tiles; ++t) {
+      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+      // Per-slice reads stack the input bit planes of a tile as rows: one GEMM (or one lookup
+      // pass) covers every (plane, slice) partial sum of the crossbar row-tile.
+      float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m : nullptr;
+      if (per_slice)
+        for (int p = 0; p < planes; ++p)
+          input_plane(q, p, a.dac_bits, k0, kt, a_tile + static_cast<std::size_t>(p) * batch * kt);
+      // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
+      // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
+      // reference) * sum_k input_k^2 * fold_power.
+      if (unit_sigma > 0)
+        for (int r = 0; r < m; ++r) {
+          const float* row = per_slice ? a_tile + static_cast<std::size_t>(r) * kt
+                                       : q.ints.data() + static_cast<std::size_t>(r) * sh.k + k0;
+          double power = 0;
+          for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
+          noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+        }
+      if (lookup) split_binary_planes(a_tile, m, kt, a.dac_bits, a.input_signed, binary_planes_[t]);
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int i = 0; i < blocks; ++i) {
+      const int n0 = i * block;
+      read_columns(dir, e, batch, n0, std::min(block, sh.n - n0), key, y, scratch_[omp_get_thread_num()]);
+    }
+#pragma omp for schedule(static)
+    for (int b = 0; b < batch; ++b) {
+      const float scale = q.step[b] * w_step_;
+      float* row = y + static_cast<std::size_t>(b) * sh.n;
+      for (int n = 0; n < sh.n; ++n) row[n] *= scale;
+    }
   }
 
   const uint64_t n_side_tiles = dir == Direction::Forward ? col_tiles_ : row_tiles_;

@@ -6,31 +6,37 @@
 
 namespace txsim {
 
-QuantizedInputs quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array) {
-  QuantizedInputs q;
+void check_inputs(const float* x, int batch, int length, const ArrayConfig& array) {
+  const std::size_t n = static_cast<std::size_t>(batch) * length;
+  bool bad = false;
+  for (std::size_t i = 0; i < n; ++i) bad |= !std::isfinite(x[i]) || (x[i] < 0 && !array.input_signed);
+  if (!bad) return;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string where = "crossbar input [" + std::to_string(i / length) + "][" + std::to_string(i % length) + "]";
+    if (!std::isfinite(x[i])) throw std::invalid_argument(where + " is not finite");
+    if (x[i] < 0 && !array.input_signed)
+      throw std::invalid_argument(where + " = " + std::to_string(x[i]) + " is negative but crossbar.input_signed is false");
+  }
+}
+
+float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out) {
+  const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
+  float max_abs = 0;
+  for (int k = 0; k < length; ++k) max_abs = std::max(max_abs, std::fabs(x[k]));
+  const float inv = max_abs > 0 ? top / max_abs : 0.0f;
+  for (int k = 0; k < length; ++k) out[k] = std::nearbyint(x[k] * inv);
+  return max_abs / top;
+}
+
+void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array, QuantizedInputs& q) {
+  check_inputs(x, batch, length, array);
   q.batch = batch;
   q.length = length;
   q.ints.resize(static_cast<std::size_t>(batch) * length);
   q.step.resize(batch);
-  const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
-  for (int b = 0; b < batch; ++b) {
-    const float* row = x + static_cast<std::size_t>(b) * length;
-    float max_abs = 0;
-    for (int k = 0; k < length; ++k) {
-      if (!std::isfinite(row[k]))
-        throw std::invalid_argument("crossbar input [" + std::to_string(b) + "][" + std::to_string(k) +
-                                    "] is not finite");
-      if (row[k] < 0 && !array.input_signed)
-        throw std::invalid_argument("crossbar input [" + std::to_string(b) + "][" + std::to_string(k) + "] = " +
-                                    std::to_string(row[k]) + " is negative but crossbar.input_signed is false");
-      max_abs = std::max(max_abs, std::fabs(row[k]));
-    }
-    q.step[b] = max_abs / top;
-    const float inv = max_abs > 0 ? top / max_abs : 0.0f;
-    float* out = q.ints.data() + static_cast<std::size_t>(b) * length;
-    for (int k = 0; k < length; ++k) out[k] = std::nearbyint(row[k] * inv);
-  }
-  return q;
+  for (int b = 0; b < batch; ++b)
+    q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * length, length, array,
+                                q.ints.data() + static_cast<std::size_t>(b) * length);
 }
 
 void input_plane(const QuantizedInputs& in, int plane, int dac_bits, int k0, int kt, float* out) {

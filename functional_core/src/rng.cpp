@@ -46,16 +46,28 @@ inline float cos_quarter(float x) {
                                                                                         x2 * (1.0f / 479001600))))));
 }
 
-// Normals [block*kBlock, (block+1)*kBlock) of the stream. Each pair comes from one 64-bit hash:
-// 24 bits for the radius, 2 for the quadrant and 22 for the angle within it.
+// Wellons' lowbias32: a 32-bit integer hash with near-ideal avalanche.
+inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
+
+// Normals [block*kBlock, (block+1)*kBlock) of the stream. One 64-bit mix of (key, block) seeds
+// the block; each pair then takes two 32-bit lane hashes: 24 bits for the radius, 2 for the
+// quadrant and 22 for the angle within it.
 void normal_block(uint64_t key, uint64_t block, float* out) {
   constexpr float kHalfPi = 1.57079632679f;
-  const uint64_t first = block * kPairs;
-  for (std::size_t k = 0; k < kPairs; ++k) {
-    const uint64_t h = mix64(key + (first + k) * 0x9E3779B97F4A7C15ULL);
-    const float u = (static_cast<float>(static_cast<int32_t>(h >> 40)) + 0.5f) * 0x1.0p-24f;
-    const int quadrant = static_cast<int>((h >> 22) & 3);
-    const float x = (static_cast<float>(static_cast<int32_t>(h & 0x3FFFFF)) + 0.5f) * (kHalfPi * 0x1.0p-22f);
+  const uint64_t seed = mix64(key + block * 0x9E3779B97F4A7C15ULL);
+  const uint32_t seed_radius = static_cast<uint32_t>(seed), seed_angle = static_cast<uint32_t>(seed >> 32);
+  for (uint32_t k = 0; k < kPairs; ++k) {
+    const uint32_t hr = hash32(seed_radius + k * 0x9E3779B9u);
+    const uint32_t ha = hash32(seed_angle ^ (k * 0x85EBCA6Bu));
+    const float u = (static_cast<float>(static_cast<int32_t>(hr >> 8)) + 0.5f) * 0x1.0p-24f;
+    const int quadrant = static_cast<int>(ha >> 30);
+    const float x = (static_cast<float>(static_cast<int32_t>(ha & 0x3FFFFF)) + 0.5f) * (kHalfPi * 0x1.0p-22f);
     const float r = __builtin_sqrtf(-2.0f * log_unit(u));
     const float c = cos_quarter(x), s = sin_quarter(x);
     // Rotate (cos x, sin x) by quadrant * pi/2.

@@ -12,6 +12,7 @@
 #include "txsim/circuit_model.h"
 #include "txsim/config.h"
 #include "txsim/device_array.h"
+#include "txsim/periphery.h"
 
 namespace txsim {
 
@@ -106,7 +107,9 @@ class MappedMatrix {
   Parallelism parallelism_ = Parallelism::Columns;
   // Read scratch kept between calls: the stacked input planes of every tile and the standard
   // deviation of the read noise of each of their rows.
+  QuantizedInputs inputs_;
   std::vector<float> planes_buf_, noise_std_;
+  std::vector<Scratch> scratch_;  // one per thread
   std::vector<BinaryPlanes> binary_planes_;  // per row-tile, for the lookup kernel
   PartialSumKernel kernel_ = PartialSumKernel::Auto;
 };

@@ -16,8 +16,15 @@ struct QuantizedInputs {
   std::vector<float> step;  // per sample: the real value of one integer step
 };
 
-// Throws std::invalid_argument on a NaN/inf input, or a negative one when inputs are unsigned.
-QuantizedInputs quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array);
+// Throws std::invalid_argument naming the first NaN/inf input, or negative one when inputs are
+// unsigned.
+void check_inputs(const float* x, int batch, int length, const ArrayConfig& array);
+
+// Quantizes one sample (checked inputs) into out[0..length); returns its step.
+float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
+
+// Checks and quantizes a whole batch into `out`, reusing its storage.
+void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array, QuantizedInputs& out);
 
 // Digit `plane` (dac_bits wide, least significant first) of |ints|, carrying the sign of ints.
 // Rows [0, batch) x columns [k0, k0 + kt) of `in` go to out (batch x kt).
