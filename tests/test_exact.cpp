@@ -177,3 +177,68 @@ TEST(LossyAdc, PerSliceErrorVarianceIsTheSumOverPlanesAndSlices) {
 
 }  // namespace
 }  // namespace txsim
+
+namespace txsim {
+namespace {
+
+// The lookup kernel and SGEMM compute the same partial sums (only the float summation order
+// differs) and draw the same read noise: with an ideal ADC their outputs agree to float
+// precision, and integer operands through a lossless ADC agree exactly.
+TEST(PartialSumKernels, LookupAndGemmAgree) {
+  for (bool is_signed : {false, true})
+    for (int dac_bits : {1, 2}) {
+      CrossbarConfig c;
+      c.crossbar.input_signed = is_signed;
+      c.crossbar.dac_bits = dac_bits;
+      c.crossbar.adc_model = AdcModel::Ideal;
+      c.device.program_sigma = 0.05;
+      c.device.read_noise_sigma = 0.01;
+      const int in = 300, out = 77, batch = 5;
+      auto w = test::normal_matrix(in * out, 1);
+      auto x = test::normal_matrix(in * batch, 2);
+      auto d = test::normal_matrix(out * batch, 3);
+      if (!is_signed) {
+        for (float& v : x) v = std::fabs(v);
+        for (float& v : d) v = std::fabs(v);
+      }
+      std::vector<float> y[2], dx[2];
+      int k = 0;
+      for (PartialSumKernel kernel : {PartialSumKernel::Gemm, PartialSumKernel::Lookup}) {
+        MappedMatrix m(c, in, out, 4);
+        m.set_partial_sum_kernel(kernel);
+        ASSERT_EQ(m.partial_sum_kernel(), kernel);
+        m.program(w.data());
+        y[k].resize(batch * out);
+        dx[k].resize(batch * in);
+        m.forward(x.data(), batch, y[k].data());
+        m.backward(d.data(), batch, dx[k].data());
+        ++k;
+      }
+      EXPECT_LT(test::relative_error(y[1], y[0]), 1e-5) << "signed " << is_signed << " dac " << dac_bits;
+      EXPECT_LT(test::relative_error(dx[1], dx[0]), 1e-5) << "signed " << is_signed << " dac " << dac_bits;
+    }
+}
+
+TEST(PartialSumKernels, IntegerOperandsExactInBoth) {
+  CrossbarConfig c;
+  c.crossbar.weight_bits = 6;
+  c.crossbar.input_bits = 6;
+  c.crossbar.adc_bits = 10;
+  const int in = 200, out = 50, batch = 6;
+  const auto w = test::integer_matrix(out, in, 63, 5);
+  const auto x = test::integer_matrix(batch, in, 31, 6);
+  std::vector<float> y[2];
+  int k = 0;
+  for (PartialSumKernel kernel : {PartialSumKernel::Gemm, PartialSumKernel::Lookup}) {
+    MappedMatrix m(c, in, out, 4);
+    m.set_partial_sum_kernel(kernel);
+    m.program(w.data());
+    y[k].resize(batch * out);
+    m.forward(x.data(), batch, y[k++].data());
+  }
+  EXPECT_EQ(y[0], y[1]);
+  EXPECT_EQ(y[0], integer_product(x, w, batch, in, out));
+}
+
+}  // namespace
+}  // namespace txsim

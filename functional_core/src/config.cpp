@@ -259,6 +259,7 @@ CrossbarConfig default_crossbar_config() {
   c.crossbar.cols = 128;
   c.device.g_min = 1e-6;
   c.device.g_max = 1e-5;
+  c.crossbar.adc_range = AdcRange::Calibrated;
   c.device.program_sigma = 0.02;
   c.device.read_noise_sigma = 0.005;
   return c;
