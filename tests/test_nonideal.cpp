@@ -24,18 +24,23 @@ std::vector<float> uniform_positive_weights(int in, int out) {
   return std::vector<float>(static_cast<std::size_t>(in) * out, 1.0f);
 }
 
+// f(conductance) for every device of a plane.
+template <class F>
+std::vector<double> over_devices(const DeviceArray& a, F f) {
+  std::vector<double> v;
+  for (int i = 0; i < a.rows(); ++i)
+    for (int j = 0; j < a.cols(); ++j) v.push_back(f(a.conductance(i, j)));
+  return v;
+}
+
 TEST(ProgrammingVariation, GaussianRelativeSpreadIsSigma) {
   CrossbarConfig c = quiet_config();
   c.device.program_sigma = 0.05;
   MappedMatrix m(c, 256, 256, 4);
   m.program(uniform_positive_weights(256, 256).data());  // weight 255 -> digit 3 in every slice
   // Devices hold level * (1 + sigma z): the relative deviation has std sigma.
-  const DeviceArray& a = m.plane(0, 0);
-  std::vector<double> rel;
   const double level = c.device.g_max;  // digit 3 of 3
-  for (int i = 0; i < a.rows(); ++i)
-    for (int j = 0; j < a.cols(); ++j) rel.push_back(a.conductance(i, j) / level - 1.0);
-  const auto mo = test::moments(rel);
+  const auto mo = test::moments(over_devices(m.plane(0, 0), [&](double g) { return g / level - 1.0; }));
   const double se = 0.05 / std::sqrt(2.0 * mo.n);
   EXPECT_NEAR(std::sqrt(mo.variance), 0.05, 5 * se);
   EXPECT_NEAR(mo.mean, 0.0, 5 * 0.05 / std::sqrt(double(mo.n)));
@@ -47,10 +52,7 @@ TEST(ProgrammingVariation, LogNormalLogSpreadIsSigma) {
   c.device.program_shape = VariationShape::LogNormal;
   MappedMatrix m(c, 256, 256, 4);
   m.program(uniform_positive_weights(256, 256).data());
-  std::vector<double> logs;
-  const DeviceArray& a = m.plane(1, 0);
-  for (int i = 0; i < a.rows(); ++i)
-    for (int j = 0; j < a.cols(); ++j) logs.push_back(std::log(a.conductance(i, j) / c.device.g_max));
+  const auto logs = over_devices(m.plane(1, 0), [&](double g) { return std::log(g / c.device.g_max); });
   const auto mo = test::moments(logs);
   EXPECT_NEAR(std::sqrt(mo.variance), 0.1, 5 * 0.1 / std::sqrt(2.0 * mo.n));
   EXPECT_TRUE(std::all_of(logs.begin(), logs.end(), [](double v) { return std::isfinite(v); }));
@@ -62,12 +64,9 @@ TEST(ProgrammingVariation, AbsoluteSpreadIsSigmaTimesRange) {
   c.device.program_scale = VariationScale::Absolute;
   MappedMatrix m(c, 256, 256, 4);
   m.program(uniform_positive_weights(256, 256).data());
-  std::vector<double> dev;
-  const DeviceArray& a = m.plane(0, 1);  // negative devices rest at g_min
   const double span = c.device.g_max - c.device.g_min;
-  for (int i = 0; i < a.rows(); ++i)
-    for (int j = 0; j < a.cols(); ++j) dev.push_back((a.conductance(i, j) - c.device.g_min) / span);
-  const auto mo = test::moments(dev);
+  // Negative devices rest at g_min.
+  const auto mo = test::moments(over_devices(m.plane(0, 1), [&](double g) { return (g - c.device.g_min) / span; }));
   EXPECT_NEAR(std::sqrt(mo.variance), 0.02, 5 * 0.02 / std::sqrt(2.0 * mo.n));
 }
 
