@@ -213,19 +213,6 @@ PartialSumKernel MappedMatrix::partial_sum_kernel() const {
 
 namespace {
 
-// Read-noise draws are indexed by (row, column) in groups of kLookupWidth columns, all rows of a
-// group contiguous, so any split into column blocks or kernels draws the same numbers.
-void noise_segment(uint64_t key, int rows, int r, int col, int w, float* z) {
-  while (w > 0) {
-    const int group = col / kLookupWidth, offset = col % kLookupWidth;
-    const int take = std::min(w, kLookupWidth - offset);
-    fill_normal(key, (static_cast<uint64_t>(group) * rows + r) * kLookupWidth + offset, take, z);
-    z += take;
-    col += take;
-    w -= take;
-  }
-}
-
 // y += shift * ADC(c + std_dev * z), one sensed line per element. Restrict-qualified and
 // branch-free inside so that it vectorizes without alias checks.
 void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
@@ -263,7 +250,8 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, 
     const int p = r / batch, b = r % batch;
     const float* c_row = c + static_cast<std::size_t>(r) * ldc;
     const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
-    if (std_dev > 0) noise_segment(tile_key, m, r, col0, w, z.data());
+    // Draw (r, col) of the tile's stream: the same numbers however the columns are split.
+    if (std_dev > 0) fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
     const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
     convert_row(c_row, std_dev > 0 ? z.data() : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
                 y + static_cast<std::size_t>(b) * sh.n + j0);
@@ -339,44 +327,51 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // on the thread count or on the parallelism chosen.
 #pragma omp parallel if (parallel)
   {
+    // Per sample: quantize; per-slice reads stack its digit planes into each tile's rows (one
+    // GEMM or lookup pass then covers every (plane, slice) partial sum of a crossbar row-tile);
+    // read noise: independent per device and read, so each sensed current gets a Gaussian whose
+    // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
+    // reference) * sum_k input_k^2 * fold_power.
 #pragma omp for schedule(static)
     for (int b = 0; b < batch; ++b) {
-      const std::size_t off = static_cast<std::size_t>(b) * sh.k;
-      q.step[b] = quantize_sample(x + off, sh.k, a, q.ints.data() + off);
+      const float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
+      q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, q.ints.data() + static_cast<std::size_t>(b) * sh.k);
       std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
-    }
-#pragma omp for schedule(dynamic, 1)
-    for (int t = 0; t < sh.k_tiles; ++t) {
-      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-      // Per-slice reads stack the input bit planes of a tile as rows: one GEMM (or one lookup
-      // pass) covers every (plane, slice) partial sum of the crossbar row-tile.
-      float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m : nullptr;
-      if (per_slice)
-        for (int p = 0; p < planes; ++p)
-          input_plane(q, p, a.dac_bits, k0, kt, a_tile + static_cast<std::size_t>(p) * batch * kt);
-      // Read noise: independent per device and read, so each sensed current gets a Gaussian whose
-      // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
-      // reference) * sum_k input_k^2 * fold_power.
-      if (unit_sigma > 0)
-        for (int r = 0; r < m; ++r) {
-          const float* row = per_slice ? a_tile + static_cast<std::size_t>(r) * kt
-                                       : q.ints.data() + static_cast<std::size_t>(r) * sh.k + k0;
-          double power = 0;
-          for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
-          noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+      for (int t = 0; t < sh.k_tiles; ++t) {
+        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+        for (int p = 0; p < planes; ++p) {
+          const int r = p * batch + b;
+          const float* row = ints + k0;
+          if (per_slice) {
+            float* digits = planes_buf_.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
+            input_digits(row, kt, p, a.dac_bits, digits);
+            row = digits;
+          }
+          if (unit_sigma > 0) {
+            double power = 0;
+            for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
+            noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+          }
         }
-      if (lookup) split_binary_planes(a_tile, m, kt, a.dac_bits, a.input_signed, binary_planes_[t]);
+      }
+    }
+    if (lookup) {
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < sh.k_tiles; ++t) {
+        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+        split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
+                            binary_planes_[t]);
+      }
     }
 #pragma omp for schedule(dynamic, 1)
     for (int i = 0; i < blocks; ++i) {
-      const int n0 = i * block;
-      read_columns(dir, e, batch, n0, std::min(block, sh.n - n0), key, y, scratch_[omp_get_thread_num()]);
-    }
-#pragma omp for schedule(static)
-    for (int b = 0; b < batch; ++b) {
-      const float scale = q.step[b] * w_step_;
-      float* row = y + static_cast<std::size_t>(b) * sh.n;
-      for (int n = 0; n < sh.n; ++n) row[n] *= scale;
+      const int n0 = i * block, nn = std::min(block, sh.n - n0);
+      read_columns(dir, e, batch, n0, nn, key, y, scratch_[omp_get_thread_num()]);
+      for (int b = 0; b < batch; ++b) {  // integer units back to real values
+        const float scale = q.step[b] * w_step_;
+        float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
+        for (int n = 0; n < nn; ++n) row[n] *= scale;
+      }
     }
   }
 

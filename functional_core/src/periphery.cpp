@@ -39,17 +39,13 @@ void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& a
                                 q.ints.data() + static_cast<std::size_t>(b) * length);
 }
 
-void input_plane(const QuantizedInputs& in, int plane, int dac_bits, int k0, int kt, float* out) {
+void input_digits(const float* ints, int n, int plane, int dac_bits, float* out) {
   const int shift = plane * dac_bits;
   const int mask = (1 << dac_bits) - 1;
-  for (int b = 0; b < in.batch; ++b) {
-    const float* src = in.ints.data() + static_cast<std::size_t>(b) * in.length + k0;
-    float* dst = out + static_cast<std::size_t>(b) * kt;
-    for (int k = 0; k < kt; ++k) {
-      const int v = static_cast<int>(src[k]);
-      const int digit = ((v < 0 ? -v : v) >> shift) & mask;
-      dst[k] = static_cast<float>(v < 0 ? -digit : digit);
-    }
+  for (int k = 0; k < n; ++k) {
+    const int v = static_cast<int>(ints[k]);
+    const int digit = ((v < 0 ? -v : v) >> shift) & mask;
+    out[k] = static_cast<float>(v < 0 ? -digit : digit);
   }
 }
 

@@ -26,9 +26,8 @@ float quantize_sample(const float* x, int length, const ArrayConfig& array, floa
 // Checks and quantizes a whole batch into `out`, reusing its storage.
 void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array, QuantizedInputs& out);
 
-// Digit `plane` (dac_bits wide, least significant first) of |ints|, carrying the sign of ints.
-// Rows [0, batch) x columns [k0, k0 + kt) of `in` go to out (batch x kt).
-void input_plane(const QuantizedInputs& in, int plane, int dac_bits, int k0, int kt, float* out);
+// Digit `plane` (dac_bits wide, least significant first) of |ints[0..n)|, carrying its sign.
+void input_digits(const float* ints, int n, int plane, int dac_bits, float* out);
 
 // A uniform midtread ADC with two's complement codes [-2^(bits-1), 2^(bits-1) - 1].
 struct AdcCodes {
