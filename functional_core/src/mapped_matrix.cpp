@@ -307,8 +307,6 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
 
   QuantizedInputs& q = inputs_;
-  q.batch = batch;
-  q.length = sh.k;
   q.ints.resize(static_cast<std::size_t>(batch) * sh.k);
   q.step.resize(batch);
   if (per_slice) planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);

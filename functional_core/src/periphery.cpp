@@ -28,17 +28,6 @@ float quantize_sample(const float* x, int length, const ArrayConfig& array, floa
   return max_abs / top;
 }
 
-void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array, QuantizedInputs& q) {
-  check_inputs(x, batch, length, array);
-  q.batch = batch;
-  q.length = length;
-  q.ints.resize(static_cast<std::size_t>(batch) * length);
-  q.step.resize(batch);
-  for (int b = 0; b < batch; ++b)
-    q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * length, length, array,
-                                q.ints.data() + static_cast<std::size_t>(b) * length);
-}
-
 void input_digits(const float* ints, int n, int plane, int dac_bits, float* out) {
   const int shift = plane * dac_bits;
   const int mask = (1 << dac_bits) - 1;

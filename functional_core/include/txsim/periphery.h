@@ -11,7 +11,6 @@ namespace txsim {
 // Inputs of a batch as integers of input_magnitude_bits, each sample scaled by its own max |x|
 // (so a sample's largest element uses the full DAC range). ints holds the signed integers.
 struct QuantizedInputs {
-  int batch = 0, length = 0;
   std::vector<float> ints;  // batch x length, integer-valued
   std::vector<float> step;  // per sample: the real value of one integer step
 };
@@ -23,8 +22,6 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
 // Quantizes one sample (checked inputs) into out[0..length); returns its step.
 float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
 
-// Checks and quantizes a whole batch into `out`, reusing its storage.
-void quantize_inputs(const float* x, int batch, int length, const ArrayConfig& array, QuantizedInputs& out);
 
 // Digit `plane` (dac_bits wide, least significant first) of |ints[0..n)|, carrying its sign.
 void input_digits(const float* ints, int n, int plane, int dac_bits, float* out);
