@@ -54,6 +54,22 @@ const std::vector<float>& inputs() {
   return x;
 }
 
+// Modeled analog MACs of one batch: every (bit plane, weight slice, weight) product, each
+// differential pair counted once.
+double modeled_macs(const txsim::ArrayConfig& a) {
+  return double(kBatch) * a.input_planes() * a.slices() * kIn * kOut;
+}
+
+// The per-slice mode's GEMM shape: planes x batch rows, slices x outputs columns, one crossbar's
+// rows deep, once per row-tile. Exactly the modeled MACs.
+struct StackedShape {
+  int m, n, k, calls;
+};
+StackedShape stacked_shape() {
+  const txsim::ArrayConfig a = bench_config(txsim::ReadMode::PerSlice).crossbar;
+  return {a.input_planes() * kBatch, a.slices() * kOut, a.rows, kIn / a.rows};
+}
+
 void sgemm_loop(benchmark::State& state, int m, int n, int k, int calls) {
   std::vector<float> a = random(static_cast<std::size_t>(m) * k, 3, false), b = random(static_cast<std::size_t>(k) * n, 4, false),
                      c(static_cast<std::size_t>(m) * n);
@@ -68,9 +84,10 @@ void sgemm_loop(benchmark::State& state, int m, int n, int k, int calls) {
 
 // The float layer: y = x W^T as one GEMM.
 void BM_SgemmLayer(benchmark::State& state) { sgemm_loop(state, kBatch, kOut, kIn, 1); }
-// The per-slice mode's GEMM shape: 8 planes x batch rows, 4 slices x outputs columns, one
-// crossbar's 128 rows deep, once per row-tile.
-void BM_SgemmStacked(benchmark::State& state) { sgemm_loop(state, 8 * kBatch, 4 * kOut, 128, kIn / 128); }
+void BM_SgemmStacked(benchmark::State& state) {
+  const StackedShape sh = stacked_shape();
+  sgemm_loop(state, sh.m, sh.n, sh.k, sh.calls);
+}
 
 void read_loop(benchmark::State& state, txsim::ReadMode mode) {
   txsim::MappedMatrix layer(bench_config(mode), kIn, kOut, 7);
@@ -82,10 +99,7 @@ void read_loop(benchmark::State& state, txsim::ReadMode mode) {
     layer.forward(inputs().data(), kBatch, y.data());
     benchmark::DoNotOptimize(y.data());
   }
-  const auto& a = layer.config().crossbar;
-  // Modeled analog MACs: every (bit plane, weight slice, weight) product, each pair counted once.
-  const double macs = double(kBatch) * a.input_planes() * a.slices() * kIn * kOut;
-  state.counters["GMACS"] = benchmark::Counter(macs, benchmark::Counter::kIsIterationInvariantRate,
+  state.counters["GMACS"] = benchmark::Counter(modeled_macs(layer.config().crossbar), benchmark::Counter::kIsIterationInvariantRate,
                                                benchmark::Counter::kIs1000);
 }
 void BM_PerSliceForward(benchmark::State& state) { read_loop(state, txsim::ReadMode::PerSlice); }
@@ -109,20 +123,19 @@ void BM_PairedRatios(benchmark::State& state) {
   txsim::MappedMatrix folded(bench_config(txsim::ReadMode::Folded), kIn, kOut, 7);
   per_slice.program(weights().data());
   folded.program(weights().data());
-  const auto& a = per_slice.config().crossbar;
-  const double macs = double(kBatch) * a.input_planes() * a.slices() * kIn * kOut;
+  const double macs = modeled_macs(per_slice.config().crossbar);
   std::vector<float> y(static_cast<std::size_t>(kBatch) * kOut);
-  const int sm = a.input_planes() * kBatch, sn = a.slices() * kOut, sk = a.rows, tiles = kIn / a.rows;
-  std::vector<float> xa = random(static_cast<std::size_t>(sm) * sk, 3, false), xb = random(static_cast<std::size_t>(sk) * sn, 4, false),
-                     xc(static_cast<std::size_t>(sm) * sn), wt(weights());
+  const StackedShape sh = stacked_shape();
+  std::vector<float> xa = random(static_cast<std::size_t>(sh.m) * sh.k, 3, false),
+                     xb = random(static_cast<std::size_t>(sh.k) * sh.n, 4, false), xc(static_cast<std::size_t>(sh.m) * sh.n);
   auto layer_gemm = [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, kOut, kIn, 1.0f, inputs().data(), kIn, wt.data(), kIn,
-                0.0f, y.data(), kOut);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, kOut, kIn, 1.0f, inputs().data(), kIn,
+                weights().data(), kIn, 0.0f, y.data(), kOut);
   };
-  auto stacked_gemm = [&] {  // exactly the per-slice mode's modeled MACs
-    for (int t = 0; t < tiles; ++t)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sm, sn, sk, 1.0f, xa.data(), sk, xb.data(), sn, 0.0f,
-                  xc.data(), sn);
+  auto stacked_gemm = [&] {
+    for (int t = 0; t < sh.calls; ++t)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh.m, sh.n, sh.k, 1.0f, xa.data(), sh.k, xb.data(), sh.n,
+                  0.0f, xc.data(), sh.n);
   };
   per_slice.forward(inputs().data(), kBatch, y.data());
   folded.forward(inputs().data(), kBatch, y.data());

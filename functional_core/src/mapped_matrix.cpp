@@ -332,8 +332,8 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
     // reference) * sum_k input_k^2 * fold_power.
 #pragma omp for schedule(static)
     for (int b = 0; b < batch; ++b) {
-      const float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
-      q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, q.ints.data() + static_cast<std::size_t>(b) * sh.k);
+      float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
+      q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
       std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);

@@ -22,7 +22,6 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
 // Quantizes one sample (checked inputs) into out[0..length); returns its step.
 float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
 
-
 // Digit `plane` (dac_bits wide, least significant first) of |ints[0..n)|, carrying its sign.
 void input_digits(const float* ints, int n, int plane, int dac_bits, float* out);
 
