@@ -162,6 +162,17 @@ BENCHMARK(BM_SgemmLayer)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTi
 BENCHMARK(BM_SgemmStacked)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
 BENCHMARK(BM_PerSliceForward)->Arg(0)->Arg(1)->ArgName("columns_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
 BENCHMARK(BM_FoldedForward)->Arg(0)->Arg(1)->ArgName("columns_parallel")->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
+void BM_FillNormal(benchmark::State& state) {
+  std::vector<float> z(1 << 16);
+  uint64_t key = 0;
+  for (auto _ : state) {
+    txsim::fill_normal(++key, 0, z.size(), z.data());
+    benchmark::DoNotOptimize(z.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(z.size()));
+}
+
+BENCHMARK(BM_FillNormal)->Unit(benchmark::kMicrosecond)->MinTime(0.3);
 BENCHMARK(BM_PairedRatios)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Keeps each run's counters so that the headline figures can be printed after the table.

@@ -40,6 +40,51 @@ TEST(Rng, DrawDependsOnlyOnKeyAndIndex) {
   EXPECT_NE(whole, other);
 }
 
+// The exact upper-tail quantile by bisection on erfc: the oracle for the generator's polynomial.
+double upper_quantile(double u) {
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (0.5 * std::erfc(mid / std::sqrt(2.0)) > u ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+TEST(Rng, QuantileMatchesErfcInverse) {
+  std::vector<uint32_t> bits = {0u, 1u, 2u, 3u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFu, 0x3FFFFFFFu, 0x40000000u};
+  for (int e = 0; e < 31; ++e) bits.push_back((1u << e) | (e % 2 ? 0x80000000u : 0u));
+  for (uint32_t i = 0; i < 200000; ++i) bits.push_back(static_cast<uint32_t>(mix64(i)));
+  double worst = 0;
+  for (uint32_t h : bits) {
+    const double u = (2.0 * (h & 0x7FFFFFFFu) + 1) * 0x1.0p-33;
+    const double expected = (h >> 31 ? -1 : 1) * upper_quantile(u);
+    const double got = normal_from_bits(h);
+    worst = std::max(worst, std::fabs(got - expected));
+    if (std::fabs(expected) > 5e-6) {
+      ASSERT_EQ(std::signbit(got), (h >> 31) != 0) << h;
+    }
+  }
+  EXPECT_LT(worst, 5e-6);
+  EXPECT_GT(std::fabs(normal_from_bits(0)), 6.0f);  // u = 2^-33: the deepest tail, 6.1 sigma
+}
+
+TEST(Rng, VectorPathEqualsScalarDefinition) {
+  std::vector<float> z(1000);
+  fill_normal(11, 5, z.size(), z.data());  // unaligned start, whole blocks, a partial tail
+  for (std::size_t i = 0; i < z.size(); ++i) ASSERT_EQ(z[i], normal_at(11, 5 + i)) << i;
+}
+
+TEST(Rng, TailProbabilities) {
+  const std::size_t n = 1 << 22;
+  std::vector<float> z(n);
+  fill_normal(derive_key(5, 9), 0, n, z.data());
+  for (double t : {2.0, 3.0, 4.0}) {
+    const double p = std::erfc(t / std::sqrt(2.0));
+    const auto count = std::count_if(z.begin(), z.end(), [t](float v) { return std::fabs(v) > t; });
+    EXPECT_NEAR(double(count) / n, p, 5 * std::sqrt(p * (1 - p) / n)) << "|z| > " << t;
+  }
+}
+
 TEST(Rng, UniformIsUniform) {
   const std::size_t n = 200000;
   double s = 0, s2 = 0;
