@@ -1,0 +1,367 @@
+#include "txsim/parasitics.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include <Eigen/SparseCholesky>
+#include <Eigen/SparseCore>
+
+extern "C" {  // LAPACK, from the same OpenBLAS
+void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+void dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info);
+}
+
+namespace txsim {
+namespace {
+
+std::string show(double v) {
+  std::ostringstream os;
+  os.precision(17);
+  os << v;
+  return os.str();
+}
+
+// Every model is written for the forward read. The backward read is the forward read of the
+// array seen from its bit lines: driven line r' = cols-1-j, position along it c' = rows-1-i
+// (the bit-line driver sits at row rows-1, the word-line sense amplifier at column 0).
+struct Frame {
+  int rows, cols;
+  std::vector<double> g;
+};
+
+Frame backward_frame(const double* g, int rows, int cols) {
+  Frame f{cols, rows, std::vector<double>(static_cast<std::size_t>(rows) * cols)};
+  for (int r = 0; r < f.rows; ++r)
+    for (int c = 0; c < f.cols; ++c)
+      f.g[static_cast<std::size_t>(r) * f.cols + c] = g[static_cast<std::size_t>(rows - 1 - c) * cols + cols - 1 - r];
+  return f;
+}
+
+// eff[i][j] (backward convention) from the frame's forward matrix e[r'][c'].
+void from_backward_frame(const std::vector<double>& e, int rows, int cols, double* eff) {
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j)
+      eff[static_cast<std::size_t>(i) * cols + j] = e[static_cast<std::size_t>(cols - 1 - j) * rows + rows - 1 - i];
+}
+
+// Exact forward matrix: eff[i][j] = dI_j / dV_i. With w_i, b_i the word- and bit-line node
+// voltages of row i, KCL reads T_i w_i - G_i b_i = gs V_i e_0 on the word line (T_i tridiagonal)
+// and (G_i + L_i) b_i - G_i w_i - gw (b_{i-1} + b_{i+1}) = 0 on the bit lines. Eliminating w_i
+// leaves B_i b_i - gw (b_{i-1} + b_{i+1}) = f_i V_i with B_i = G_i + L_i - G_i T_i^-1 G_i and
+// f_i = gs G_i T_i^-1 e_0; sweeping rows 0..R-1 gives S_i = B_i - gw^2 S_{i-1}^-1 and a right-hand
+// side M_i V with M_i = [gw S_{i-1}^-1 M_{i-1}, f_i]. The outputs are gk b_{R-1} = gk S_{R-1}^-1 M V.
+void exact_forward(const double* g, int R, int C, const Parasitics& p, double* eff) {
+  const double gw = 1 / p.wire_ohm, gs = 1 / p.source_ohm, gk = 1 / p.sink_ohm;
+  const std::size_t cc = static_cast<std::size_t>(C) * C;
+  std::vector<double> x(cc), s(cc), inv(cc), m(static_cast<std::size_t>(C) * R), tmp(m.size()), d(C), l(C);
+  for (int i = 0; i < R; ++i) {
+    const double* gi = g + static_cast<std::size_t>(i) * C;
+    // LDL^T of the word line's tridiagonal T (off-diagonals -gw), then its inverse column by column.
+    for (int j = 0; j < C; ++j) {
+      const double diag = gi[j] + gw * ((j > 0) + (j < C - 1)) + (j == 0 ? gs : 0.0);
+      l[j] = j > 0 ? -gw / d[j - 1] : 0.0;
+      d[j] = j > 0 ? diag - gw * gw / d[j - 1] : diag;
+    }
+    for (int k = 0; k < C; ++k) {
+      double* col = x.data() + static_cast<std::size_t>(k) * C;  // T^-1 e_k (symmetric: column = row)
+      std::fill(col, col + k, 0.0);
+      col[k] = 1.0;
+      for (int j = k + 1; j < C; ++j) col[j] = -l[j] * col[j - 1];
+      for (int j = k; j < C; ++j) col[j] /= d[j];
+      for (int j = C - 2; j >= 0; --j) col[j] -= l[j + 1] * col[j + 1];
+    }
+    const double line = gw * ((i > 0) + (i < R - 1)) + (i == R - 1 ? gk : 0.0);
+    for (int k = 0; k < C; ++k)
+      for (int j = 0; j < C; ++j) {
+        const std::size_t at = static_cast<std::size_t>(k) * C + j;
+        s[at] = -gi[j] * x[at] * gi[k] + (j == k ? gi[j] + line : 0.0);
+      }
+    if (i > 0) {
+      for (std::size_t at = 0; at < cc; ++at) s[at] -= gw * gw * inv[at];
+      cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, C, i, C, gw, inv.data(), C, m.data(), C, 0.0,
+                  tmp.data(), C);
+      std::copy_n(tmp.data(), static_cast<std::size_t>(C) * i, m.data());
+    }
+    for (int j = 0; j < C; ++j) m[static_cast<std::size_t>(i) * C + j] = gs * gi[j] * x[j];  // f_i
+    inv = s;
+    int info = 0;
+    dpotrf_("L", &C, inv.data(), &C, &info);
+    if (info == 0) dpotri_("L", &C, inv.data(), &C, &info);
+    if (info != 0)
+      throw std::runtime_error("exact parasitic solve: the nodal system of row " + std::to_string(i) +
+                               " is not positive definite (LAPACK info " + std::to_string(info) + ")");
+    for (int k = 0; k < C; ++k)
+      for (int j = k + 1; j < C; ++j) inv[static_cast<std::size_t>(j) * C + k] = inv[static_cast<std::size_t>(k) * C + j];
+  }
+  // Column-major C x R with leading dimension C is row-major R x C: eff[i][j].
+  cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, C, R, C, gk, inv.data(), C, m.data(), C, 0.0, eff, C);
+}
+
+// One Jacobi step from the ideal currents I_ij = g_ij V_i: the word-line node of (i, j) drops by
+// V_i a_ij (source resistance under the row's whole current, each wire segment under the
+// currents of the cells beyond it), the bit-line node rises by sum_i' c(i, i') g_i'j V_i' with
+// c = Rk + Rw (R - 1 - max(i, i')) (the segments that both currents share on their way down).
+void first_order_forward(const double* g, int R, int C, const Parasitics& p, double* eff) {
+  const double rs = p.source_ohm, rk = p.sink_ohm, rw = p.wire_ohm;
+  std::vector<double> a(static_cast<std::size_t>(R) * C), tail(C + 1);
+  for (int i = 0; i < R; ++i) {
+    const double* gi = g + static_cast<std::size_t>(i) * C;
+    tail[C] = 0;
+    for (int j = C - 1; j >= 0; --j) tail[j] = tail[j + 1] + gi[j];
+    double drop = rs * tail[0];
+    for (int j = 0; j < C; ++j) {
+      if (j > 0) drop += rw * tail[j];
+      a[static_cast<std::size_t>(i) * C + j] = drop;
+    }
+  }
+  std::vector<double> prefix(R), weighted_suffix(R + 1);
+  for (int j = 0; j < C; ++j) {
+    double sum = 0;
+    for (int i = 0; i < R; ++i) prefix[i] = sum += g[static_cast<std::size_t>(i) * C + j];
+    weighted_suffix[R] = 0;
+    for (int i = R - 1; i >= 0; --i)
+      weighted_suffix[i] = weighted_suffix[i + 1] + g[static_cast<std::size_t>(i) * C + j] * (R - 1 - i);
+    for (int i = 0; i < R; ++i) {
+      const double h = rk * sum + rw * ((R - 1 - i) * prefix[i] + weighted_suffix[i + 1]);
+      const std::size_t at = static_cast<std::size_t>(i) * C + j;
+      eff[at] = g[at] * (1 - a[at] - h);
+    }
+  }
+}
+
+void short_path_forward(const double* g, int R, int C, const Parasitics& p, double* eff) {
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) {
+      const std::size_t at = static_cast<std::size_t>(i) * C + j;
+      eff[at] = 1 / (1 / g[at] + p.source_ohm + p.sink_ohm + p.wire_ohm * (j + R - 1 - i));
+    }
+}
+
+void forward_model(ParasiticModel model, const double* g, int R, int C, const Parasitics& p, double* eff) {
+  switch (model) {
+    case ParasiticModel::None: std::copy_n(g, static_cast<std::size_t>(R) * C, eff); return;
+    case ParasiticModel::Exact: exact_forward(g, R, C, p, eff); return;
+    case ParasiticModel::FirstOrder: first_order_forward(g, R, C, p, eff); return;
+    case ParasiticModel::ShortPath: short_path_forward(g, R, C, p, eff); return;
+  }
+}
+
+}  // namespace
+
+void check_parasitics(const Parasitics& p, const std::string& where) {
+  const std::pair<const char*, double> fields[] = {
+      {"source_ohm", p.source_ohm}, {"sink_ohm", p.sink_ohm}, {"wire_ohm", p.wire_ohm}};
+  for (const auto& [field, v] : fields)
+    if (!(v > 0 && std::isfinite(v)))
+      throw std::invalid_argument(where + ": field '" + field + "' = " + show(v) +
+                                  ": accepted ohms > 0 (finite; for no parasitics use the ideal circuit)");
+}
+
+double IvModel::current(double g, double v) const {
+  return kind == IvKind::Linear ? g * v : g * std::sinh(a * v) / a;
+}
+double IvModel::slope(double g, double v) const { return kind == IvKind::Linear ? g : g * std::cosh(a * v); }
+double IvModel::secant(double g, double v) const {
+  if (kind == IvKind::Linear || v == 0) return g;
+  return g * std::sinh(a * v) / (a * v);
+}
+
+IvModel IvModel::parse(const std::string& text, const std::string& where) {
+  if (text == "linear") return {};
+  if (text.rfind("sinh:", 0) == 0) {
+    std::size_t used = 0;
+    double a = 0;
+    try {
+      a = std::stod(text.substr(5), &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used > 0 && used == text.size() - 5 && a > 0 && a <= 1000) return {IvKind::Sinh, a};
+  }
+  throw std::invalid_argument(where + ": '" + text +
+                              "': accepted \"linear\" or \"sinh:A\" with A in (0, 1000] per volt "
+                              "(I = g sinh(A V) / A)");
+}
+
+std::string IvModel::str() const { return kind == IvKind::Linear ? "linear" : "sinh:" + show(a); }
+
+const char* name(ParasiticModel m) {
+  switch (m) {
+    case ParasiticModel::None: return "none";
+    case ParasiticModel::Exact: return "exact";
+    case ParasiticModel::FirstOrder: return "first_order";
+    case ParasiticModel::ShortPath: return "short_path";
+  }
+  return "?";
+}
+
+void effective_matrix(ParasiticModel model, const double* g, int rows, int cols, Direction dir, const Parasitics& p,
+                      double* eff) {
+  if (rows < 1 || cols < 1) throw std::invalid_argument("effective_matrix: rows and cols must be >= 1");
+  if (model != ParasiticModel::None) check_parasitics(p, "effective_matrix");
+  for (std::size_t k = 0; k < static_cast<std::size_t>(rows) * cols; ++k)
+    if (!(g[k] > 0 && std::isfinite(g[k])))
+      throw std::invalid_argument("effective_matrix: conductance " + std::to_string(k) + " = " + show(g[k]) +
+                                  ": accepted siemens > 0");
+  if (dir == Direction::Forward) {
+    forward_model(model, g, rows, cols, p, eff);
+  } else {
+    const Frame f = backward_frame(g, rows, cols);
+    std::vector<double> e(f.g.size());
+    forward_model(model, f.g.data(), f.rows, f.cols, p, e.data());
+    from_backward_frame(e, rows, cols, eff);
+  }
+}
+
+// ---- Nodal solve --------------------------------------------------------------------------------
+
+struct NodalCrossbar::Impl {
+  Frame frame;  // the forward frame: inputs drive its rows, outputs are its columns
+  int rows, cols;
+  Direction dir;
+  Parasitics p;
+  IvModel iv;
+  Eigen::SparseMatrix<double> linear;  // wires, source and sink conductances
+  std::vector<Eigen::Triplet<double>> pattern;
+
+  int w(int i, int j) const { return i * frame.cols + j; }
+  int b(int i, int j) const { return frame.rows * frame.cols + i * frame.cols + j; }
+};
+
+NodalCrossbar::NodalCrossbar(std::vector<double> g, int rows, int cols, Direction dir, const Parasitics& p, IvModel iv)
+    : impl_(new Impl) {
+  Impl& m = *impl_;
+  if (rows < 1 || cols < 1 || g.size() != static_cast<std::size_t>(rows) * cols) {
+    delete impl_;
+    throw std::invalid_argument("NodalCrossbar: g must hold rows x cols conductances, rows and cols >= 1");
+  }
+  try {
+    check_parasitics(p, "crossbar circuit");
+  } catch (...) {
+    delete impl_;
+    throw;
+  }
+  m.rows = rows;
+  m.cols = cols;
+  m.dir = dir;
+  m.p = p;
+  m.iv = iv;
+  m.frame = dir == Direction::Forward ? Frame{rows, cols, std::move(g)} : backward_frame(g.data(), rows, cols);
+  const int R = m.frame.rows, C = m.frame.cols, n = 2 * R * C;
+  const double gw = 1 / p.wire_ohm, gs = 1 / p.source_ohm, gk = 1 / p.sink_ohm;
+  std::vector<Eigen::Triplet<double>> t;
+  auto edge = [&t](int u, int v, double c) {
+    t.emplace_back(u, u, c);
+    t.emplace_back(v, v, c);
+    t.emplace_back(u, v, -c);
+    t.emplace_back(v, u, -c);
+  };
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) {
+      if (j + 1 < C) edge(m.w(i, j), m.w(i, j + 1), gw);
+      if (i + 1 < R) edge(m.b(i, j), m.b(i + 1, j), gw);
+    }
+  for (int i = 0; i < R; ++i) t.emplace_back(m.w(i, 0), m.w(i, 0), gs);
+  for (int j = 0; j < C; ++j) t.emplace_back(m.b(R - 1, j), m.b(R - 1, j), gk);
+  m.linear.resize(n, n);
+  m.linear.setFromTriplets(t.begin(), t.end());
+}
+
+NodalCrossbar::~NodalCrossbar() { delete impl_; }
+
+std::vector<double> NodalCrossbar::solve(const std::vector<double>& inputs, int* iterations) const {
+  const Impl& m = *impl_;
+  const int R = m.frame.rows, C = m.frame.cols, n = 2 * R * C;
+  if (static_cast<int>(inputs.size()) != R)
+    throw std::invalid_argument("crossbar solve: " + std::to_string(inputs.size()) + " input voltages for " +
+                                std::to_string(R) + " driven lines");
+  double v_max = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!std::isfinite(inputs[i])) throw std::invalid_argument("crossbar solve: input " + std::to_string(i) + " is not finite");
+    v_max = std::max(v_max, std::fabs(inputs[i]));
+  }
+  if (m.iv.kind == IvKind::Sinh && m.iv.a * v_max > IvModel::kMaxExponent)
+    throw std::invalid_argument("crossbar solve: sinh I-V with a = " + show(m.iv.a) + "/V at " + show(v_max) +
+                                " V: a |V| = " + show(m.iv.a * v_max) + " is outside the model (accepted <= " +
+                                show(IvModel::kMaxExponent) + ")");
+  const double gs = 1 / m.p.source_ohm;
+  Eigen::VectorXd x = Eigen::VectorXd::Zero(n), rhs(n), source = Eigen::VectorXd::Zero(n);
+  for (int i = 0; i < R; ++i)  // backward: frame row r' is bit line cols-1-r'
+    source[m.w(i, 0)] = gs * inputs[m.dir == Direction::Forward ? i : R - 1 - i];
+
+  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> ldlt;
+  std::vector<Eigen::Triplet<double>> t;
+  t.reserve(static_cast<std::size_t>(4) * R * C);
+  const double* g = m.frame.g.data();
+  const int max_iterations = m.iv.kind == IvKind::Linear ? 1 : 100;
+  int it = 0;
+  for (; it < max_iterations; ++it) {
+    // Jacobian = linear part + device slopes; residual F = linear x + device currents - source.
+    t.clear();
+    rhs = source - m.linear * x;
+    for (int i = 0; i < R; ++i)
+      for (int j = 0; j < C; ++j) {
+        const int u = m.w(i, j), v = m.b(i, j);
+        const double gij = g[static_cast<std::size_t>(i) * C + j], dv = x[u] - x[v];
+        const double cur = m.iv.current(gij, dv), sl = m.iv.slope(gij, dv);
+        rhs[u] -= cur;
+        rhs[v] += cur;
+        t.emplace_back(u, u, sl);
+        t.emplace_back(v, v, sl);
+        t.emplace_back(u, v, -sl);
+        t.emplace_back(v, u, -sl);
+      }
+    Eigen::SparseMatrix<double> jac(n, n);
+    jac.setFromTriplets(t.begin(), t.end());
+    jac += m.linear;
+    if (it == 0) ldlt.analyzePattern(jac);
+    ldlt.factorize(jac);
+    if (ldlt.info() != Eigen::Success) throw std::runtime_error("crossbar solve: the nodal factorization failed");
+    Eigen::VectorXd step = ldlt.solve(rhs);
+    // Damping: a device's voltage moves by at most 1/a per step (sinh grows e-fold per 1/a).
+    if (m.iv.kind == IvKind::Sinh) {
+      double worst = 0;
+      for (int i = 0; i < R; ++i)
+        for (int j = 0; j < C; ++j) worst = std::max(worst, std::fabs(step[m.w(i, j)] - step[m.b(i, j)]));
+      if (worst * m.iv.a > 1) step *= 1 / (worst * m.iv.a);
+    }
+    x += step;
+    if (!x.allFinite()) throw std::runtime_error("crossbar solve: the nodal solve produced a non-finite voltage");
+    if (m.iv.kind == IvKind::Sinh && step.cwiseAbs().maxCoeff() <= 1e-14 * std::max(v_max, 1e-300)) break;
+  }
+  if (m.iv.kind == IvKind::Sinh && it == max_iterations)
+    throw std::runtime_error("crossbar solve: Newton did not converge in " + std::to_string(max_iterations) +
+                             " iterations (sinh I-V, a = " + show(m.iv.a) + "/V)");
+  if (iterations) *iterations = std::min(it + 1, max_iterations);
+  const double gk = 1 / m.p.sink_ohm;
+  std::vector<double> out(C);
+  for (int j = 0; j < C; ++j) out[j] = gk * x[m.b(R - 1, j)];
+  if (m.dir == Direction::Backward) std::reverse(out.begin(), out.end());  // frame column c' is word line rows-1-c'
+  return out;
+}
+
+// ---- The core's circuit model ---------------------------------------------------------------------
+
+ParasiticCircuit::ParasiticCircuit(ParasiticModel model, const Parasitics& p, IvModel iv, double read_voltage)
+    : model_(model), p_(p), iv_(iv), read_voltage_(read_voltage) {
+  if (model != ParasiticModel::None) check_parasitics(p, "circuit");
+  if (iv.kind == IvKind::Sinh && iv.a * read_voltage > IvModel::kMaxExponent)
+    throw std::invalid_argument("circuit: sinh I-V a = " + show(iv.a) + "/V at the read voltage " + show(read_voltage) +
+                                " V is outside the model (a V <= " + show(IvModel::kMaxExponent) + ")");
+}
+
+void ParasiticCircuit::effective(const double* g, int rows, int cols, Direction dir, double* eff) const {
+  if (iv_.kind == IvKind::Linear) {
+    effective_matrix(model_, g, rows, cols, dir, p_, eff);
+    return;
+  }
+  std::vector<double> secant(static_cast<std::size_t>(rows) * cols);
+  for (std::size_t k = 0; k < secant.size(); ++k) secant[k] = iv_.secant(g[k], read_voltage_);
+  effective_matrix(model_, secant.data(), rows, cols, dir, p_, eff);
+}
+
+}  // namespace txsim
