@@ -1,17 +1,19 @@
 // txsim: the command line. Until training exists, the main job maps one layer onto crossbars and
-// reports its error against float GEMM and its speed.
+// reports its error against float GEMM and its speed. Circuit subcommands: circuit_commands.h.
 #include <cblas.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <iostream>
 #include <vector>
 
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "circuit_commands.h"
 #include "txsim/config.h"
 #include "txsim/mapped_matrix.h"
 #include "txsim/rng.h"
@@ -77,7 +79,16 @@ int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, u
 }  // namespace
 
 int main(int argc, char** argv) {
-  po::options_description opts("txsim options");
+  // Subcommands take the rest of the command line; without one, the main job runs.
+  if (argc > 1) {
+    const std::string command = argv[1];
+    if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);
+    if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
+    if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
+  }
+  po::options_description opts(
+      "txsim [crossbar-solve|validate|circuit-error] [options]; without a command, the main job.\n"
+      "txsim options");
   opts.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(
       "in", po::value<int>()->default_value(1024), "layer inputs")(

@@ -226,7 +226,7 @@ void first_order_forward(const double* g, int R, int C, const Parasitics& p, dou
     for (int i = 0; i < R; ++i) {
       const double h = rk * sum + rw * ((R - 1 - i) * prefix[i] + weighted_suffix[i + 1]);
       const std::size_t at = static_cast<std::size_t>(i) * C + j;
-      eff[at] = g[at] * (1 - a[at] - h);
+      eff[at] = g[at] / (1 + a[at] + h);
     }
   }
 }
