@@ -120,3 +120,105 @@ INSTANTIATE_TEST_SUITE_P(Crossbars, NgspiceOracle,
 
 }  // namespace
 }  // namespace txsim
+
+namespace txsim {
+namespace {
+
+// Worst relative error of the sensed currents over a few random input vectors.
+double model_error(ParasiticModel model, const std::vector<double>& g, int n, Direction dir, const Parasitics& p) {
+  std::vector<double> exact(g.size()), approx(g.size());
+  effective_matrix(ParasiticModel::Exact, g.data(), n, n, dir, p, exact.data());
+  effective_matrix(model, g.data(), n, n, dir, p, approx.data());
+  double worst = 0;
+  for (int t = 0; t < 4; ++t) {
+    const auto v = random_inputs(n, 0.2, 100 + t);
+    worst = std::max(worst, worst_relative(apply(approx, n, n, dir, v), apply(exact, n, n, dir, v)));
+  }
+  return worst;
+}
+
+// The first-order model is exact to first order in the resistances: quartering them divides its
+// error by about 16, where the short-path model (which misses the currents that cells share on
+// the wires) and the ideal circuit improve only 4-fold.
+TEST(Parasitics, FirstOrderErrorIsSecondOrderInResistance) {
+  const int n = 32;
+  const auto g = random_g(n, n, 1e-5, 1e-4, 21);
+  for (Direction dir : {Direction::Forward, Direction::Backward}) {
+    const Parasitics big{8, 4, 1}, small{2, 1, 0.25};
+    const double first_big = model_error(ParasiticModel::FirstOrder, g, n, dir, big);
+    const double first_small = model_error(ParasiticModel::FirstOrder, g, n, dir, small);
+    const double short_big = model_error(ParasiticModel::ShortPath, g, n, dir, big);
+    const double short_small = model_error(ParasiticModel::ShortPath, g, n, dir, small);
+    const double ideal_big = model_error(ParasiticModel::None, g, n, dir, big);
+    EXPECT_GT(first_big / first_small, 10.0) << dir_name(dir);
+    EXPECT_LT(first_big / first_small, 25.0) << dir_name(dir);
+    EXPECT_GT(short_big / short_small, 3.0) << dir_name(dir);
+    EXPECT_LT(short_big / short_small, 5.0) << dir_name(dir);
+    EXPECT_LT(first_big, 0.1 * short_big) << dir_name(dir);
+    EXPECT_LT(short_big, ideal_big) << dir_name(dir);
+  }
+}
+
+// Short path, closed form: one device alone in the crossbar (all others at a negligible
+// conductance) sees exactly its own path: source + j wires + (rows-1-i) wires + sink.
+TEST(Parasitics, LoneDeviceSeesItsOwnPath) {
+  const int rows = 6, cols = 5, i = 2, j = 3;
+  std::vector<double> g(rows * cols, 1e-15);
+  g[i * cols + j] = 1e-4;
+  const Parasitics p{100, 50, 7};
+  std::vector<double> exact(g.size()), path(g.size());
+  effective_matrix(ParasiticModel::Exact, g.data(), rows, cols, Direction::Forward, p, exact.data());
+  effective_matrix(ParasiticModel::ShortPath, g.data(), rows, cols, Direction::Forward, p, path.data());
+  const double expected = 1 / (1e4 + 100 + 50 + 7 * (j + rows - 1 - i));
+  EXPECT_NEAR(exact[i * cols + j], expected, 1e-9 * expected);
+  EXPECT_NEAR(path[i * cols + j], expected, 1e-12 * expected);
+}
+
+// Without parasitics, a sinh device read at +-V carries g sinh(aV)/a: the secant conductance.
+TEST(Parasitics, SinhSecantIsExactWithoutParasitics) {
+  const IvModel iv{IvKind::Sinh, 4.0};
+  const double g = 3e-5, v = 0.2;
+  EXPECT_DOUBLE_EQ(iv.secant(g, v) * v, g * std::sinh(0.8) / 4.0);
+  EXPECT_DOUBLE_EQ(iv.secant(g, -v) * -v, -g * std::sinh(0.8) / 4.0);
+  const ParasiticCircuit circuit(ParasiticModel::None, {}, iv, v);
+  std::vector<double> gs = {g, 2 * g}, eff(2);
+  circuit.effective(gs.data(), 1, 2, Direction::Forward, eff.data());
+  EXPECT_DOUBLE_EQ(eff[1] * v, 2 * g * std::sinh(0.8) / 4.0);
+}
+
+TEST(Parasitics, BadParametersAreClearErrors) {
+  const std::vector<double> g(4, 1e-5);
+  for (const Parasitics& p : {Parasitics{0, 1, 1}, Parasitics{1, -2, 1}, Parasitics{1, 1, std::nan("")}}) {
+    try {
+      NodalCrossbar(g, 2, 2, Direction::Forward, p, {});
+      ADD_FAILURE() << "accepted bad parasitics";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("_ohm"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("accepted ohms > 0"), std::string::npos) << e.what();
+    }
+    std::vector<double> eff(4);
+    EXPECT_THROW(effective_matrix(ParasiticModel::Exact, g.data(), 2, 2, Direction::Forward, p, eff.data()),
+                 std::invalid_argument);
+  }
+  for (const char* bad : {"sinh", "sinh:", "sinh:0", "sinh:-1", "sinh:2000", "sinh:3x", "tanh:1", ""})
+    EXPECT_THROW(IvModel::parse(bad, "--iv"), std::invalid_argument) << bad;
+  EXPECT_EQ(IvModel::parse("sinh:2.5", "--iv").a, 2.5);
+  const NodalCrossbar strong(g, 2, 2, Direction::Forward, {10, 10, 1}, {IvKind::Sinh, 100});
+  try {
+    strong.solve({1.0, 1.0});  // a V = 100: outside the model
+    ADD_FAILURE() << "accepted a V = 100";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("outside the model"), std::string::npos) << e.what();
+  }
+  try {
+    strong.solve({0.45, 0.3}, nullptr, 2);  // strongly nonlinear: two Newton steps are not enough
+    ADD_FAILURE() << "claimed convergence in 2 steps";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("did not converge"), std::string::npos) << e.what();
+  }
+  const auto converged = strong.solve({0.45, 0.3});
+  for (double c : converged) EXPECT_TRUE(std::isfinite(c));
+}
+
+}  // namespace
+}  // namespace txsim

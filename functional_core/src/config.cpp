@@ -23,6 +23,11 @@ const EnumNames<AdcModel> kAdcModels = {{"ideal", AdcModel::Ideal}, {"uniform", 
 const EnumNames<AdcRange> kAdcRanges = {{"fixed", AdcRange::Fixed}, {"calibrated", AdcRange::Calibrated}};
 const EnumNames<VariationShape> kShapes = {{"gaussian", VariationShape::Gaussian},
                                            {"lognormal", VariationShape::LogNormal}};
+const EnumNames<ParasiticModel> kCircuitModels = {{"ideal", ParasiticModel::None},
+                                                  {"exact", ParasiticModel::Exact},
+                                                  {"first_order", ParasiticModel::FirstOrder},
+                                                  {"short_path", ParasiticModel::ShortPath}};
+const EnumNames<IvKind> kIvKinds = {{"linear", IvKind::Linear}, {"sinh", IvKind::Sinh}};
 const EnumNames<VariationScale> kScales = {{"relative", VariationScale::Relative},
                                            {"absolute", VariationScale::Absolute}};
 
@@ -157,6 +162,26 @@ void validate(const CrossbarConfig& config, const std::string& source) {
   check_range(source, "device.stuck_on_rate", d.stuck_on_rate, 0.0, 1.0, "a fraction in [0, 1]");
   check_range(source, "device.stuck_off_rate", d.stuck_off_rate, 0.0, 1.0 - d.stuck_on_rate,
               "a fraction in [0, 1 - device.stuck_on_rate]");
+
+  const CircuitConfig& k = config.circuit;
+  if (k.model != ParasiticModel::None) {
+    const std::string with = " with circuit.model \"" + std::string(enum_name(k.model, kCircuitModels)) + "\"";
+    const std::pair<const char*, double> ohms[] = {
+        {"circuit.source_ohm", k.source_ohm}, {"circuit.sink_ohm", k.sink_ohm}, {"circuit.wire_ohm", k.wire_ohm}};
+    for (const auto& [field, v] : ohms)
+      if (!(v > 0 && v <= 1e9)) fail(source, field, show(v), "ohms in (0, 1e9]" + with);
+  }
+  check_int(source, "circuit.refresh_every", k.refresh_every, 1, 1000000);
+  if (k.refresh_every > 1 && k.model != ParasiticModel::Exact)
+    fail(source, "circuit.refresh_every", std::to_string(k.refresh_every), "1 unless circuit.model is \"exact\"");
+  if (k.iv == IvKind::Sinh) {
+    check_range(source, "circuit.iv_a", k.iv_a, 1e-9, 1000.0, "per volt in (0, 1000] with circuit.iv \"sinh\"");
+    if (k.iv_a * a.read_voltage > 50)
+      fail(source, "circuit.iv_a", show(k.iv_a),
+           "a * crossbar.read_voltage <= 50 (here " + show(k.iv_a * a.read_voltage) + "; sinh leaves the model)");
+  } else if (k.iv_a != 0) {
+    fail(source, "circuit.iv_a", show(k.iv_a), "0 (unset) unless circuit.iv is \"sinh\"");
+  }
 }
 
 CrossbarConfig crossbar_config_from_json(const json& j, const std::string& source) {
@@ -206,7 +231,19 @@ CrossbarConfig crossbar_config_from_json(const json& j, const std::string& sourc
     r.finish("g_min, g_max, on_off_ratio, levels, program_sigma, program_shape, program_scale, "
              "read_noise_sigma, stuck_on_rate, stuck_off_rate");
   }
-  top.finish("crossbar, device");
+  if (const json* cj = top.take("circuit")) {
+    ObjectReader r(*cj, "circuit", source);
+    CircuitConfig& k = c.circuit;
+    r.read("model", k.model, kCircuitModels);
+    r.read("source_ohm", k.source_ohm);
+    r.read("sink_ohm", k.sink_ohm);
+    r.read("wire_ohm", k.wire_ohm);
+    r.read("refresh_every", k.refresh_every);
+    r.read("iv", k.iv, kIvKinds);
+    r.read("iv_a", k.iv_a);
+    r.finish("model, source_ohm, sink_ohm, wire_ohm, refresh_every, iv, iv_a");
+  }
+  top.finish("crossbar, device, circuit");
   validate(c, source);
   return c;
 }
@@ -238,7 +275,15 @@ json to_json(const CrossbarConfig& c) {
             {"adc_range", enum_name(a.adc_range, kAdcRanges)},
             {"adc_clip", a.adc_clip},
             {"read_voltage", a.read_voltage}}},
-          {"device", device}};
+          {"device", device},
+          {"circuit",
+           {{"model", enum_name(c.circuit.model, kCircuitModels)},
+            {"source_ohm", c.circuit.source_ohm},
+            {"sink_ohm", c.circuit.sink_ohm},
+            {"wire_ohm", c.circuit.wire_ohm},
+            {"refresh_every", c.circuit.refresh_every},
+            {"iv", enum_name(c.circuit.iv, kIvKinds)},
+            {"iv_a", c.circuit.iv_a}}}};
 }
 
 CrossbarConfig load_crossbar_config(const std::string& path) {

@@ -8,6 +8,7 @@
 #include <cblas.h>
 #include <omp.h>
 
+#include "txsim/parasitics.h"
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
 
@@ -26,6 +27,12 @@ MappedMatrix::MappedMatrix(const CrossbarConfig& config, int in, int out, uint64
                            std::shared_ptr<const CircuitModel> circuit)
     : config_(config), in_(in), out_(out), key_(derive_key(seed, layer)), circuit_(std::move(circuit)) {
   validate(config_);
+  const CircuitConfig& k = config_.circuit;
+  if (!circuit_)
+    circuit_ = k.model == ParasiticModel::None && k.iv == IvKind::Linear
+                   ? std::shared_ptr<const CircuitModel>(std::make_shared<IdealCircuit>())
+                   : ParasiticCircuit::from(config_);
+  if (k.refresh_every > 1) fast_circuit_ = ParasiticCircuit::from(config_, ParasiticModel::FirstOrder);
   if (in < 1 || out < 1)
     throw std::invalid_argument("MappedMatrix: shape " + std::to_string(out) + "x" + std::to_string(in) +
                                 ": both dimensions must be >= 1");
@@ -124,7 +131,14 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   e.matrix.assign(static_cast<std::size_t>(sh.k) * width, 0.0f);
 
   const std::size_t cells = static_cast<std::size_t>(rows) * cols;
-  std::vector<double> g(cells), eff_pos(cells), eff_neg(cells);
+  std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
+  // Refresh every L builds: exact now and keep its correction to the first-order model, or the
+  // first-order model plus the correction kept at the last refresh.
+  const int d = dir == Direction::Forward ? 0 : 1;
+  const bool refresh = fast_circuit_ && builds_[d] % config_.circuit.refresh_every == 0;
+  if (fast_circuit_) corrections_[d].resize(static_cast<std::size_t>(crossbars()));
+  ++builds_[d];
+  std::size_t crossbar = 0;
   for (int rt = 0; rt < row_tiles_; ++rt)
     for (int ct = 0; ct < col_tiles_; ++ct) {
       const int r0 = rt * rows, c0 = ct * wcols;
@@ -137,7 +151,19 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
             for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
           if (!differential)
             for (int r = 0; r < nr; ++r) g[static_cast<std::size_t>(r) * cols + cols - 1] = references_[s].conductance(r0 + r, ct);
-          circuit_->effective(g.data(), rows, cols, dir, eff);
+          if (!fast_circuit_) {
+            circuit_->effective(g.data(), rows, cols, dir, eff);
+            return;
+          }
+          std::vector<float>& correction = corrections_[d][crossbar++];
+          fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
+          if (refresh) {
+            circuit_->effective(g.data(), rows, cols, dir, eff);
+            correction.resize(cells);
+            for (std::size_t k = 0; k < cells; ++k) correction[k] = static_cast<float>(eff[k] - fast[k]);
+          } else {
+            for (std::size_t k = 0; k < cells; ++k) eff[k] = fast[k] + correction[k];
+          }
         };
         solve(plane(s, 0), eff_pos.data());
         if (differential) solve(plane(s, 1), eff_neg.data());

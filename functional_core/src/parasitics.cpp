@@ -289,7 +289,7 @@ std::string IvModel::str() const { return kind == IvKind::Linear ? "linear" : "s
 
 const char* name(ParasiticModel m) {
   switch (m) {
-    case ParasiticModel::None: return "none";
+    case ParasiticModel::None: return "ideal";
     case ParasiticModel::Exact: return "exact";
     case ParasiticModel::FirstOrder: return "first_order";
     case ParasiticModel::ShortPath: return "short_path";
@@ -371,7 +371,7 @@ NodalCrossbar::NodalCrossbar(std::vector<double> g, int rows, int cols, Directio
 
 NodalCrossbar::~NodalCrossbar() { delete impl_; }
 
-std::vector<double> NodalCrossbar::solve(const std::vector<double>& inputs, int* iterations) const {
+std::vector<double> NodalCrossbar::solve(const std::vector<double>& inputs, int* iterations, int max_newton) const {
   const Impl& m = *impl_;
   const int R = m.frame.rows, C = m.frame.cols, n = 2 * R * C;
   if (static_cast<int>(inputs.size()) != R)
@@ -395,7 +395,8 @@ std::vector<double> NodalCrossbar::solve(const std::vector<double>& inputs, int*
   std::vector<Eigen::Triplet<double>> t;
   t.reserve(static_cast<std::size_t>(4) * R * C);
   const double* g = m.frame.g.data();
-  const int max_iterations = m.iv.kind == IvKind::Linear ? 1 : 100;
+  if (max_newton < 1) throw std::invalid_argument("crossbar solve: max_iterations must be >= 1");
+  const int max_iterations = m.iv.kind == IvKind::Linear ? 1 : max_newton;
   int it = 0;
   for (; it < max_iterations; ++it) {
     // Jacobian = linear part + device slopes; residual F = linear x + device currents - source.
@@ -450,6 +451,15 @@ ParasiticCircuit::ParasiticCircuit(ParasiticModel model, const Parasitics& p, Iv
   if (iv.kind == IvKind::Sinh && iv.a * read_voltage > IvModel::kMaxExponent)
     throw std::invalid_argument("circuit: sinh I-V a = " + show(iv.a) + "/V at the read voltage " + show(read_voltage) +
                                 " V is outside the model (a V <= " + show(IvModel::kMaxExponent) + ")");
+}
+
+std::shared_ptr<const ParasiticCircuit> ParasiticCircuit::from(const CrossbarConfig& c) {
+  return from(c, c.circuit.model);
+}
+std::shared_ptr<const ParasiticCircuit> ParasiticCircuit::from(const CrossbarConfig& c, ParasiticModel model) {
+  const CircuitConfig& k = c.circuit;
+  return std::make_shared<ParasiticCircuit>(model, Parasitics{k.source_ohm, k.sink_ohm, k.wire_ohm},
+                                            IvModel{k.iv, k.iv_a}, c.crossbar.read_voltage);
 }
 
 void ParasiticCircuit::effective(const double* g, int rows, int cols, Direction dir, double* eff) const {

@@ -60,9 +60,25 @@ struct DeviceConfig {
   int levels_for(int bits_per_cell) const { return levels ? *levels : (1 << bits_per_cell); }
 };
 
+// Circuit non-idealities (parasitics.h): wire, source and sink resistances, device I-V.
+enum class ParasiticModel { None, Exact, FirstOrder, ShortPath };  // None ("ideal"): no resistances
+enum class IvKind { Linear, Sinh };
+
+struct CircuitConfig {
+  ParasiticModel model = ParasiticModel::None;
+  double source_ohm = 0;   // driver to the first cell of a driven line
+  double sink_ohm = 0;     // last cell of a sensed line to its virtual ground
+  double wire_ohm = 0;     // between adjacent cells
+  int refresh_every = 1;   // model exact: solve exactly every L reprogrammings, first order + the
+                           // last exact correction in between
+  IvKind iv = IvKind::Linear;
+  double iv_a = 0;         // sinh I-V: I = g sinh(a V) / a, a per volt
+};
+
 struct CrossbarConfig {
   ArrayConfig crossbar;
   DeviceConfig device;
+  CircuitConfig circuit;
 };
 
 // Throws ConfigError naming `source` (a file name or "config") and the first bad field.

@@ -29,8 +29,9 @@ class MappedMatrix {
  public:
   // A layer with `in` inputs and `out` outputs (weights out x in). `seed` and `layer` select the
   // random streams of its devices and reads.
+  // `circuit` overrides the circuit model that config.circuit describes.
   MappedMatrix(const CrossbarConfig& config, int in, int out, uint64_t seed, uint64_t layer = 0,
-               std::shared_ptr<const CircuitModel> circuit = std::make_shared<IdealCircuit>());
+               std::shared_ptr<const CircuitModel> circuit = nullptr);
 
   // Programs the devices to represent W (row-major out x in). Weights are quantized to
   // weight_bits over [-w_scale, w_scale]; w_scale 0 means max |W|. Invalidates the cached
@@ -98,6 +99,11 @@ class MappedMatrix {
   int row_tiles_, col_tiles_;
   uint64_t key_;
   std::shared_ptr<const CircuitModel> circuit_;
+  // circuit.refresh_every > 1: the first-order model, and per (direction, crossbar) the exact
+  // solve's correction to it from the last refresh; builds per direction since construction.
+  std::shared_ptr<const CircuitModel> fast_circuit_;
+  std::vector<std::vector<float>> corrections_[2];
+  uint64_t builds_[2] = {0, 0};
   std::vector<DeviceArray> planes_;      // slice * polarities + polarity
   std::vector<DeviceArray> references_;  // offset mapping: one per slice
   float w_step_ = 0.0f;                  // real value of one weight integer step

@@ -19,10 +19,12 @@
 //    the sensing amplifier (TxSim's analytical model); O(rows x cols).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "txsim/circuit_model.h"
+#include "txsim/config.h"
 
 namespace txsim {
 
@@ -35,8 +37,6 @@ struct Parasitics {
 // Throws std::invalid_argument naming `where` and the field unless every resistance is finite
 // and > 0 (a zero resistance makes the nodal system singular; use the ideal circuit instead).
 void check_parasitics(const Parasitics& p, const std::string& where);
-
-enum class IvKind { Linear, Sinh };
 
 // Device current at voltage v for small-signal conductance g: linear g v, or sinh:
 // I = g sinh(a v) / a, whose slope at v = 0 is g (a in 1/V, > 0).
@@ -55,8 +55,7 @@ struct IvModel {
   std::string str() const;
 };
 
-enum class ParasiticModel { None, Exact, FirstOrder, ShortPath };  // None: no wire/source/sink resistance
-const char* name(ParasiticModel m);
+const char* name(ParasiticModel m);  // "ideal", "exact", "first_order", "short_path"
 
 // eff (rows x cols, row-major) of the crossbar with conductances g (siemens, rows x cols), in the
 // convention of CircuitModel::effective. Linear devices.
@@ -72,7 +71,10 @@ class NodalCrossbar {
   ~NodalCrossbar();
   // inputs: rows volts (forward) or cols volts (backward); returns the sensed currents (amperes).
   // Throws std::runtime_error if Newton does not converge, never returns NaN.
-  std::vector<double> solve(const std::vector<double>& inputs, int* iterations = nullptr) const;
+  // Newton stops when no node moves by more than 1e-14 of the largest input; more than
+  // max_iterations steps is an error.
+  std::vector<double> solve(const std::vector<double>& inputs, int* iterations = nullptr,
+                            int max_iterations = 100) const;
 
  private:
   struct Impl;
@@ -85,6 +87,9 @@ class NodalCrossbar {
 class ParasiticCircuit final : public CircuitModel {
  public:
   ParasiticCircuit(ParasiticModel model, const Parasitics& p, IvModel iv = {}, double read_voltage = 0.2);
+  // From a layer's config (circuit section and read voltage), with another model if given.
+  static std::shared_ptr<const ParasiticCircuit> from(const CrossbarConfig& c);
+  static std::shared_ptr<const ParasiticCircuit> from(const CrossbarConfig& c, ParasiticModel model);
   void effective(const double* g, int rows, int cols, Direction dir, double* eff) const override;
   ParasiticModel model() const { return model_; }
 
