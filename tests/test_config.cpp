@@ -20,6 +20,13 @@ TEST(Config, RoundTripsThroughJson) {
   c.crossbar.adc_range = AdcRange::Calibrated;
   c.device.levels = 16;
   c.device.program_shape = VariationShape::LogNormal;
+  c.circuit.model = ParasiticModel::Exact;
+  c.circuit.source_ohm = 100;
+  c.circuit.sink_ohm = 50;
+  c.circuit.wire_ohm = 2.5;
+  c.circuit.refresh_every = 10;
+  c.circuit.iv = IvKind::Sinh;
+  c.circuit.iv_a = 3;
   const json first = to_json(c);
   const json second = to_json(crossbar_config_from_json(first, "roundtrip"));
   EXPECT_EQ(first, second);
@@ -72,6 +79,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"device": {"g_min": 1e-6, "on_off_ratio": 10}})", "'device.on_off_ratio'"},
         BadCase{R"({"device": {"program_shape": "lognormal", "program_scale": "absolute"}})",
                 "'device.program_shape'"},
+        BadCase{R"({"circuit": {"model": "exact", "source_ohm": 100, "sink_ohm": 50, "wire_ohm": 0}})",
+                "'circuit.wire_ohm' = 0: accepted ohms in (0, 1e9] with circuit.model \"exact\""},
+        BadCase{R"({"circuit": {"model": "first_order", "source_ohm": -1, "sink_ohm": 50, "wire_ohm": 1}})",
+                "'circuit.source_ohm' = -1"},
+        BadCase{R"({"circuit": {"model": "spice"}})", "'circuit.model' = \"spice\": accepted one of \"ideal\""},
+        BadCase{R"({"circuit": {"model": "short_path", "source_ohm": 1, "sink_ohm": 1, "wire_ohm": 1,
+                                "refresh_every": 10}})",
+                "'circuit.refresh_every' = 10: accepted 1 unless circuit.model is \"exact\""},
+        BadCase{R"({"circuit": {"refresh_every": 0}})", "'circuit.refresh_every' = 0: accepted 1..1000000"},
+        BadCase{R"({"circuit": {"iv": "sinh", "iv_a": 0}})", "'circuit.iv_a' = 0: accepted per volt in (0, 1000]"},
+        BadCase{R"({"circuit": {"iv": "sinh", "iv_a": 500}})", "'circuit.iv_a' = 500: accepted a * crossbar.read_voltage <= 50"},
+        BadCase{R"({"circuit": {"iv_a": 3}})", "'circuit.iv_a' = 3: accepted 0 (unset) unless circuit.iv is \"sinh\""},
+        BadCase{R"({"circuit": {"wire": 1}})", "unknown key 'circuit.wire'"},
         BadCase{R"([1, 2])", "accepted a JSON object"}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return "case" + std::to_string(info.index); });
 

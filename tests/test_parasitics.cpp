@@ -222,3 +222,137 @@ TEST(Parasitics, BadParametersAreClearErrors) {
 
 }  // namespace
 }  // namespace txsim
+
+#include "test_util.h"
+#include "txsim/mapped_matrix.h"
+
+namespace txsim {
+namespace {
+
+// One crossbar, one slice, differential pair, lossless periphery: the layer's outputs must be
+// the nodal solve's differential currents, up to the one scale factor that the ideal circuit shows.
+CrossbarConfig one_crossbar_config(int rows, int cols) {
+  CrossbarConfig c;
+  c.crossbar.rows = rows;
+  c.crossbar.cols = cols;
+  c.crossbar.weight_bits = c.crossbar.bits_per_cell = 4;
+  c.crossbar.input_bits = 12;
+  c.crossbar.dac_bits = 11;
+  c.crossbar.read_mode = ReadMode::Folded;
+  c.crossbar.adc_model = AdcModel::Ideal;
+  c.device.g_min = 1e-5;
+  c.device.g_max = 1e-4;
+  return c;
+}
+
+// Fits y = c * reference over all entries; returns c and the relative residual.
+std::pair<double, double> fit_scale(const std::vector<float>& y, const std::vector<double>& reference) {
+  double yr = 0, rr = 0;
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    yr += y[k] * reference[k];
+    rr += reference[k] * reference[k];
+  }
+  const double c = yr / rr;
+  double err = 0, norm = 0;
+  for (std::size_t k = 0; k < y.size(); ++k) {
+    err += (y[k] - c * reference[k]) * (y[k] - c * reference[k]);
+    norm += double(y[k]) * y[k];
+  }
+  return {c, std::sqrt(err / norm)};
+}
+
+TEST(ParasiticLayer, ReadsAreTheNodalSolveInBothDirections) {
+  const int rows = 16, cols = 12, batch = 3;
+  const CrossbarConfig ideal = one_crossbar_config(rows, cols);
+  CrossbarConfig config = ideal;
+  config.circuit.model = ParasiticModel::Exact;
+  config.circuit.source_ohm = 100;
+  config.circuit.sink_ohm = 50;
+  config.circuit.wire_ohm = 2.5;
+  const Parasitics p{100, 50, 2.5};
+  const auto w = test::normal_matrix(static_cast<std::size_t>(cols) * rows, 5);
+  MappedMatrix with(config, rows, cols, 9), without(ideal, rows, cols, 9);
+  with.program(w.data());
+  without.program(w.data());
+  std::vector<double> gp(rows * cols), gn(rows * cols);
+  for (int i = 0; i < rows; ++i)
+    for (int o = 0; o < cols; ++o) {
+      gp[i * cols + o] = with.plane(0, 0).conductance(i, o);
+      gn[i * cols + o] = with.plane(0, 1).conductance(i, o);
+    }
+  for (Direction dir : {Direction::Forward, Direction::Backward}) {
+    const bool fwd = dir == Direction::Forward;
+    const int k = fwd ? rows : cols, n = fwd ? cols : rows;
+    // Integer inputs whose per-sample maximum is the full scale: quantization is exact.
+    const auto x = test::integer_matrix(batch, k, 2047, 3);
+    std::vector<float> y_with(batch * n), y_without(batch * n);
+    if (fwd) {
+      with.forward(x.data(), batch, y_with.data());
+      without.forward(x.data(), batch, y_without.data());
+    } else {
+      with.backward(x.data(), batch, y_with.data());
+      without.backward(x.data(), batch, y_without.data());
+    }
+    std::vector<double> nodal, ideal_currents;
+    const NodalCrossbar pos(gp, rows, cols, dir, p, {}), neg(gn, rows, cols, dir, p, {});
+    for (int b = 0; b < batch; ++b) {
+      const std::vector<double> v(x.begin() + b * k, x.begin() + (b + 1) * k);
+      const auto ip = pos.solve(v), in = neg.solve(v);
+      for (int o = 0; o < n; ++o) {
+        nodal.push_back(ip[o] - in[o]);
+        double ideal_sum = 0;
+        for (int i = 0; i < k; ++i) {
+          const int cell = fwd ? i * cols + o : o * cols + i;
+          ideal_sum += v[i] * (gp[cell] - gn[cell]);
+        }
+        ideal_currents.push_back(ideal_sum);
+      }
+    }
+    const auto [scale, ideal_residual] = fit_scale(y_without, ideal_currents);
+    EXPECT_LT(ideal_residual, 1e-6) << dir_name(dir);
+    double err = 0, norm = 0, change = 0;
+    for (std::size_t q = 0; q < nodal.size(); ++q) {
+      err += std::pow(y_with[q] - scale * nodal[q], 2);
+      change += std::pow(y_with[q] - y_without[q], 2);
+      norm += std::pow(y_with[q], 2);
+    }
+    EXPECT_LT(std::sqrt(err / norm), 1e-5) << dir_name(dir);
+    EXPECT_GT(std::sqrt(change / norm), 1e-3) << dir_name(dir) << ": the parasitics must change the outputs";
+  }
+}
+
+TEST(ParasiticLayer, RefreshEveryLSolvesExactlyEveryLBuilds) {
+  const int rows = 32, cols = 32, batch = 4;
+  CrossbarConfig exact = one_crossbar_config(rows, cols);
+  exact.crossbar.weight_bits = exact.crossbar.bits_per_cell = 8;
+  exact.circuit.model = ParasiticModel::Exact;
+  exact.circuit.source_ohm = 100;
+  exact.circuit.sink_ohm = 50;
+  exact.circuit.wire_ohm = 2.5;
+  CrossbarConfig refreshed = exact;
+  refreshed.circuit.refresh_every = 3;
+  MappedMatrix a(exact, rows, cols, 4), b(refreshed, rows, cols, 4);
+  const auto x = test::integer_matrix(batch, rows, 2047, 8);
+  auto w = test::normal_matrix(static_cast<std::size_t>(cols) * rows, 6);
+  std::vector<float> ya(batch * cols), yb(batch * cols);
+  for (int build = 0; build < 4; ++build) {
+    if (build > 0) {  // a training-like change: every weight moves by 2% of its spread
+      const auto step = test::normal_matrix(w.size(), 60 + build);
+      for (std::size_t q = 0; q < w.size(); ++q) w[q] += 0.02f * step[q];
+    }
+    a.program(w.data(), 4.0f);
+    b.program(w.data(), 4.0f);
+    a.forward(x.data(), batch, ya.data());
+    b.forward(x.data(), batch, yb.data());
+    const double rel = test::relative_error(yb, ya);
+    if (build % 3 == 0) {
+      EXPECT_EQ(ya, yb) << "build " << build << " is a refresh: exact";
+    } else {
+      EXPECT_GT(rel, 1e-7) << "build " << build << " uses the first-order model";
+      EXPECT_LT(rel, 1e-3) << "build " << build << ": the carried correction keeps it close";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace txsim
