@@ -2,6 +2,7 @@
 // crossbar (both read directions are separate matrices; one is timed), against one ideal
 // 128-sample forward read of the same crossbar in the same run, and the fast models.
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -85,6 +86,58 @@ void BM_CircuitHeadlines(benchmark::State& state) {
   }
 }
 
+// A read with parasitics, once its matrices are built, against the same read without: both are
+// the same GEMMs. 512x512 layer on 128x128 crossbars, batch 128, the folded and per-slice reads
+// of the crossbar benchmark's periphery, read noise on.
+txsim::CrossbarConfig layer_config(txsim::ReadMode mode, bool parasitics) {
+  txsim::CrossbarConfig c;
+  c.crossbar.rows = c.crossbar.cols = 128;
+  c.crossbar.weight_bits = 8;
+  c.crossbar.bits_per_cell = 2;
+  c.crossbar.input_bits = 8;
+  c.crossbar.input_signed = false;
+  c.crossbar.adc_bits = 8;
+  c.crossbar.read_mode = mode;
+  c.device.program_sigma = 0.02;
+  c.device.read_noise_sigma = 0.005;
+  if (parasitics) {
+    c.circuit.model = txsim::ParasiticModel::Exact;
+    c.circuit.source_ohm = kParasitics.source_ohm;
+    c.circuit.sink_ohm = kParasitics.sink_ohm;
+    c.circuit.wire_ohm = kParasitics.wire_ohm;
+  }
+  return c;
+}
+
+void BM_ParasiticReadCost(benchmark::State& state) {
+  constexpr int kN = 512, kBatch = 128;
+  std::vector<float> w(static_cast<std::size_t>(kN) * kN), x(static_cast<std::size_t>(kBatch) * kN), y(x.size());
+  txsim::fill_normal(5, 0, w.size(), w.data());
+  txsim::fill_normal(6, 0, x.size(), x.data());
+  for (float& v : x) v = std::fabs(v);
+  for (auto _ : state) {
+    for (txsim::ReadMode mode : {txsim::ReadMode::Folded, txsim::ReadMode::PerSlice}) {
+      txsim::MappedMatrix plain(layer_config(mode, false), kN, kN, 1), parasitic(layer_config(mode, true), kN, kN, 1);
+      plain.program(w.data());
+      parasitic.program(w.data());
+      const auto t0 = std::chrono::steady_clock::now();
+      parasitic.forward(x.data(), kBatch, y.data());  // builds the exact matrices of all crossbars
+      const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      plain.forward(x.data(), kBatch, y.data());
+      std::vector<double> ratios;  // back-to-back pairs: both sides see the same machine load
+      for (int r = 0; r < 15; ++r) {
+        const double a = median_seconds([&] { plain.forward(x.data(), kBatch, y.data()); }, 1);
+        const double b = median_seconds([&] { parasitic.forward(x.data(), kBatch, y.data()); }, 1);
+        ratios.push_back(b / a);
+      }
+      std::nth_element(ratios.begin(), ratios.begin() + 7, ratios.end());
+      const char* name = mode == txsim::ReadMode::Folded ? "folded" : "per_slice";
+      std::printf("BENCH parasitic_over_ideal_read_%s %.3f x\n", name, ratios[7]);
+      std::printf("BENCH parasitic_build_%s_s %.2f s\n", name, build_s);
+    }
+  }
+}
+
 }  // namespace
 
 BENCHMARK(BM_EffectiveMatrix)
@@ -94,4 +147,5 @@ BENCHMARK(BM_EffectiveMatrix)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_CircuitHeadlines)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ParasiticReadCost)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_MAIN();
