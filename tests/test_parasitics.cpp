@@ -111,11 +111,15 @@ TEST_P(NgspiceOracle, SinhIvWithParasiticsWithin1e4) {
   EXPECT_GT(worst_relative(linear, spice), 1e-3);  // the nonlinearity is visible
 }
 
-INSTANTIATE_TEST_SUITE_P(Crossbars, NgspiceOracle,
-                         testing::Values(OracleCase{8, Direction::Forward, 1}, OracleCase{8, Direction::Backward, 10},
-                                         OracleCase{16, Direction::Forward, 10}, OracleCase{16, Direction::Backward, 1},
-                                         OracleCase{32, Direction::Forward, 1}, OracleCase{32, Direction::Backward, 1},
-                                         OracleCase{32, Direction::Forward, 10}, OracleCase{32, Direction::Backward, 10}),
+std::vector<OracleCase> oracle_cases() {
+  std::vector<OracleCase> cases;
+  for (int n : {8, 16, 32})
+    for (Direction dir : {Direction::Forward, Direction::Backward})
+      for (double wire : {1.0, 10.0}) cases.push_back({n, dir, wire});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Crossbars, NgspiceOracle, testing::ValuesIn(oracle_cases()),
                          case_name);
 
 }  // namespace
