@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "circuit_commands.h"
+#include "train_command.h"
 #include "txsim/config.h"
 #include "txsim/mapped_matrix.h"
 #include "txsim/rng.h"
@@ -85,9 +86,10 @@ int main(int argc, char** argv) {
     if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);
     if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
     if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
+    if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
   }
   po::options_description opts(
-      "txsim [crossbar-solve|validate|circuit-error] [options]; without a command, the main job.\n"
+      "txsim [train|crossbar-solve|validate|circuit-error] [options]; without a command, the main job.\n"
       "txsim options");
   opts.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(

@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make pkg-config libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
-          libsystemc-dev nlohmann-json3-dev libboost-program-options-dev libeigen3-dev ngspice)
+          libsystemc-dev nlohmann-json3-dev libboost-program-options-dev libeigen3-dev ngspice
+          zlib1g-dev npm dataset-fashion-mnist)
 BUILD_DIR=${TXSIM_BUILD_DIR:-build}
 
 install_missing() {

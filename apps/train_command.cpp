@@ -1,0 +1,75 @@
+#include "train_command.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include <boost/program_options.hpp>
+
+#include "txsim/nn/data.h"
+#include "txsim/nn/network.h"
+#include "txsim/nn/train.h"
+
+namespace po = boost::program_options;
+
+namespace txsim::app {
+
+int train_main(int argc, char** argv) {
+  po::options_description opts("txsim train: train a workload on crossbars");
+  opts.add_options()("help,h", "show this help")(
+      "workload", po::value<std::string>()->default_value("workloads/lenet5.json"), "network and recipe (JSON)")(
+      "device", po::value<std::string>()->default_value("digital"), "device preset (JSON), or digital")(
+      "epochs", po::value<int>(), "override the workload's epochs")("batch", po::value<int>(), "override the batch size")(
+      "lr", po::value<double>(), "override the learning rate")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "out", po::value<std::string>(), "output folder: metrics.csv, metrics.json, checkpoint.bin")(
+      "resume", "continue from the checkpoint in --out")(
+      "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
+      "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
+      "limit-test", po::value<int>()->default_value(0), "use only the first N test samples");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, opts), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    nn::Workload w = nn::load_workload(vm["workload"].as<std::string>());
+    if (vm.count("epochs")) w.train.epochs = vm["epochs"].as<int>();
+    if (vm.count("batch")) w.train.batch = vm["batch"].as<int>();
+    if (vm.count("lr")) w.train.lr = vm["lr"].as<double>();
+    if (w.train.epochs < 1 || w.train.batch < 1 || !(w.train.lr > 0))
+      throw std::invalid_argument("--epochs and --batch must be >= 1 and --lr > 0");
+    const std::string device = vm["device"].as<std::string>();
+    if (device != "digital") throw std::invalid_argument("--device '" + device + "': analog presets are not wired yet; accepted digital");
+    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), vm["limit-train"].as<int>(),
+                                          vm["limit-test"].as<int>());
+    auto net = nn::build_network(w, seed);
+    std::printf("txsim train: %s on %s (%d train, %d test samples), device %s, %zu parameters, seed %llu\n",
+                w.name.c_str(), w.dataset.c_str(), data.train.size(), data.test.size(), device.c_str(),
+                net->parameter_count(), static_cast<unsigned long long>(seed));
+    std::fflush(stdout);
+    nn::TrainOptions o;
+    o.config = w.train;
+    o.seed = seed;
+    o.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "";
+    o.resume = vm.count("resume") > 0;
+    o.progress_bar = isatty(fileno(stdout));
+    o.label = w.name + " / " + device;
+    const nn::TrainResult r = nn::train(*net, data, o, std::cout);
+    if (r.diverged) return 3;
+    std::printf("final test accuracy: %.2f%%\n", 100 * r.final_test_accuracy);
+    return 0;
+  } catch (const po::error& e) {
+    std::cerr << "txsim train: " << e.what() << "\n" << opts << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "txsim train: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace txsim::app

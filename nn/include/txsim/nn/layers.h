@@ -1,0 +1,171 @@
+// Layers of a network: each transforms a batch forward and propagates gradients backward,
+// caching what its backward pass needs. Linear and Conv2d hold weights in a WeightCore, digital
+// (float) or analog (read and programmed through crossbars).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "txsim/nn/tensor.h"
+
+namespace txsim::nn {
+
+// A trainable tensor with its gradient and the optimizer's state.
+struct Param {
+  std::string name;
+  std::vector<float> value, grad, momentum;
+  explicit Param(std::string n = {}, std::size_t size = 0)
+      : name(std::move(n)), value(size, 0.0f), grad(size, 0.0f), momentum(size, 0.0f) {}
+};
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual std::string kind() const = 0;
+  // Per-sample output shape for a per-sample input shape; throws std::invalid_argument naming
+  // the layer when the input does not fit.
+  virtual std::vector<int> output_shape(const std::vector<int>& in) const = 0;
+  virtual void forward(const Tensor& x, Tensor& y, bool train) = 0;
+  // dx for dy, from the state the last forward left; accumulates parameter gradients.
+  virtual void backward(const Tensor& dy, Tensor& dx) = 0;
+  virtual std::vector<Param*> params() { return {}; }
+  // State beyond the parameters that a checkpoint must keep (running statistics, devices).
+  virtual std::vector<std::vector<float>*> buffers() { return {}; }
+  // Called after a checkpoint restored params() and buffers().
+  virtual void restored() {}
+  // Applies an optimizer step (the change the optimizer wants) to a parameter of this layer.
+  // Digital: value += step. Analog weights: programs the devices (see AnalogCore).
+  virtual void apply_step(Param& p, const std::vector<float>& step);
+};
+
+// y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
+// image patches). Digital by default; analog cores override read and update.
+class WeightCore {
+ public:
+  WeightCore(int in, int out, uint64_t seed);
+  virtual ~WeightCore() = default;
+  int in() const { return in_; }
+  int out() const { return out_; }
+  Param& weight() { return w_; }
+  // y (rows x out) = x (rows x in) W^T; dx (rows x in) = dy W.
+  virtual void forward(const float* x, int rows, float* y);
+  virtual void backward(const float* dy, int rows, float* dx);
+  // W += step (out x in).
+  virtual void apply(const std::vector<float>& step);
+  virtual bool analog() const { return false; }
+
+ protected:
+  int in_, out_;
+  Param w_;
+};
+
+class Linear final : public Layer {
+ public:
+  Linear(int in, int out, bool bias, uint64_t seed, std::unique_ptr<WeightCore> core = nullptr);
+  std::string kind() const override { return "linear"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::vector<Param*> params() override;
+  void apply_step(Param& p, const std::vector<float>& step) override;
+  WeightCore& core() { return *core_; }
+
+ private:
+  std::unique_ptr<WeightCore> core_;
+  bool has_bias_;
+  Param b_;
+  Tensor x_;
+};
+
+class Conv2d final : public Layer {
+ public:
+  Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, bool bias, uint64_t seed,
+         std::unique_ptr<WeightCore> core = nullptr);
+  std::string kind() const override { return "conv2d"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::vector<Param*> params() override;
+  void apply_step(Param& p, const std::vector<float>& step) override;
+  WeightCore& core() { return *core_; }
+
+ private:
+  int c_, k_, kernel_, stride_, pad_;
+  std::unique_ptr<WeightCore> core_;
+  bool has_bias_;
+  Param b_;
+  std::vector<int> in_shape_;  // N, C, H, W of the last forward
+  std::vector<float> patches_, rows_out_;  // (N*OH*OW) x (C*k*k), (N*OH*OW) x K
+};
+
+class ReLU final : public Layer {
+ public:
+  std::string kind() const override { return "relu"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override { return in; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+
+ private:
+  std::vector<unsigned char> positive_;
+};
+
+enum class PoolKind { Max, Average };
+
+class Pool2d final : public Layer {
+ public:
+  Pool2d(PoolKind kind, int kernel, int stride);
+  std::string kind() const override { return kind_ == PoolKind::Max ? "maxpool2d" : "avgpool2d"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+
+ private:
+  PoolKind kind_;
+  int kernel_, stride_;
+  std::vector<int> in_shape_;
+  std::vector<int> argmax_;
+};
+
+class Flatten final : public Layer {
+ public:
+  std::string kind() const override { return "flatten"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+
+ private:
+  std::vector<int> in_shape_;
+};
+
+// Batch normalization over channels (digital), with running statistics for evaluation.
+class BatchNorm2d final : public Layer {
+ public:
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  std::string kind() const override { return "batchnorm2d"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+  std::vector<std::vector<float>*> buffers() override { return {&mean_, &var_}; }
+  std::vector<float>& running_mean() { return mean_; }
+  std::vector<float>& running_var() { return var_; }
+
+ private:
+  int c_;
+  float momentum_, eps_;
+  Param gamma_, beta_;
+  std::vector<float> mean_, var_;        // running
+  std::vector<float> batch_mean_, inv_std_;
+  Tensor xhat_;
+};
+
+// Softmax cross-entropy over logits (N x classes): mean loss, its gradient, correct predictions.
+struct LossResult {
+  double loss = 0;
+  int correct = 0;
+};
+LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels, Tensor* dlogits);
+
+}  // namespace txsim::nn

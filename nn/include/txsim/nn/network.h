@@ -1,0 +1,75 @@
+// A network: layers in sequence, built from a workload file (JSON) with every layer checked
+// against the shape it receives; SGD with momentum and weight decay; learning-rate schedules.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "txsim/nn/layers.h"
+
+namespace txsim::nn {
+
+class WorkloadError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Network {
+ public:
+  void add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
+  const Tensor& forward(const Tensor& x, bool train);
+  void backward(const Tensor& dlogits);
+  // (layer, parameter) pairs, in layer order.
+  std::vector<std::pair<Layer*, Param*>> params();
+  void zero_grad();
+  const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+  std::size_t parameter_count();
+
+ private:
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::vector<Tensor> acts_;  // acts_[i] is the input of layer i; the last is the output
+  Tensor grad_a_, grad_b_;
+};
+
+enum class Schedule { Constant, Step, Cosine };
+
+struct TrainConfig {
+  int epochs = 1;
+  int batch = 64;
+  double lr = 0.05;
+  double momentum = 0.9;
+  double weight_decay = 0.0;
+  Schedule schedule = Schedule::Constant;
+  int step_epochs = 1;      // Step: multiply by step_gamma every step_epochs
+  double step_gamma = 0.1;
+};
+
+double learning_rate(const TrainConfig& t, int epoch);  // epoch from 0
+
+// v <- momentum v + (grad + weight_decay w); the layer applies step = -lr v; gradients zeroed.
+void sgd_step(Network& net, const TrainConfig& t, double lr);
+
+// Builds the analog weight core of a layer (in, out, seed, layer index); nullptr: digital.
+using CoreFactory = std::function<std::unique_ptr<WeightCore>(int in, int out, uint64_t seed, int layer)>;
+
+struct Workload {
+  std::string name, dataset, source;
+  std::vector<int> input;  // C, H, W
+  int classes = 0;
+  std::vector<nlohmann::json> layers;
+  TrainConfig train;
+  int analog_layers() const;
+};
+
+Workload load_workload(const std::string& path);
+Workload workload_from_json(const nlohmann::json& j, const std::string& source);
+// Builds the network; layers marked "analog": true take their weights from `analog` (when given).
+// Throws WorkloadError naming the source, the layer index and what does not fit.
+std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const CoreFactory& analog = nullptr);
+
+}  // namespace txsim::nn

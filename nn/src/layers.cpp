@@ -1,0 +1,410 @@
+#include "txsim/nn/layers.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+#include "txsim/rng.h"
+
+namespace txsim::nn {
+
+std::string shape_string(const std::vector<int>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void Layer::apply_step(Param& p, const std::vector<float>& step) {
+  for (std::size_t i = 0; i < step.size(); ++i) p.value[i] += step[i];
+}
+
+// ---- WeightCore ---------------------------------------------------------------------------------
+
+WeightCore::WeightCore(int in, int out, uint64_t seed)
+    : in_(in), out_(out), w_("weight", static_cast<std::size_t>(in) * out) {
+  if (in < 1 || out < 1) throw std::invalid_argument("weights " + std::to_string(out) + "x" + std::to_string(in));
+  // He initialization for ReLU networks: N(0, 2 / fan_in).
+  fill_normal(derive_key(seed, 0x1417), 0, w_.value.size(), w_.value.data());
+  const float scale = std::sqrt(2.0f / in);
+  for (float& v : w_.value) v *= scale;
+}
+
+void WeightCore::forward(const float* x, int rows, float* y) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out_, in_, 1.0f, x, in_, w_.value.data(), in_, 0.0f, y,
+              out_);
+}
+
+void WeightCore::backward(const float* dy, int rows, float* dx) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in_, out_, 1.0f, dy, out_, w_.value.data(), in_, 0.0f,
+              dx, in_);
+}
+
+void WeightCore::apply(const std::vector<float>& step) {
+  for (std::size_t i = 0; i < step.size(); ++i) w_.value[i] += step[i];
+}
+
+namespace {
+
+// dW (out x in) += dy^T x over rows.
+void accumulate_weight_grad(const float* dy, const float* x, int rows, int in, int out, float* dw) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
+}
+
+std::unique_ptr<WeightCore> or_digital(std::unique_ptr<WeightCore> core, int in, int out, uint64_t seed) {
+  if (!core) return std::make_unique<WeightCore>(in, out, seed);
+  if (core->in() != in || core->out() != out) throw std::invalid_argument("weight core shape mismatch");
+  return core;
+}
+
+}  // namespace
+
+// ---- Linear -------------------------------------------------------------------------------------
+
+Linear::Linear(int in, int out, bool bias, uint64_t seed, std::unique_ptr<WeightCore> core)
+    : core_(or_digital(std::move(core), in, out, seed)), has_bias_(bias), b_("bias", bias ? out : 0) {}
+
+std::vector<int> Linear::output_shape(const std::vector<int>& in) const {
+  if (Tensor::count(in) != static_cast<std::size_t>(core_->in()))
+    throw std::invalid_argument("linear layer expects " + std::to_string(core_->in()) + " inputs per sample, gets " +
+                                shape_string(in) + " = " + std::to_string(Tensor::count(in)));
+  return {core_->out()};
+}
+
+void Linear::forward(const Tensor& x, Tensor& y, bool train) {
+  const int n = x.batch();
+  if (x.per_sample() != static_cast<std::size_t>(core_->in()))
+    throw std::invalid_argument("linear layer: input " + shape_string(x.shape) + " does not have " +
+                                std::to_string(core_->in()) + " features per sample");
+  y.resize({n, core_->out()});
+  core_->forward(x.ptr(), n, y.ptr());
+  if (has_bias_)
+    for (int r = 0; r < n; ++r)
+      for (int o = 0; o < core_->out(); ++o) y.data[static_cast<std::size_t>(r) * core_->out() + o] += b_.value[o];
+  if (train) x_ = x;
+}
+
+void Linear::backward(const Tensor& dy, Tensor& dx) {
+  const int n = dy.batch(), in = core_->in(), out = core_->out();
+  accumulate_weight_grad(dy.ptr(), x_.ptr(), n, in, out, core_->weight().grad.data());
+  if (has_bias_)
+    for (int r = 0; r < n; ++r)
+      for (int o = 0; o < out; ++o) b_.grad[o] += dy.data[static_cast<std::size_t>(r) * out + o];
+  dx.resize(x_.shape);
+  core_->backward(dy.ptr(), n, dx.ptr());
+}
+
+std::vector<Param*> Linear::params() {
+  std::vector<Param*> p = {&core_->weight()};
+  if (has_bias_) p.push_back(&b_);
+  return p;
+}
+
+void Linear::apply_step(Param& p, const std::vector<float>& step) {
+  if (&p == &core_->weight()) core_->apply(step);
+  else Layer::apply_step(p, step);
+}
+
+// ---- Conv2d -------------------------------------------------------------------------------------
+
+Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, bool bias, uint64_t seed,
+               std::unique_ptr<WeightCore> core)
+    : c_(in_channels), k_(out_channels), kernel_(kernel), stride_(stride), pad_(padding),
+      core_(or_digital(std::move(core), in_channels * kernel * kernel, out_channels, seed)), has_bias_(bias),
+      b_("bias", bias ? out_channels : 0) {
+  if (kernel < 1 || stride < 1 || padding < 0)
+    throw std::invalid_argument("conv2d: kernel and stride must be >= 1, padding >= 0");
+}
+
+std::vector<int> Conv2d::output_shape(const std::vector<int>& in) const {
+  if (in.size() != 3 || in[0] != c_)
+    throw std::invalid_argument("conv2d layer expects [" + std::to_string(c_) + ", H, W] per sample, gets " +
+                                shape_string(in));
+  const int oh = (in[1] + 2 * pad_ - kernel_) / stride_ + 1, ow = (in[2] + 2 * pad_ - kernel_) / stride_ + 1;
+  if (oh < 1 || ow < 1)
+    throw std::invalid_argument("conv2d layer: kernel " + std::to_string(kernel_) + " does not fit input " +
+                                shape_string(in));
+  return {k_, oh, ow};
+}
+
+void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+  if (x.shape.size() != 4) throw std::invalid_argument("conv2d: input " + shape_string(x.shape) + " is not NCHW");
+  const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
+  const int n = x.shape[0], h = x.shape[2], w = x.shape[3], oh = o[1], ow = o[2];
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow, rows = n * spatial;
+  in_shape_ = x.shape;
+  patches_.assign(static_cast<std::size_t>(rows) * ckk, 0.0f);
+  // im2col, one row per output position: (n, oy, ox) x (c, ky, kx).
+  for (int b = 0; b < n; ++b)
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        float* row = patches_.data() + (static_cast<std::size_t>(b) * spatial + oy * ow + ox) * ckk;
+        for (int c = 0; c < c_; ++c)
+          for (int ky = 0; ky < kernel_; ++ky) {
+            const int iy = oy * stride_ - pad_ + ky;
+            if (iy < 0 || iy >= h) continue;
+            const float* src = x.ptr() + ((static_cast<std::size_t>(b) * c_ + c) * h + iy) * w;
+            float* dst = row + (c * kernel_ + ky) * kernel_;
+            for (int kx = 0; kx < kernel_; ++kx) {
+              const int ix = ox * stride_ - pad_ + kx;
+              if (ix >= 0 && ix < w) dst[kx] = src[ix];
+            }
+          }
+      }
+  rows_out_.resize(static_cast<std::size_t>(rows) * k_);
+  core_->forward(patches_.data(), rows, rows_out_.data());
+  y.resize({n, k_, oh, ow});
+  for (int b = 0; b < n; ++b)
+    for (int k = 0; k < k_; ++k) {
+      float* dst = y.ptr() + (static_cast<std::size_t>(b) * k_ + k) * spatial;
+      const float* src = rows_out_.data() + static_cast<std::size_t>(b) * spatial * k_ + k;
+      const float bias = has_bias_ ? b_.value[k] : 0.0f;
+      for (int p = 0; p < spatial; ++p) dst[p] = src[static_cast<std::size_t>(p) * k_] + bias;
+    }
+}
+
+void Conv2d::backward(const Tensor& dy, Tensor& dx) {
+  const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow, rows = n * spatial;
+  // dy (NKHW) to rows (n, oy, ox) x K.
+  for (int b = 0; b < n; ++b)
+    for (int k = 0; k < k_; ++k) {
+      const float* src = dy.ptr() + (static_cast<std::size_t>(b) * k_ + k) * spatial;
+      float* dst = rows_out_.data() + static_cast<std::size_t>(b) * spatial * k_ + k;
+      for (int p = 0; p < spatial; ++p) {
+        dst[static_cast<std::size_t>(p) * k_] = src[p];
+        if (has_bias_) b_.grad[k] += src[p];
+      }
+    }
+  accumulate_weight_grad(rows_out_.data(), patches_.data(), rows, ckk, k_, core_->weight().grad.data());
+  std::vector<float> dpatches(static_cast<std::size_t>(rows) * ckk);
+  core_->backward(rows_out_.data(), rows, dpatches.data());
+  dx.resize(in_shape_);
+  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
+  for (int b = 0; b < n; ++b)  // col2im
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        const float* row = dpatches.data() + (static_cast<std::size_t>(b) * spatial + oy * ow + ox) * ckk;
+        for (int c = 0; c < c_; ++c)
+          for (int ky = 0; ky < kernel_; ++ky) {
+            const int iy = oy * stride_ - pad_ + ky;
+            if (iy < 0 || iy >= h) continue;
+            float* dst = dx.ptr() + ((static_cast<std::size_t>(b) * c_ + c) * h + iy) * w;
+            const float* src = row + (c * kernel_ + ky) * kernel_;
+            for (int kx = 0; kx < kernel_; ++kx) {
+              const int ix = ox * stride_ - pad_ + kx;
+              if (ix >= 0 && ix < w) dst[ix] += src[kx];
+            }
+          }
+      }
+}
+
+std::vector<Param*> Conv2d::params() {
+  std::vector<Param*> p = {&core_->weight()};
+  if (has_bias_) p.push_back(&b_);
+  return p;
+}
+
+void Conv2d::apply_step(Param& p, const std::vector<float>& step) {
+  if (&p == &core_->weight()) core_->apply(step);
+  else Layer::apply_step(p, step);
+}
+
+// ---- Activations, pooling, reshaping --------------------------------------------------------------
+
+void ReLU::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+  y.resize(x.shape);
+  positive_.resize(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    positive_[i] = x.data[i] > 0;
+    y.data[i] = positive_[i] ? x.data[i] : 0.0f;
+  }
+}
+
+void ReLU::backward(const Tensor& dy, Tensor& dx) {
+  dx.resize(dy.shape);
+  for (std::size_t i = 0; i < dy.size(); ++i) dx.data[i] = positive_[i] ? dy.data[i] : 0.0f;
+}
+
+Pool2d::Pool2d(PoolKind kind, int kernel, int stride) : kind_(kind), kernel_(kernel), stride_(stride) {
+  if (kernel < 1 || stride < 1) throw std::invalid_argument("pool2d: kernel and stride must be >= 1");
+}
+
+std::vector<int> Pool2d::output_shape(const std::vector<int>& in) const {
+  if (in.size() != 3 || in[1] < kernel_ || in[2] < kernel_)
+    throw std::invalid_argument(kind() + " layer (kernel " + std::to_string(kernel_) + ") does not fit input " +
+                                shape_string(in));
+  return {in[0], (in[1] - kernel_) / stride_ + 1, (in[2] - kernel_) / stride_ + 1};
+}
+
+void Pool2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+  const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
+  const int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], oh = o[1], ow = o[2];
+  in_shape_ = x.shape;
+  y.resize({n, c, oh, ow});
+  if (kind_ == PoolKind::Max) argmax_.resize(y.size());
+  const float area = 1.0f / (kernel_ * kernel_);
+  for (int p = 0; p < n * c; ++p) {
+    const float* src = x.ptr() + static_cast<std::size_t>(p) * h * w;
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        const std::size_t out = (static_cast<std::size_t>(p) * oh + oy) * ow + ox;
+        float best = -std::numeric_limits<float>::infinity(), sum = 0;
+        int at = 0;
+        for (int ky = 0; ky < kernel_; ++ky)
+          for (int kx = 0; kx < kernel_; ++kx) {
+            const int i = (oy * stride_ + ky) * w + ox * stride_ + kx;
+            sum += src[i];
+            if (src[i] > best) {
+              best = src[i];
+              at = i;
+            }
+          }
+        if (kind_ == PoolKind::Max) {
+          y.data[out] = best;
+          argmax_[out] = at;
+        } else {
+          y.data[out] = sum * area;
+        }
+      }
+  }
+}
+
+void Pool2d::backward(const Tensor& dy, Tensor& dx) {
+  const int n = in_shape_[0], c = in_shape_[1], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
+  dx.resize(in_shape_);
+  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
+  const float area = 1.0f / (kernel_ * kernel_);
+  for (int p = 0; p < n * c; ++p) {
+    float* dst = dx.ptr() + static_cast<std::size_t>(p) * h * w;
+    for (int oy = 0; oy < oh; ++oy)
+      for (int ox = 0; ox < ow; ++ox) {
+        const std::size_t out = (static_cast<std::size_t>(p) * oh + oy) * ow + ox;
+        if (kind_ == PoolKind::Max) {
+          dst[argmax_[out]] += dy.data[out];
+        } else {
+          for (int ky = 0; ky < kernel_; ++ky)
+            for (int kx = 0; kx < kernel_; ++kx) dst[(oy * stride_ + ky) * w + ox * stride_ + kx] += dy.data[out] * area;
+        }
+      }
+  }
+}
+
+std::vector<int> Flatten::output_shape(const std::vector<int>& in) const {
+  return {static_cast<int>(Tensor::count(in))};
+}
+
+void Flatten::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+  in_shape_ = x.shape;
+  y.shape = {x.batch(), static_cast<int>(x.per_sample())};
+  y.data = x.data;
+}
+
+void Flatten::backward(const Tensor& dy, Tensor& dx) {
+  dx.shape = in_shape_;
+  dx.data = dy.data;
+}
+
+// ---- BatchNorm2d ---------------------------------------------------------------------------------
+
+BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
+    : c_(channels), momentum_(momentum), eps_(eps), gamma_("gamma", channels), beta_("beta", channels),
+      mean_(channels, 0.0f), var_(channels, 1.0f) {
+  std::fill(gamma_.value.begin(), gamma_.value.end(), 1.0f);
+}
+
+std::vector<int> BatchNorm2d::output_shape(const std::vector<int>& in) const {
+  if (in.size() != 3 || in[0] != c_)
+    throw std::invalid_argument("batchnorm2d layer expects [" + std::to_string(c_) + ", H, W], gets " + shape_string(in));
+  return in;
+}
+
+void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
+  const int n = x.shape[0], hw = x.shape[2] * x.shape[3];
+  y.resize(x.shape);
+  batch_mean_.assign(c_, 0.0f);
+  inv_std_.assign(c_, 0.0f);
+  if (train) xhat_.resize(x.shape);
+  for (int c = 0; c < c_; ++c) {
+    double mean = mean_[c], var = var_[c];
+    if (train) {
+      double s = 0, s2 = 0;
+      for (int b = 0; b < n; ++b) {
+        const float* p = x.ptr() + (static_cast<std::size_t>(b) * c_ + c) * hw;
+        for (int i = 0; i < hw; ++i) {
+          s += p[i];
+          s2 += double(p[i]) * p[i];
+        }
+      }
+      const double count = double(n) * hw;
+      mean = s / count;
+      var = std::max(0.0, s2 / count - mean * mean);
+      mean_[c] = static_cast<float>((1 - momentum_) * mean_[c] + momentum_ * mean);
+      var_[c] = static_cast<float>((1 - momentum_) * var_[c] + momentum_ * var * count / std::max(1.0, count - 1));
+    }
+    const float inv = static_cast<float>(1 / std::sqrt(var + eps_));
+    batch_mean_[c] = static_cast<float>(mean);
+    inv_std_[c] = inv;
+    for (int b = 0; b < n; ++b) {
+      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
+      for (int i = 0; i < hw; ++i) {
+        const float xh = (x.data[off + i] - static_cast<float>(mean)) * inv;
+        if (train) xhat_.data[off + i] = xh;
+        y.data[off + i] = gamma_.value[c] * xh + beta_.value[c];
+      }
+    }
+  }
+}
+
+void BatchNorm2d::backward(const Tensor& dy, Tensor& dx) {
+  const int n = dy.shape[0], hw = dy.shape[2] * dy.shape[3];
+  const double count = double(n) * hw;
+  dx.resize(dy.shape);
+  for (int c = 0; c < c_; ++c) {
+    double sum_dy = 0, sum_dy_xh = 0;
+    for (int b = 0; b < n; ++b) {
+      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
+      for (int i = 0; i < hw; ++i) {
+        sum_dy += dy.data[off + i];
+        sum_dy_xh += double(dy.data[off + i]) * xhat_.data[off + i];
+      }
+    }
+    gamma_.grad[c] += static_cast<float>(sum_dy_xh);
+    beta_.grad[c] += static_cast<float>(sum_dy);
+    const float k = gamma_.value[c] * inv_std_[c];
+    for (int b = 0; b < n; ++b) {
+      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
+      for (int i = 0; i < hw; ++i)
+        dx.data[off + i] = static_cast<float>(k * (dy.data[off + i] - sum_dy / count - xhat_.data[off + i] * sum_dy_xh / count));
+    }
+  }
+}
+
+// ---- Loss ----------------------------------------------------------------------------------------
+
+LossResult softmax_cross_entropy(const Tensor& logits, const std::vector<int>& labels, Tensor* dlogits) {
+  const int n = logits.batch(), k = static_cast<int>(logits.per_sample());
+  if (static_cast<int>(labels.size()) != n) throw std::invalid_argument("softmax_cross_entropy: label count");
+  LossResult r;
+  if (dlogits) dlogits->resize(logits.shape);
+  for (int b = 0; b < n; ++b) {
+    const float* z = logits.ptr() + static_cast<std::size_t>(b) * k;
+    const int label = labels[b];
+    if (label < 0 || label >= k) throw std::invalid_argument("softmax_cross_entropy: label " + std::to_string(label) + " outside 0.." + std::to_string(k - 1));
+    const float zmax = *std::max_element(z, z + k);
+    double sum = 0;
+    for (int j = 0; j < k; ++j) sum += std::exp(double(z[j]) - zmax);
+    r.loss += std::log(sum) + zmax - z[label];
+    if (std::max_element(z, z + k) - z == label) ++r.correct;
+    if (dlogits)
+      for (int j = 0; j < k; ++j)
+        dlogits->data[static_cast<std::size_t>(b) * k + j] =
+            static_cast<float>((std::exp(double(z[j]) - zmax) / sum - (j == label ? 1.0 : 0.0)) / n);
+  }
+  r.loss /= n;
+  return r;
+}
+
+}  // namespace txsim::nn

@@ -1,0 +1,251 @@
+#include "txsim/nn/network.h"
+
+#include <cmath>
+#include <fstream>
+#include <optional>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "txsim/rng.h"
+
+namespace txsim::nn {
+
+using nlohmann::json;
+
+const Tensor& Network::forward(const Tensor& x, bool train) {
+  acts_.resize(layers_.size() + 1);
+  acts_[0] = x;
+  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->forward(acts_[i], acts_[i + 1], train);
+  return acts_.back();
+}
+
+void Network::backward(const Tensor& dlogits) {
+  grad_a_ = dlogits;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    layers_[i]->backward(grad_a_, grad_b_);
+    std::swap(grad_a_, grad_b_);
+  }
+}
+
+std::vector<std::pair<Layer*, Param*>> Network::params() {
+  std::vector<std::pair<Layer*, Param*>> out;
+  for (auto& l : layers_)
+    for (Param* p : l->params()) out.emplace_back(l.get(), p);
+  return out;
+}
+
+void Network::zero_grad() {
+  for (auto& [layer, p] : params()) std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+}
+
+std::size_t Network::parameter_count() {
+  std::size_t n = 0;
+  for (auto& [layer, p] : params()) n += p->value.size();
+  return n;
+}
+
+double learning_rate(const TrainConfig& t, int epoch) {
+  switch (t.schedule) {
+    case Schedule::Constant: return t.lr;
+    case Schedule::Step: return t.lr * std::pow(t.step_gamma, epoch / t.step_epochs);
+    case Schedule::Cosine: return t.lr * 0.5 * (1 + std::cos(M_PI * epoch / t.epochs));
+  }
+  return t.lr;
+}
+
+void sgd_step(Network& net, const TrainConfig& t, double lr) {
+  std::vector<float> step;
+  for (auto& [layer, p] : net.params()) {
+    step.resize(p->value.size());
+    // No weight decay on biases and normalization parameters.
+    const double wd = p->name == "weight" ? t.weight_decay : 0.0;
+    for (std::size_t i = 0; i < step.size(); ++i) {
+      p->momentum[i] = static_cast<float>(t.momentum * p->momentum[i] + p->grad[i] + wd * p->value[i]);
+      step[i] = static_cast<float>(-lr * p->momentum[i]);
+    }
+    layer->apply_step(*p, step);
+    std::fill(p->grad.begin(), p->grad.end(), 0.0f);
+  }
+}
+
+// ---- Workloads ------------------------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void fail(const std::string& source, const std::string& where, const std::string& what) {
+  throw WorkloadError(source + ": " + where + ": " + what);
+}
+
+// Reads the members of one object, each at most once; unknown keys are errors.
+class Members {
+ public:
+  Members(const json& j, std::string where, const std::string& source) : j_(j), where_(std::move(where)), source_(source) {
+    if (!j.is_object()) fail(source_, where_, "accepted a JSON object, got " + j.dump());
+  }
+  int integer(const char* key, int lo, int hi, std::optional<int> fallback = std::nullopt) {
+    const json* v = take(key);
+    if (!v) {
+      if (fallback) return *fallback;
+      fail(source_, where_, std::string("missing '") + key + "'");
+    }
+    if (!v->is_number_integer() || v->get<long long>() < lo || v->get<long long>() > hi)
+      fail(source_, where_ + "." + key, v->dump() + ": accepted an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    return v->get<int>();
+  }
+  double number(const char* key, double lo, double hi, double fallback) {
+    const json* v = take(key);
+    if (!v) return fallback;
+    if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
+      fail(source_, where_ + "." + key, v->dump() + ": accepted a number in [" + json(lo).dump() + ", " + json(hi).dump() + "]");
+    return v->get<double>();
+  }
+  bool boolean(const char* key, bool fallback) {
+    const json* v = take(key);
+    if (!v) return fallback;
+    if (!v->is_boolean()) fail(source_, where_ + "." + key, v->dump() + ": accepted true or false");
+    return v->get<bool>();
+  }
+  std::string string(const char* key, const std::vector<std::string>& accepted, std::optional<std::string> fallback = std::nullopt) {
+    const json* v = take(key);
+    if (!v) {
+      if (fallback) return *fallback;
+      fail(source_, where_, std::string("missing '") + key + "'");
+    }
+    std::string list;
+    for (const auto& a : accepted) list += (list.empty() ? "" : ", ") + a;
+    if (v->is_string())
+      for (const auto& a : accepted)
+        if (*v == a) return a;
+    fail(source_, where_ + "." + key, v->dump() + ": accepted one of " + list);
+  }
+  const json* take(const char* key) {
+    auto it = j_.find(key);
+    if (it == j_.end()) return nullptr;
+    seen_.insert(key);
+    return &*it;
+  }
+  void finish() const {
+    for (const auto& item : j_.items())
+      if (!seen_.count(item.key())) fail(source_, where_, "unknown key '" + item.key() + "'");
+  }
+
+ private:
+  const json& j_;
+  std::string where_;
+  const std::string& source_;
+  std::set<std::string> seen_;
+};
+
+const std::vector<std::string> kLayerTypes = {"linear", "conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "batchnorm2d"};
+
+}  // namespace
+
+int Workload::analog_layers() const {
+  int n = 0;
+  for (const auto& l : layers) n += l.value("analog", false) ? 1 : 0;
+  return n;
+}
+
+Workload workload_from_json(const json& j, const std::string& source) {
+  Workload w;
+  w.source = source;
+  Members top(j, "workload", source);
+  w.name = top.take("name") ? j.at("name").get<std::string>() : source;
+  w.dataset = top.string("dataset", {"mnist", "fashion-mnist", "cifar10", "synthetic"});
+  const json* input = top.take("input");
+  if (!input || !input->is_array() || input->size() != 3)
+    fail(source, "input", "accepted [channels, height, width]");
+  for (const auto& d : *input) {
+    if (!d.is_number_integer() || d.get<int>() < 1) fail(source, "input", d.dump() + ": accepted positive integers");
+    w.input.push_back(d.get<int>());
+  }
+  w.classes = top.integer("classes", 2, 100000);
+  const json* layers = top.take("layers");
+  if (!layers || !layers->is_array() || layers->empty()) fail(source, "layers", "accepted a non-empty array of layers");
+  for (const auto& l : *layers) w.layers.push_back(l);
+  if (const json* t = top.take("train")) {
+    Members m(*t, "train", source);
+    w.train.epochs = m.integer("epochs", 1, 100000, 1);
+    w.train.batch = m.integer("batch", 1, 1 << 20, 64);
+    w.train.lr = m.number("lr", 0, 100, 0.05);
+    w.train.momentum = m.number("momentum", 0, 0.999, 0.9);
+    w.train.weight_decay = m.number("weight_decay", 0, 1, 0.0);
+    const std::string s = m.string("schedule", {"constant", "step", "cosine"}, "constant");
+    w.train.schedule = s == "step" ? Schedule::Step : s == "cosine" ? Schedule::Cosine : Schedule::Constant;
+    w.train.step_epochs = m.integer("step_epochs", 1, 100000, 1);
+    w.train.step_gamma = m.number("step_gamma", 0, 1, 0.1);
+    m.finish();
+  }
+  top.finish();
+  return w;
+}
+
+Workload load_workload(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw WorkloadError(path + ": cannot open the file for reading");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::parse_error& e) {
+    throw WorkloadError(path + ": not valid JSON: " + e.what());
+  }
+  return workload_from_json(j, path);
+}
+
+std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const CoreFactory& analog) {
+  auto net = std::make_unique<Network>();
+  std::vector<int> shape = w.input;
+  for (std::size_t i = 0; i < w.layers.size(); ++i) {
+    const std::string where = "layers[" + std::to_string(i) + "]";
+    Members m(w.layers[i], where, w.source);
+    const std::string type = m.string("type", kLayerTypes);
+    const std::string at = where + " (" + type + ")";
+    const bool is_analog = m.boolean("analog", false);
+    const uint64_t layer_seed = derive_key(seed, i);
+    std::unique_ptr<Layer> layer;
+    auto core = [&](int in, int out) -> std::unique_ptr<WeightCore> {
+      if (!is_analog || !analog) return nullptr;
+      return analog(in, out, layer_seed, static_cast<int>(i));
+    };
+    if (type == "linear") {
+      const int in = m.integer("in", 1, 1 << 24), out = m.integer("out", 1, 1 << 24);
+      if (Tensor::count(shape) != static_cast<std::size_t>(in))
+        fail(w.source, at, "expects " + std::to_string(in) + " inputs per sample, gets " + shape_string(shape) + " = " +
+                               std::to_string(Tensor::count(shape)) + " (add a flatten layer or fix 'in')");
+      if (shape.size() != 1) fail(w.source, at, "gets " + shape_string(shape) + ": add a flatten layer before it");
+      layer = std::make_unique<Linear>(in, out, m.boolean("bias", true), layer_seed, core(in, out));
+    } else if (type == "conv2d") {
+      if (shape.size() != 3) fail(w.source, at, "gets " + shape_string(shape) + ": accepted [channels, height, width]");
+      const int out = m.integer("out", 1, 1 << 16), kernel = m.integer("kernel", 1, 64);
+      const int stride = m.integer("stride", 1, 64, 1), padding = m.integer("padding", 0, 64, 0);
+      layer = std::make_unique<Conv2d>(shape[0], out, kernel, stride, padding, m.boolean("bias", true), layer_seed,
+                                       core(shape[0] * kernel * kernel, out));
+    } else if (type == "relu") {
+      layer = std::make_unique<ReLU>();
+    } else if (type == "maxpool2d" || type == "avgpool2d") {
+      const int kernel = m.integer("kernel", 1, 64);
+      layer = std::make_unique<Pool2d>(type == "maxpool2d" ? PoolKind::Max : PoolKind::Average, kernel,
+                                       m.integer("stride", 1, 64, kernel));
+    } else if (type == "flatten") {
+      layer = std::make_unique<Flatten>();
+    } else if (type == "batchnorm2d") {
+      if (shape.size() != 3) fail(w.source, at, "gets " + shape_string(shape) + ": accepted [channels, height, width]");
+      layer = std::make_unique<BatchNorm2d>(shape[0]);
+    }
+    if (is_analog && type != "linear" && type != "conv2d") fail(w.source, at, "only linear and conv2d layers can be analog");
+    m.finish();
+    try {
+      shape = layer->output_shape(shape);
+    } catch (const std::invalid_argument& e) {
+      fail(w.source, at, e.what());
+    }
+    net->add(std::move(layer));
+  }
+  if (shape.size() != 1 || shape[0] != w.classes)
+    fail(w.source, "layers", "the last layer gives " + shape_string(shape) + " per sample; the workload has " +
+                                 std::to_string(w.classes) + " classes");
+  return net;
+}
+
+}  // namespace txsim::nn
