@@ -87,6 +87,7 @@ void MappedMatrix::program(const float* w, float w_scale) {
   const double g_min = config_.device.g_min;
   const double unit = (config_.device.g_max - config_.device.g_min) / mask;
   w_step_ = scale > 0 ? scale / q_max : 0.0f;
+  w_scale_ = scale;
   const float to_int = scale > 0 ? q_max / scale : 0.0f;
 
   std::vector<std::vector<double>> target(planes_.size(), std::vector<double>(count, g_min));
@@ -104,6 +105,50 @@ void MappedMatrix::program(const float* w, float w_scale) {
       }
     }
   for (std::size_t p = 0; p < planes_.size(); ++p) planes_[p].program(target[p].data());
+  forward_.valid = backward_.valid = false;
+}
+
+void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
+  const ArrayConfig& a = config_.crossbar;
+  if (a.slices() != 1 || a.mapping != Mapping::Differential)
+    throw std::invalid_argument("MappedMatrix::update: pulsed updates need one slice per weight (crossbar.bits_per_cell "
+                                "== crossbar.weight_bits) and differential mapping; this layer has " +
+                                std::to_string(a.slices()) + " slices");
+  if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
+  check_update(u, "update");
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  const int levels = config_.device.levels_for(a.bits_per_cell);
+  const double step = 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
+  if (step_scale_.empty()) {  // device-to-device step factors: fixed for the layer's lifetime
+    step_scale_.assign(2 * count, 1.0f);
+    if (u.step_d2d > 0) {
+      fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
+      for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
+    }
+  }
+  if (u.mixed_precision && carry_.size() != count) carry_.assign(count, 0.0f);
+  const uint64_t noise_key = derive_key(key, 1), round_key = derive_key(key, 2);
+  DeviceArray& pos = planes_[0];
+  DeviceArray& neg = planes_[1];
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
+      // Pulses per device: half the change in normalized units, in nominal steps.
+      double want = 0.5 * dw[w_idx] / w_scale_ / step + (u.mixed_precision ? carry_[w_idx] : 0.0);
+      const double magnitude = std::fabs(want);
+      double n = std::floor(magnitude);
+      if (u.stochastic && !u.mixed_precision) n += uniform01(round_key, w_idx) < magnitude - n ? 1 : 0;
+      else if (!u.mixed_precision) n = std::nearbyint(magnitude);
+      if (u.mixed_precision) carry_[w_idx] = static_cast<float>(want - std::copysign(n, want));
+      if (n == 0) continue;
+      const bool up = want > 0;
+      const double zp = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx) : 0.0;
+      const double zn = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx + 1) : 0.0;
+      const double xp = (pos.conductance(i, o) - g_min) / span, xn = (neg.conductance(i, o) - g_min) / span;
+      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * w_idx], zp));
+      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * w_idx + 1], zn));
+    }
   forward_.valid = backward_.valid = false;
 }
 

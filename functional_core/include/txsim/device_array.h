@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+#include <algorithm>
 
 #include "txsim/config.h"
 
@@ -20,6 +21,12 @@ class DeviceArray {
   // target snaps to the nearest of the device's levels in [g_min, g_max], the device's own
   // deviation is applied, and a stuck device keeps its stuck value.
   void program(const double* target);
+
+  // Sets one device's conductance (siemens, clamped to [g_min, g_max]); a stuck device keeps its value.
+  void set(int r, int c, double g) {
+    const std::size_t i = index(r, c);
+    if (fault_[i] == static_cast<uint8_t>(Fault::None)) g_[i] = std::min(std::max(g, device_.g_min), device_.g_max);
+  }
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

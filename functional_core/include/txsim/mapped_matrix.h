@@ -13,6 +13,7 @@
 #include "txsim/config.h"
 #include "txsim/device_array.h"
 #include "txsim/periphery.h"
+#include "txsim/update_model.h"
 
 namespace txsim {
 
@@ -37,6 +38,14 @@ class MappedMatrix {
   // weight_bits over [-w_scale, w_scale]; w_scale 0 means max |W|. Invalidates the cached
   // effective matrices.
   void program(const float* w, float w_scale = 0.0f);
+
+  // Applies the weight change dw (out x in) by programming pulses into the devices: each weight's
+  // pair moves half the change each way (G+ up and G- down for dw > 0), under the update model.
+  // Needs one slice per weight (bits_per_cell == weight_bits) and differential mapping. Pulse
+  // counts: stochastic rounding (or nearest) of the change in nominal steps; `key` seeds this
+  // update's draws. With mixed precision the remainder below one pulse is kept and carried.
+  void update(const float* dw, const UpdateConfig& u, uint64_t key);
+  float weight_scale() const { return w_scale_; }
 
   // The float weights the programmed conductances represent (out x in), as a forward read sees them.
   std::vector<float> weights();
@@ -107,6 +116,9 @@ class MappedMatrix {
   std::vector<DeviceArray> planes_;      // slice * polarities + polarity
   std::vector<DeviceArray> references_;  // offset mapping: one per slice
   float w_step_ = 0.0f;                  // real value of one weight integer step
+  float w_scale_ = 0.0f;                 // real value of the largest weight code
+  std::vector<float> step_scale_;        // update: per device-pair step factor (device-to-device)
+  std::vector<float> carry_;             // update with mixed precision: sub-pulse remainders
   Effective forward_, backward_;
   uint64_t reads_ = 0;
   Activity activity_;

@@ -1,0 +1,36 @@
+// Device update models: how a device's conductance moves under programming pulses. The state is
+// the normalized conductance x = (g - g_min) / (g_max - g_min) in [0, 1]; one nominal pulse moves
+// a linear device by step = 1 / pulses (pulses: from g_min to g_max). n pulses are applied in
+// closed form, so an update costs O(1) per device whatever its pulse count.
+#pragma once
+
+#include <cstdint>
+
+namespace txsim {
+
+enum class UpdateKind {
+  Linear,       // x +- n step
+  SoftBounds,   // up: 1 - x shrinks by (1 - step)^n; down: x shrinks by (1 - step)^n (aihwkit SoftBounds)
+  Exponential,  // NeuroSim: x(P) = (1 - e^(-P/A)) / (1 - e^(-Pmax/A)) for LTP, mirrored for LTD
+};
+
+struct UpdateConfig {
+  UpdateKind kind = UpdateKind::Linear;
+  int pulses = 0;            // nominal pulses from g_min to g_max; 0: the device's levels - 1
+  double asymmetry = 0;      // up pulses count (1 + asymmetry), down pulses (1 - asymmetry); in [-1, 1]
+  double nl_ltp = 5, nl_ltd = 5;  // Exponential: A / Pmax for potentiation and depression (> 0; large = linear)
+  double write_noise = 0;    // cycle-to-cycle: std of each pulse's change, as a fraction of the nominal step
+  double step_d2d = 0;       // device-to-device: relative std of each device's step (fixed per device)
+  bool stochastic = true;    // pulse counts by stochastic rounding (unbiased); false: nearest count
+  bool mixed_precision = false;  // accumulate updates digitally, program whole pulses only
+};
+
+// Validates (throws std::invalid_argument naming the field and what is accepted).
+void check_update(const UpdateConfig& u, const char* where);
+
+// The normalized state after n pulses (n >= 0) up or down, for a device whose step is scaled by
+// `scale` (its device-to-device factor, asymmetry applied here) and a standard normal draw `z`
+// for the write noise. Saturates at 0 and 1.
+double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool up, double scale, double z);
+
+}  // namespace txsim
