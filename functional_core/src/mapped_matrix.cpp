@@ -69,7 +69,7 @@ const DeviceArray& MappedMatrix::reference(int slice) const {
   return references_[slice];
 }
 
-void MappedMatrix::program(const float* w, float w_scale) {
+void MappedMatrix::program(const float* w, float w_scale, const uint64_t* rounding_key) {
   const ArrayConfig& a = config_.crossbar;
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   float scale = w_scale;
@@ -94,8 +94,11 @@ void MappedMatrix::program(const float* w, float w_scale) {
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {
       // Weights beyond +-w_scale saturate at the largest code: the chosen weight range.
-      const int q = static_cast<int>(std::clamp(std::nearbyint(w[static_cast<std::size_t>(o) * in_ + i] * to_int),
-                                                float(-q_max), float(q_max)));
+      const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
+      const float code = w[w_idx] * to_int;
+      const float rounded = rounding_key ? std::floor(code + static_cast<float>(uniform01(*rounding_key, w_idx)))
+                                         : std::nearbyint(code);
+      const int q = static_cast<int>(std::clamp(rounded, float(-q_max), float(q_max)));
       const int stored = differential ? std::abs(q) : q + offset;
       const int polarity = differential && q < 0 ? 1 : 0;
       const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
@@ -108,13 +111,40 @@ void MappedMatrix::program(const float* w, float w_scale) {
   forward_.valid = backward_.valid = false;
 }
 
-void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
+void MappedMatrix::program_centered(const float* w, float w_scale) {
   const ArrayConfig& a = config_.crossbar;
   if (a.slices() != 1 || a.mapping != Mapping::Differential)
-    throw std::invalid_argument("MappedMatrix::update: pulsed updates need one slice per weight (crossbar.bits_per_cell "
-                                "== crossbar.weight_bits) and differential mapping; this layer has " +
-                                std::to_string(a.slices()) + " slices");
+    throw std::invalid_argument("MappedMatrix::program_centered: needs one slice per weight and differential mapping");
+  if (!(w_scale > 0 && std::isfinite(w_scale))) throw std::invalid_argument("MappedMatrix::program_centered: w_scale must be > 0");
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const int q_max = (1 << a.weight_bits) - 1;
+  w_step_ = w_scale / q_max;
+  w_scale_ = w_scale;
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  std::vector<double> pos(count), neg(count);
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      const float v = w[static_cast<std::size_t>(o) * in_ + i];
+      if (!std::isfinite(v)) throw std::invalid_argument("MappedMatrix::program_centered: weight is not finite");
+      const double half = 0.5 * std::clamp(v / w_scale, -1.0f, 1.0f);
+      pos[static_cast<std::size_t>(i) * out_ + o] = g_min + span * (0.5 + half);
+      neg[static_cast<std::size_t>(i) * out_ + o] = g_min + span * (0.5 - half);
+    }
+  planes_[0].program(pos.data());
+  planes_[1].program(neg.data());
+  forward_.valid = backward_.valid = false;
+}
+
+void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
+  const ArrayConfig& a = config_.crossbar;
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
+  if (a.slices() != 1 || a.mapping != Mapping::Differential) {  // read-modify-write
+    std::vector<float> w = weights();
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] += dw[k];
+    const uint64_t rounding = derive_key(key, 3);
+    program(w.data(), w_scale_, &rounding);
+    return;
+  }
   check_update(u, "update");
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;

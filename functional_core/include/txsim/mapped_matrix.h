@@ -37,13 +37,21 @@ class MappedMatrix {
   // Programs the devices to represent W (row-major out x in). Weights are quantized to
   // weight_bits over [-w_scale, w_scale]; w_scale 0 means max |W|. Invalidates the cached
   // effective matrices.
-  void program(const float* w, float w_scale = 0.0f);
+  // With a rounding key, weights round to codes stochastically (unbiased), as a read-modify-write
+  // update of bit-sliced weights needs for changes below one code.
+  void program(const float* w, float w_scale = 0.0f, const uint64_t* rounding_key = nullptr);
+
+  // For pulsed training (one slice, differential): programs each pair around the middle of the
+  // conductance range, G+- = mid +- w / 2, so that both devices can move either way.
+  void program_centered(const float* w, float w_scale);
 
   // Applies the weight change dw (out x in) by programming pulses into the devices: each weight's
   // pair moves half the change each way (G+ up and G- down for dw > 0), under the update model.
-  // Needs one slice per weight (bits_per_cell == weight_bits) and differential mapping. Pulse
+  // With one slice per weight (bits_per_cell == weight_bits) and differential mapping. Pulse
   // counts: stochastic rounding (or nearest) of the change in nominal steps; `key` seeds this
   // update's draws. With mixed precision the remainder below one pulse is kept and carried.
+  // Bit-sliced weights are updated by read-modify-write: the represented weights plus dw are
+  // reprogrammed with stochastic rounding to codes (the update model does not apply there).
   void update(const float* dw, const UpdateConfig& u, uint64_t key);
   float weight_scale() const { return w_scale_; }
 
