@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "txsim/nn/analog.h"
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
@@ -20,7 +21,8 @@ int train_main(int argc, char** argv) {
   po::options_description opts("txsim train: train a workload on crossbars");
   opts.add_options()("help,h", "show this help")(
       "workload", po::value<std::string>()->default_value("workloads/lenet5.json"), "network and recipe (JSON)")(
-      "device", po::value<std::string>()->default_value("digital"), "device preset (JSON), or digital")(
+      "device", po::value<std::string>()->default_value("digital"),
+      "device preset (JSON, e.g. workloads/devices/ideal.json) for the layers marked analog, or digital")(
       "epochs", po::value<int>(), "override the workload's epochs")("batch", po::value<int>(), "override the batch size")(
       "lr", po::value<double>(), "override the learning rate")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
       "out", po::value<std::string>(), "output folder: metrics.csv, metrics.json, checkpoint.bin")(
@@ -43,14 +45,20 @@ int train_main(int argc, char** argv) {
     if (w.train.epochs < 1 || w.train.batch < 1 || !(w.train.lr > 0))
       throw std::invalid_argument("--epochs and --batch must be >= 1 and --lr > 0");
     const std::string device = vm["device"].as<std::string>();
-    if (device != "digital") throw std::invalid_argument("--device '" + device + "': analog presets are not wired yet; accepted digital");
+    nn::CoreFactory factory;
+    std::string device_name = "digital";
+    if (device != "digital") {
+      const nn::DevicePreset preset = nn::load_device_preset(device);
+      factory = nn::analog_factory(preset);
+      device_name = preset.name;
+    }
     const uint64_t seed = vm["seed"].as<uint64_t>();
     const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), vm["limit-train"].as<int>(),
                                           vm["limit-test"].as<int>());
-    auto net = nn::build_network(w, seed);
-    std::printf("txsim train: %s on %s (%d train, %d test samples), device %s, %zu parameters, seed %llu\n",
-                w.name.c_str(), w.dataset.c_str(), data.train.size(), data.test.size(), device.c_str(),
-                net->parameter_count(), static_cast<unsigned long long>(seed));
+    auto net = nn::build_network(w, seed, factory);
+    std::printf("txsim train: %s on %s (%d train, %d test samples), device %s (%d analog layers), %zu parameters, seed %llu\n",
+                w.name.c_str(), w.dataset.c_str(), data.train.size(), data.test.size(), device_name.c_str(),
+                factory ? w.analog_layers() : 0, net->parameter_count(), static_cast<unsigned long long>(seed));
     std::fflush(stdout);
     nn::TrainOptions o;
     o.config = w.train;
@@ -58,7 +66,7 @@ int train_main(int argc, char** argv) {
     o.out_dir = vm.count("out") ? vm["out"].as<std::string>() : "";
     o.resume = vm.count("resume") > 0;
     o.progress_bar = isatty(fileno(stdout));
-    o.label = w.name + " / " + device;
+    o.label = w.name + " / " + device_name;
     const nn::TrainResult r = nn::train(*net, data, o, std::cout);
     if (r.diverged) return 3;
     std::printf("final test accuracy: %.2f%%\n", 100 * r.final_test_accuracy);

@@ -111,6 +111,32 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
   forward_.valid = backward_.valid = false;
 }
 
+std::vector<float> MappedMatrix::device_state() const {
+  std::vector<float> s = {w_scale_, w_step_};
+  for (const auto* list : {&planes_, &references_})
+    for (const DeviceArray& d : *list)
+      for (int r = 0; r < d.rows(); ++r)
+        for (int c = 0; c < d.cols(); ++c) s.push_back(static_cast<float>(d.conductance(r, c)));
+  return s;
+}
+
+void MappedMatrix::restore_device_state(const std::vector<float>& s) {
+  std::size_t need = 2;
+  for (const auto* list : {&planes_, &references_})
+    for (const DeviceArray& d : *list) need += static_cast<std::size_t>(d.rows()) * d.cols();
+  if (s.size() != need)
+    throw std::invalid_argument("MappedMatrix::restore_device_state: " + std::to_string(s.size()) + " values for " +
+                                std::to_string(need));
+  w_scale_ = s[0];
+  w_step_ = s[1];
+  std::size_t k = 2;
+  for (auto* list : {&planes_, &references_})
+    for (DeviceArray& d : *list)
+      for (int r = 0; r < d.rows(); ++r)
+        for (int c = 0; c < d.cols(); ++c) d.set(r, c, s[k++]);
+  forward_.valid = backward_.valid = false;
+}
+
 void MappedMatrix::program_centered(const float* w, float w_scale) {
   const ArrayConfig& a = config_.crossbar;
   if (a.slices() != 1 || a.mapping != Mapping::Differential)

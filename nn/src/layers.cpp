@@ -102,6 +102,12 @@ std::vector<Param*> Linear::params() {
   return p;
 }
 
+std::vector<std::vector<float>*> Linear::buffers() {
+  std::vector<float>* s = core_->state();
+  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
+}
+void Linear::restored() { core_->restore_state(); }
+
 void Linear::apply_step(Param& p, const std::vector<float>& step) {
   if (&p == &core_->weight()) core_->apply(step);
   else Layer::apply_step(p, step);
@@ -206,6 +212,12 @@ std::vector<Param*> Conv2d::params() {
   if (has_bias_) p.push_back(&b_);
   return p;
 }
+
+std::vector<std::vector<float>*> Conv2d::buffers() {
+  std::vector<float>* s = core_->state();
+  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
+}
+void Conv2d::restored() { core_->restore_state(); }
 
 void Conv2d::apply_step(Param& p, const std::vector<float>& step) {
   if (&p == &core_->weight()) core_->apply(step);

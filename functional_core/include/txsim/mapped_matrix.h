@@ -54,6 +54,10 @@ class MappedMatrix {
   // reprogrammed with stochastic rounding to codes (the update model does not apply there).
   void update(const float* dw, const UpdateConfig& u, uint64_t key);
   float weight_scale() const { return w_scale_; }
+  // Every device's conductance (planes, then references), and its restoration: checkpoints.
+  // The state also holds the weight scale, so a restored matrix reads as it did.
+  std::vector<float> device_state() const;
+  void restore_device_state(const std::vector<float>& state);
 
   // The float weights the programmed conductances represent (out x in), as a forward read sees them.
   std::vector<float> weights();

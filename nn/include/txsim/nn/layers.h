@@ -55,6 +55,9 @@ class WeightCore {
   // W += step (out x in).
   virtual void apply(const std::vector<float>& step);
   virtual bool analog() const { return false; }
+  // Checkpoint state beyond the weights (analog: the device conductances).
+  virtual std::vector<float>* state() { return nullptr; }
+  virtual void restore_state() {}
 
  protected:
   int in_, out_;
@@ -69,6 +72,8 @@ class Linear final : public Layer {
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::vector<Param*> params() override;
+  std::vector<std::vector<float>*> buffers() override;
+  void restored() override;
   void apply_step(Param& p, const std::vector<float>& step) override;
   WeightCore& core() { return *core_; }
 
@@ -88,6 +93,8 @@ class Conv2d final : public Layer {
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& dy, Tensor& dx) override;
   std::vector<Param*> params() override;
+  std::vector<std::vector<float>*> buffers() override;
+  void restored() override;
   void apply_step(Param& p, const std::vector<float>& step) override;
   WeightCore& core() { return *core_; }
 

@@ -1,0 +1,52 @@
+// Analog weights: a WeightCore read forward and backward through the crossbar model and updated
+// by programming its devices. Device presets (JSON) say which crossbar, device, circuit and
+// update model; `weight_range` sets each layer's weight range in standard deviations of its
+// initial weights.
+#pragma once
+
+#include <string>
+
+#include "txsim/config.h"
+#include "txsim/mapped_matrix.h"
+#include "txsim/nn/layers.h"
+#include "txsim/nn/network.h"
+#include "txsim/update_model.h"
+
+namespace txsim::nn {
+
+struct DevicePreset {
+  std::string name, source;
+  CrossbarConfig crossbar;
+  UpdateConfig update;
+  double weight_range = 4.0;  // w_max = weight_range * sqrt(2 / fan_in)
+};
+
+// {"name": ..., "weight_range": ..., "update": {...}, "crossbar": {...}, "device": {...},
+// "circuit": {...}}; every field checked, errors name the file.
+DevicePreset load_device_preset(const std::string& path);
+DevicePreset device_preset_from_json(const nlohmann::json& j, const std::string& source);
+
+class AnalogCore final : public WeightCore {
+ public:
+  AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer);
+  void forward(const float* x, int rows, float* y) override;
+  void backward(const float* dy, int rows, float* dx) override;
+  void apply(const std::vector<float>& step) override;
+  bool analog() const override { return true; }
+  MappedMatrix& matrix() { return m_; }
+  // Checkpoint state: the device conductances.
+  std::vector<float>* state() override;
+  void restore_state() override;
+
+ private:
+  UpdateConfig update_;
+  MappedMatrix m_;
+  uint64_t key_;
+  uint64_t updates_ = 0;
+  bool pulsed_;
+  std::vector<float> state_;
+};
+
+CoreFactory analog_factory(const DevicePreset& preset);
+
+}  // namespace txsim::nn

@@ -1,0 +1,124 @@
+#include "txsim/nn/analog.h"
+
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "txsim/rng.h"
+
+namespace txsim::nn {
+
+using nlohmann::json;
+
+DevicePreset device_preset_from_json(const json& j, const std::string& source) {
+  if (!j.is_object()) throw ConfigError(source + ": accepted a JSON object");
+  DevicePreset p;
+  p.source = source;
+  json rest = j;
+  auto fail = [&](const std::string& field, const json& v, const std::string& accepted) {
+    throw ConfigError(source + ": field '" + field + "' = " + v.dump() + ": accepted " + accepted);
+  };
+  if (rest.contains("name")) {
+    if (!rest["name"].is_string()) fail("name", rest["name"], "a string");
+    p.name = rest["name"];
+    rest.erase("name");
+  }
+  if (rest.contains("weight_range")) {
+    const json& v = rest["weight_range"];
+    if (!v.is_number() || !(v.get<double>() > 0 && v.get<double>() <= 100)) fail("weight_range", v, "a number in (0, 100]");
+    p.weight_range = v;
+    rest.erase("weight_range");
+  }
+  if (rest.contains("update")) {
+    const json u = rest["update"];
+    if (!u.is_object()) fail("update", u, "a JSON object");
+    for (const auto& item : u.items()) {
+      const std::string key = item.key(), field = "update." + key;
+      const json& v = item.value();
+      auto number = [&]() {
+        if (!v.is_number()) fail(field, v, "a number");
+        return v.get<double>();
+      };
+      if (key == "kind") {
+        if (v == "linear") p.update.kind = UpdateKind::Linear;
+        else if (v == "soft_bounds") p.update.kind = UpdateKind::SoftBounds;
+        else if (v == "exponential") p.update.kind = UpdateKind::Exponential;
+        else fail(field, v, "one of \"linear\", \"soft_bounds\", \"exponential\"");
+      } else if (key == "pulses") {
+        if (!v.is_number_integer()) fail(field, v, "an integer");
+        p.update.pulses = v;
+      } else if (key == "asymmetry") p.update.asymmetry = number();
+      else if (key == "nl_ltp") p.update.nl_ltp = number();
+      else if (key == "nl_ltd") p.update.nl_ltd = number();
+      else if (key == "write_noise") p.update.write_noise = number();
+      else if (key == "step_d2d") p.update.step_d2d = number();
+      else if (key == "stochastic" || key == "mixed_precision") {
+        if (!v.is_boolean()) fail(field, v, "true or false");
+        (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
+      } else {
+        throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
+                          "nl_ltd, write_noise, step_d2d, stochastic, mixed_precision");
+      }
+    }
+    try {
+      check_update(p.update, source.c_str());
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(e.what());
+    }
+    rest.erase("update");
+  }
+  p.crossbar = crossbar_config_from_json(rest, source);
+  return p;
+}
+
+DevicePreset load_device_preset(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open the file for reading");
+  json j;
+  try {
+    in >> j;
+  } catch (const json::parse_error& e) {
+    throw ConfigError(path + ": not valid JSON: " + e.what());
+  }
+  DevicePreset p = device_preset_from_json(j, path);
+  if (p.name.empty()) p.name = path;
+  return p;
+}
+
+AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer)
+    : WeightCore(in, out, seed), update_(preset.update), m_(preset.crossbar, in, out, seed, static_cast<uint64_t>(layer)),
+      key_(derive_key(seed, 0xA7A7)) {
+  const ArrayConfig& a = preset.crossbar.crossbar;
+  pulsed_ = a.slices() == 1 && a.mapping == Mapping::Differential;
+  const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
+  if (pulsed_) m_.program_centered(w_.value.data(), w_max);
+  else m_.program(w_.value.data(), w_max);
+  w_.value = m_.weights();  // the weights the devices hold
+}
+
+void AnalogCore::forward(const float* x, int rows, float* y) { m_.forward(x, rows, y); }
+void AnalogCore::backward(const float* dy, int rows, float* dx) { m_.backward(dy, rows, dx); }
+
+void AnalogCore::apply(const std::vector<float>& step) {
+  m_.update(step.data(), update_, derive_key(key_, ++updates_));
+  w_.value = m_.weights();
+}
+
+std::vector<float>* AnalogCore::state() {
+  state_ = m_.device_state();
+  return &state_;
+}
+
+void AnalogCore::restore_state() {
+  m_.restore_device_state(state_);
+  w_.value = m_.weights();
+}
+
+CoreFactory analog_factory(const DevicePreset& preset) {
+  return [preset](int in, int out, uint64_t seed, int layer) -> std::unique_ptr<WeightCore> {
+    return std::make_unique<AnalogCore>(preset, in, out, seed, layer);
+  };
+}
+
+}  // namespace txsim::nn
