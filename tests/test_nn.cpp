@@ -137,3 +137,88 @@ TEST(NnWorkload, ShapeMismatchNamesTheLayer) {
 
 }  // namespace
 }  // namespace txsim::nn
+
+#include "txsim/nn/analog.h"
+#include "txsim/nn/data.h"
+#include "txsim/nn/train.h"
+
+namespace txsim::nn {
+namespace {
+
+DevicePreset ideal_preset() {
+  return device_preset_from_json(nlohmann::json::parse(R"({
+    "crossbar": {"rows": 32, "cols": 32, "weight_bits": 22, "bits_per_cell": 22, "input_bits": 22, "dac_bits": 21,
+                 "read_mode": "folded", "adc_model": "ideal"},
+    "update": {"kind": "linear", "stochastic": false}})"), "ideal");
+}
+
+// An analog layer in its ideal configuration trains like its digital twin: same data, same
+// steps, weights and losses equal within the 22-bit device resolution.
+TEST(AnalogTwin, IdealAnalogLayerTrainsLikeDigital) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [1, 8, 8], "classes": 4,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 64, "out": 40, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 40, "out": 4}]})");
+  const Workload w = workload_from_json(j, "twin");
+  auto digital = build_network(w, 7);
+  auto analog = build_network(w, 7, analog_factory(ideal_preset()));
+  // Start from the same weights: the digital twin takes what the devices hold.
+  auto* a_layer = dynamic_cast<Linear*>(analog->layers()[1].get());
+  auto* d_layer = dynamic_cast<Linear*>(digital->layers()[1].get());
+  ASSERT_TRUE(a_layer && d_layer && a_layer->core().analog() && !d_layer->core().analog());
+  d_layer->core().weight().value = a_layer->core().weight().value;
+  const Dataset data = synthetic(256, {1, 8, 8}, 4, 3);
+  TrainConfig t;
+  t.lr = 0.05;
+  t.momentum = 0.9;
+  Tensor x({32, 1, 8, 8}), dz;
+  std::vector<int> labels(32);
+  double worst_loss = 0;
+  for (int step = 0; step < 8; ++step) {
+    for (int b = 0; b < 32; ++b) {
+      const int s = (step * 32 + b) % data.size();
+      std::copy_n(data.images.data() + s * 64, 64, x.ptr() + b * 64);
+      labels[b] = data.labels[s];
+    }
+    const LossResult ld = softmax_cross_entropy(digital->forward(x, true), labels, &dz);
+    digital->backward(dz);
+    sgd_step(*digital, t, t.lr);
+    const LossResult la = softmax_cross_entropy(analog->forward(x, true), labels, &dz);
+    analog->backward(dz);
+    sgd_step(*analog, t, t.lr);
+    worst_loss = std::max(worst_loss, std::fabs(ld.loss - la.loss) / ld.loss);
+  }
+  EXPECT_LT(worst_loss, 1e-4);
+  const auto& wa = a_layer->core().weight().value;
+  const auto& wd = d_layer->core().weight().value;
+  double err = 0, norm = 0, moved = 0;
+  for (std::size_t k = 0; k < wa.size(); ++k) {
+    err += std::pow(wa[k] - wd[k], 2);
+    norm += std::pow(wd[k], 2);
+  }
+  EXPECT_LT(std::sqrt(err / norm), 1e-4);
+  // And training moved the weights by far more than that.
+  const auto fresh = build_network(w, 7, analog_factory(ideal_preset()));
+  const auto& w0 = dynamic_cast<Linear*>(fresh->layers()[1].get())->core().weight().value;
+  for (std::size_t k = 0; k < wa.size(); ++k) moved += std::pow(wa[k] - w0[k], 2);
+  EXPECT_GT(std::sqrt(moved / norm), 1e-2);
+}
+
+TEST(AnalogTwin, CheckpointRestoresDevices) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [1, 8, 8], "classes": 4,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 64, "out": 4, "analog": true}]})");
+  const Workload w = workload_from_json(j, "ckpt");
+  DevicePreset noisy = ideal_preset();
+  noisy.crossbar.device.program_sigma = 0.05;
+  auto a = build_network(w, 3, analog_factory(noisy));
+  auto b = build_network(w, 4, analog_factory(noisy));  // another seed: other devices
+  const std::string path = ::testing::TempDir() + "twin_ckpt.bin";
+  save_checkpoint(*a, 5, path);
+  EXPECT_EQ(load_checkpoint(*b, path), 5);
+  Tensor x({2, 1, 8, 8});
+  fill_normal(1, 0, x.size(), x.ptr());
+  const Tensor ya = a->forward(x, false), yb = b->forward(x, false);
+  EXPECT_EQ(ya.data, yb.data);
+}
+
+}  // namespace
+}  // namespace txsim::nn

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -111,12 +112,13 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
   forward_.valid = backward_.valid = false;
 }
 
+// The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
 std::vector<float> MappedMatrix::device_state() const {
-  std::vector<float> s = {w_scale_, w_step_};
+  std::vector<double> d = {w_scale_, w_step_};
   for (const auto* list : {&planes_, &references_})
-    for (const DeviceArray& d : *list)
-      for (int r = 0; r < d.rows(); ++r)
-        for (int c = 0; c < d.cols(); ++c) s.push_back(static_cast<float>(d.conductance(r, c)));
+    for (const DeviceArray& a : *list) d.insert(d.end(), a.conductances(), a.conductances() + a.rows() * a.cols());
+  std::vector<float> s(2 * d.size());
+  std::memcpy(s.data(), d.data(), d.size() * sizeof(double));
   return s;
 }
 
@@ -124,16 +126,19 @@ void MappedMatrix::restore_device_state(const std::vector<float>& s) {
   std::size_t need = 2;
   for (const auto* list : {&planes_, &references_})
     for (const DeviceArray& d : *list) need += static_cast<std::size_t>(d.rows()) * d.cols();
-  if (s.size() != need)
+  if (s.size() != 2 * need)
     throw std::invalid_argument("MappedMatrix::restore_device_state: " + std::to_string(s.size()) + " values for " +
-                                std::to_string(need));
-  w_scale_ = s[0];
-  w_step_ = s[1];
+                                std::to_string(2 * need));
+  std::vector<double> d(need);
+  std::memcpy(d.data(), s.data(), need * sizeof(double));
+  w_scale_ = static_cast<float>(d[0]);
+  w_step_ = static_cast<float>(d[1]);
   std::size_t k = 2;
   for (auto* list : {&planes_, &references_})
-    for (DeviceArray& d : *list)
-      for (int r = 0; r < d.rows(); ++r)
-        for (int c = 0; c < d.cols(); ++c) d.set(r, c, s[k++]);
+    for (DeviceArray& a : *list) {
+      a.restore(d.data() + k);
+      k += static_cast<std::size_t>(a.rows()) * a.cols();
+    }
   forward_.valid = backward_.valid = false;
 }
 

@@ -28,6 +28,9 @@ class DeviceArray {
     if (fault_[i] == static_cast<uint8_t>(Fault::None)) g_[i] = std::min(std::max(g, device_.g_min), device_.g_max);
   }
 
+  // Restores every conductance exactly as saved (checkpoints); no clamping, faults included.
+  void restore(const double* g) { std::copy(g, g + g_.size(), g_.begin()); }
+
   int rows() const { return rows_; }
   int cols() const { return cols_; }
   double conductance(int r, int c) const { return g_[index(r, c)]; }
