@@ -27,6 +27,7 @@ int train_main(int argc, char** argv) {
       "lr", po::value<double>(), "override the learning rate")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
       "out", po::value<std::string>(), "output folder: metrics.csv, metrics.json, checkpoint.bin")(
       "resume", "continue from the checkpoint in --out")(
+      "compare-ideal", "also train the same workload with digital (ideal) layers and print both accuracies")(
       "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
       "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
       "limit-test", po::value<int>()->default_value(0), "use only the first N test samples");
@@ -70,6 +71,19 @@ int train_main(int argc, char** argv) {
     const nn::TrainResult r = nn::train(*net, data, o, std::cout);
     if (r.diverged) return 3;
     std::printf("final test accuracy: %.2f%%\n", 100 * r.final_test_accuracy);
+    if (vm.count("compare-ideal")) {
+      std::printf("ideal reference: the same workload, seed and data with digital layers\n");
+      std::fflush(stdout);
+      auto ideal = nn::build_network(w, seed);
+      nn::TrainOptions io = o;
+      io.out_dir = o.out_dir.empty() ? "" : o.out_dir + "/ideal";
+      io.resume = o.resume && !io.out_dir.empty();
+      io.label = w.name + " / digital";
+      const nn::TrainResult ri = nn::train(*ideal, data, io, std::cout);
+      std::printf("test accuracy: %s %.2f%%, ideal %.2f%% (difference %+.2f points)\n", device_name.c_str(),
+                  100 * r.final_test_accuracy, 100 * ri.final_test_accuracy,
+                  100 * (r.final_test_accuracy - ri.final_test_accuracy));
+    }
     return 0;
   } catch (const po::error& e) {
     std::cerr << "txsim train: " << e.what() << "\n" << opts << "\n";

