@@ -159,3 +159,41 @@ TEST(PulsedUpdate, SlicedWeightsReprogramUnbiased) {
 
 }  // namespace
 }  // namespace txsim
+
+namespace txsim {
+namespace {
+
+// The stochastic pulsed update: the mean weight change is -lr x d (the SGD outer product), and
+// its spread is that of binomial coincidence counts.
+TEST(PulseTrains, MeanChangeIsTheOuterProduct) {
+  const int in = 64, out = 64;
+  MappedMatrix m(analog_config(), in, out, 3);
+  std::vector<float> w(in * out, 0.0f);
+  m.program_centered(w.data(), 1.0f);
+  std::vector<float> x(in), d(out);
+  for (int i = 0; i < in; ++i) x[i] = (i % 2 ? 0.5f : -0.5f);
+  for (int j = 0; j < out; ++j) d[j] = (j % 3 ? 0.3f : -0.3f);
+  const double lr = 0.02;
+  UpdateConfig u;
+  const int rows = 1;
+  const uint64_t events = m.pulsed_update(x.data(), d.data(), rows, lr, 31, u, 11);
+  EXPECT_GT(events, 100u);
+  const auto after = m.weights();
+  // Sign-corrected change per weight: should average lr * 0.5 * 0.3.
+  double mean = 0;
+  for (int j = 0; j < out; ++j)
+    for (int i = 0; i < in; ++i) mean += -after[j * in + i] / (x[i] * d[j] > 0 ? 1 : -1);
+  mean /= in * out;
+  const double want = lr * 0.5 * 0.3;
+  // The mean over all weights is sum_b X_b D_b / (in out) in coincidences, X_b ~ Bin(in, p) and
+  // D_b ~ Bin(out, p) the pulses of bit b on all lines (p^2 = want / (31 dw_min)): lines share
+  // their trains, so the weights are not independent.
+  const double dw_min = 2.0 / 1023, p = std::sqrt(want / (31 * dw_min));
+  const double ex = in * p, ex2 = in * p * (1 - p) + ex * ex, ed = out * p, ed2 = out * p * (1 - p) + ed * ed;
+  const double sd = dw_min * std::sqrt(31 * (ex2 * ed2 - ex * ex * ed * ed)) / (in * out);
+  EXPECT_NEAR(mean, want, 5 * sd);
+  EXPECT_LT(5 * sd, 0.5 * want);  // the test can tell a wrong scale
+}
+
+}  // namespace
+}  // namespace txsim

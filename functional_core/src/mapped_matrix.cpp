@@ -113,6 +113,95 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
 }
 
 // The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
+namespace {
+// Pulse trains of `bits` Bernoulli(p[k]) draws for n lines, two 16-bit uniforms per hash.
+void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* out) {
+  for (int k = 0; k < n; ++k) {
+    uint32_t train = 0;
+    if (p[k] > 0) {
+      const uint32_t threshold = static_cast<uint32_t>(std::min(1.0f, p[k]) * 65536.0f);
+      const uint64_t line = derive_key(key, static_cast<uint64_t>(k));
+      for (int b = 0; b < bits; b += 2) {
+        const uint64_t h = mix64(line + static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ULL);
+        train |= static_cast<uint32_t>((h & 0xFFFF) < threshold) << b;
+        if (b + 1 < bits) train |= static_cast<uint32_t>(((h >> 16) & 0xFFFF) < threshold) << (b + 1);
+      }
+    }
+    out[k] = train;
+  }
+}
+}  // namespace
+
+uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length,
+                                     const UpdateConfig& u, uint64_t key) {
+  const ArrayConfig& a = config_.crossbar;
+  if (a.slices() != 1 || a.mapping != Mapping::Differential)
+    throw std::invalid_argument("MappedMatrix::pulsed_update: needs one slice per weight and differential mapping");
+  if (bit_length < 1 || bit_length > 32) throw std::invalid_argument("MappedMatrix::pulsed_update: bit_length must be 1..32");
+  if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::pulsed_update: program the layer first");
+  check_update(u, "update");
+  const int levels = config_.device.levels_for(a.bits_per_cell);
+  const double step = 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
+  const double dw_min = 2 * step * w_scale_;  // one pulse on the pair: G+ one step up, G- one down
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  if (step_scale_.empty()) {
+    step_scale_.assign(2 * static_cast<std::size_t>(in_) * out_, 1.0f);
+    if (u.step_d2d > 0) {
+      fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
+      for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
+    }
+  }
+  const bool fast = u.kind == UpdateKind::Linear && u.write_noise == 0;
+  double* gp = planes_[0].mutable_conductances();
+  double* gn = planes_[1].mutable_conductances();
+  std::vector<float> px(in_), pd(out_);
+  std::vector<uint32_t> bx(in_), bd(out_);
+  uint64_t events = 0;
+  for (int r = 0; r < rows; ++r) {
+    const float* xr = x + static_cast<std::size_t>(r) * in_;
+    const float* dr = d + static_cast<std::size_t>(r) * out_;
+    float mx = 0, md = 0;
+    for (int i = 0; i < in_; ++i) mx = std::max(mx, std::fabs(xr[i]));
+    for (int j = 0; j < out_; ++j) md = std::max(md, std::fabs(dr[j]));
+    if (mx == 0 || md == 0) continue;
+    // E[coincidences] = bits px pd = lr |x| |d| / dw_min, with px and pd scaled alike.
+    const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
+    for (int i = 0; i < in_; ++i) px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
+    for (int j = 0; j < out_; ++j) pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
+    const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
+    pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), bx.data());
+    pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), bd.data());
+    for (int i = 0; i < in_; ++i) {
+      if (!bx[i]) continue;
+      const uint32_t xi = bx[i];
+      const bool x_negative = xr[i] < 0;
+      const std::size_t base = static_cast<std::size_t>(i) * out_;
+      for (int j = 0; j < out_; ++j) {
+        const int n = __builtin_popcount(xi & bd[j]);
+        if (n == 0) continue;
+        ++events;
+        const bool up = x_negative != (dr[j] < 0) ? true : false;  // -sign(x) sign(d) > 0
+        const std::size_t k = base + j, w_idx = static_cast<std::size_t>(j) * in_ + i;
+        const double sp = step_scale_[2 * w_idx], sn = step_scale_[2 * w_idx + 1];
+        if (fast) {
+          const double dp = n * step * span * sp * (up ? 1 + u.asymmetry : 1 - u.asymmetry);
+          const double dn = n * step * span * sn * (up ? 1 - u.asymmetry : 1 + u.asymmetry);
+          if (!planes_[0].stuck(k)) gp[k] = std::clamp(gp[k] + (up ? dp : -dp), g_min, g_min + span);
+          if (!planes_[1].stuck(k)) gn[k] = std::clamp(gn[k] + (up ? -dn : dn), g_min, g_min + span);
+        } else {
+          const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
+          const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
+          const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
+          if (!planes_[0].stuck(k)) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, sp, zp);
+          if (!planes_[1].stuck(k)) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, sn, zn);
+        }
+      }
+    }
+  }
+  forward_.valid = backward_.valid = false;
+  return events;
+}
+
 std::vector<float> MappedMatrix::device_state() const {
   std::vector<double> d = {w_scale_, w_step_};
   for (const auto* list : {&planes_, &references_})

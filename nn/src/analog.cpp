@@ -53,12 +53,16 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
       else if (key == "nl_ltd") p.update.nl_ltd = number();
       else if (key == "write_noise") p.update.write_noise = number();
       else if (key == "step_d2d") p.update.step_d2d = number();
+      else if (key == "bit_length") {
+        if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 32) fail(field, v, "an integer in 0..32 (0: pulse counts from the optimizer step)");
+        p.bit_length = v;
+      }
       else if (key == "stochastic" || key == "mixed_precision") {
         if (!v.is_boolean()) fail(field, v, "true or false");
         (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
       } else {
         throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
-                          "nl_ltd, write_noise, step_d2d, stochastic, mixed_precision");
+                          "nl_ltd, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
       }
     }
     try {
@@ -88,20 +92,36 @@ DevicePreset load_device_preset(const std::string& path) {
 
 AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer)
     : WeightCore(in, out, seed), update_(preset.update), m_(preset.crossbar, in, out, seed, static_cast<uint64_t>(layer)),
-      key_(derive_key(seed, 0xA7A7)) {
+      key_(derive_key(seed, 0xA7A7)), bit_length_(preset.bit_length) {
   const ArrayConfig& a = preset.crossbar.crossbar;
   pulsed_ = a.slices() == 1 && a.mapping == Mapping::Differential;
+  if (bit_length_ > 0 && !pulsed_)
+    throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(bit_length_) +
+                      ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");
   const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
   if (pulsed_) m_.program_centered(w_.value.data(), w_max);
   else m_.program(w_.value.data(), w_max);
   w_.value = m_.weights();  // the weights the devices hold
 }
 
-void AnalogCore::forward(const float* x, int rows, float* y) { m_.forward(x, rows, y); }
-void AnalogCore::backward(const float* dy, int rows, float* dx) { m_.backward(dy, rows, dx); }
+void AnalogCore::forward(const float* x, int rows, float* y) {
+  if (bit_length_ > 0) {
+    x_.assign(x, x + static_cast<std::size_t>(rows) * in_);
+    rows_ = rows;
+  }
+  m_.forward(x, rows, y);
+}
 
-void AnalogCore::apply(const std::vector<float>& step) {
-  m_.update(step.data(), update_, derive_key(key_, ++updates_));
+void AnalogCore::backward(const float* dy, int rows, float* dx) {
+  if (bit_length_ > 0) d_.assign(dy, dy + static_cast<std::size_t>(rows) * out_);
+  m_.backward(dy, rows, dx);
+}
+
+void AnalogCore::apply(const std::vector<float>& step, double lr) {
+  if (bit_length_ > 0 && rows_ > 0 && d_.size() == static_cast<std::size_t>(rows_) * out_)
+    m_.pulsed_update(x_.data(), d_.data(), rows_, lr, bit_length_, update_, derive_key(key_, ++updates_));
+  else
+    m_.update(step.data(), update_, derive_key(key_, ++updates_));
   w_.value = m_.weights();
 }
 

@@ -17,7 +17,7 @@ std::string shape_string(const std::vector<int>& shape) {
   return s + "]";
 }
 
-void Layer::apply_step(Param& p, const std::vector<float>& step) {
+void Layer::apply_step(Param& p, const std::vector<float>& step, double /*lr*/) {
   for (std::size_t i = 0; i < step.size(); ++i) p.value[i] += step[i];
 }
 
@@ -42,7 +42,7 @@ void WeightCore::backward(const float* dy, int rows, float* dx) {
               dx, in_);
 }
 
-void WeightCore::apply(const std::vector<float>& step) {
+void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
   for (std::size_t i = 0; i < step.size(); ++i) w_.value[i] += step[i];
 }
 
@@ -108,9 +108,9 @@ std::vector<std::vector<float>*> Linear::buffers() {
 }
 void Linear::restored() { core_->restore_state(); }
 
-void Linear::apply_step(Param& p, const std::vector<float>& step) {
-  if (&p == &core_->weight()) core_->apply(step);
-  else Layer::apply_step(p, step);
+void Linear::apply_step(Param& p, const std::vector<float>& step, double lr) {
+  if (&p == &core_->weight()) core_->apply(step, lr);
+  else Layer::apply_step(p, step, lr);
 }
 
 // ---- Conv2d -------------------------------------------------------------------------------------
@@ -219,9 +219,9 @@ std::vector<std::vector<float>*> Conv2d::buffers() {
 }
 void Conv2d::restored() { core_->restore_state(); }
 
-void Conv2d::apply_step(Param& p, const std::vector<float>& step) {
-  if (&p == &core_->weight()) core_->apply(step);
-  else Layer::apply_step(p, step);
+void Conv2d::apply_step(Param& p, const std::vector<float>& step, double lr) {
+  if (&p == &core_->weight()) core_->apply(step, lr);
+  else Layer::apply_step(p, step, lr);
 }
 
 // ---- Activations, pooling, reshaping --------------------------------------------------------------

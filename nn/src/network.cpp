@@ -64,7 +64,7 @@ void sgd_step(Network& net, const TrainConfig& t, double lr) {
       p->momentum[i] = static_cast<float>(t.momentum * p->momentum[i] + p->grad[i] + wd * p->value[i]);
       step[i] = static_cast<float>(-lr * p->momentum[i]);
     }
-    layer->apply_step(*p, step);
+    layer->apply_step(*p, step, lr);
     std::fill(p->grad.begin(), p->grad.end(), 0.0f);
   }
 }

@@ -35,6 +35,9 @@ class DeviceArray {
   int cols() const { return cols_; }
   double conductance(int r, int c) const { return g_[index(r, c)]; }
   const double* conductances() const { return g_.data(); }
+  bool stuck(std::size_t i) const { return fault_[i] != static_cast<uint8_t>(Fault::None); }
+  // Direct access for in-place updates (pulsed training); callers keep stuck devices unchanged.
+  double* mutable_conductances() { return g_.data(); }
   Fault fault(int r, int c) const { return static_cast<Fault>(fault_[index(r, c)]); }
   std::size_t count(Fault f) const;
   // The conductance an ideal device would hold for `target`: level quantization only.

@@ -53,6 +53,13 @@ class MappedMatrix {
   // Bit-sliced weights are updated by read-modify-write: the represented weights plus dw are
   // reprogrammed with stochastic rounding to codes (the update model does not apply there).
   void update(const float* dw, const UpdateConfig& u, uint64_t key);
+  // The stochastic pulsed update of aihwkit: for every row r, x_r (in) and d_r (out) become
+  // random pulse trains of `bit_length` bits, and each device pair receives one pulse per
+  // coincidence, in the direction of -sign(x) sign(d): an outer-product update of expected size
+  // lr x d^T, with x and d probabilities balanced per row (update management). One slice per
+  // weight, differential mapping. Returns the number of coincidences applied.
+  uint64_t pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length, const UpdateConfig& u,
+                         uint64_t key);
   float weight_scale() const { return w_scale_; }
   // Every device's conductance (planes, then references), and its restoration: checkpoints.
   // The state also holds the weight scale, so a restored matrix reads as it did.

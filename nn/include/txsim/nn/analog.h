@@ -19,6 +19,8 @@ struct DevicePreset {
   CrossbarConfig crossbar;
   UpdateConfig update;
   double weight_range = 4.0;  // w_max = weight_range * sqrt(2 / fan_in)
+  int bit_length = 0;         // > 0: stochastic pulse trains of this length (aihwkit), from the
+                              // batch's inputs and errors at the learning rate; no momentum there
 };
 
 // {"name": ..., "weight_range": ..., "update": {...}, "crossbar": {...}, "device": {...},
@@ -31,7 +33,7 @@ class AnalogCore final : public WeightCore {
   AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer);
   void forward(const float* x, int rows, float* y) override;
   void backward(const float* dy, int rows, float* dx) override;
-  void apply(const std::vector<float>& step) override;
+  void apply(const std::vector<float>& step, double lr) override;
   bool analog() const override { return true; }
   MappedMatrix& matrix() { return m_; }
   // Checkpoint state: the device conductances.
@@ -44,6 +46,9 @@ class AnalogCore final : public WeightCore {
   uint64_t key_;
   uint64_t updates_ = 0;
   bool pulsed_;
+  int bit_length_;
+  std::vector<float> x_, d_;  // pulse trains: the batch's rows of inputs and errors
+  int rows_ = 0;
   std::vector<float> state_;
 };
 

@@ -35,9 +35,9 @@ class Layer {
   virtual std::vector<std::vector<float>*> buffers() { return {}; }
   // Called after a checkpoint restored params() and buffers().
   virtual void restored() {}
-  // Applies an optimizer step (the change the optimizer wants) to a parameter of this layer.
-  // Digital: value += step. Analog weights: programs the devices (see AnalogCore).
-  virtual void apply_step(Param& p, const std::vector<float>& step);
+  // Applies an optimizer step (the change the optimizer wants, at learning rate lr) to a
+  // parameter of this layer. Digital: value += step. Analog weights: programs the devices.
+  virtual void apply_step(Param& p, const std::vector<float>& step, double lr);
 };
 
 // y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
@@ -52,8 +52,8 @@ class WeightCore {
   // y (rows x out) = x (rows x in) W^T; dx (rows x in) = dy W.
   virtual void forward(const float* x, int rows, float* y);
   virtual void backward(const float* dy, int rows, float* dx);
-  // W += step (out x in).
-  virtual void apply(const std::vector<float>& step);
+  // W += step (out x in); lr for cores that update from their own record of the batch.
+  virtual void apply(const std::vector<float>& step, double lr);
   virtual bool analog() const { return false; }
   // Checkpoint state beyond the weights (analog: the device conductances).
   virtual std::vector<float>* state() { return nullptr; }
@@ -74,7 +74,7 @@ class Linear final : public Layer {
   std::vector<Param*> params() override;
   std::vector<std::vector<float>*> buffers() override;
   void restored() override;
-  void apply_step(Param& p, const std::vector<float>& step) override;
+  void apply_step(Param& p, const std::vector<float>& step, double lr) override;
   WeightCore& core() { return *core_; }
 
  private:
@@ -95,7 +95,7 @@ class Conv2d final : public Layer {
   std::vector<Param*> params() override;
   std::vector<std::vector<float>*> buffers() override;
   void restored() override;
-  void apply_step(Param& p, const std::vector<float>& step) override;
+  void apply_step(Param& p, const std::vector<float>& step, double lr) override;
   WeightCore& core() { return *core_; }
 
  private:
