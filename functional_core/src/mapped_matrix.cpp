@@ -114,20 +114,32 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
 
 // The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
 namespace {
-// Pulse trains of `bits` Bernoulli(p[k]) draws for n lines, two 16-bit uniforms per hash.
-void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* out) {
+// Wellons' lowbias32: a 32-bit hash with near-ideal avalanche.
+inline uint32_t hash32(uint32_t v) {
+  v ^= v >> 16;
+  v *= 0x7FEB352Du;
+  v ^= v >> 15;
+  v *= 0x846CA68Bu;
+  return v ^ (v >> 16);
+}
+
+// Pulse trains of `bits` Bernoulli(p[k]) draws for n lines: each 32-bit hash gives two 16-bit
+// uniforms. The loop over lines is innermost and branch-free, so it vectorizes.
+void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds, uint32_t* thresholds, uint32_t* out) {
+  const uint32_t base = static_cast<uint32_t>(key), salt = static_cast<uint32_t>(key >> 32);
   for (int k = 0; k < n; ++k) {
-    uint32_t train = 0;
-    if (p[k] > 0) {
-      const uint32_t threshold = static_cast<uint32_t>(std::min(1.0f, p[k]) * 65536.0f);
-      const uint64_t line = derive_key(key, static_cast<uint64_t>(k));
-      for (int b = 0; b < bits; b += 2) {
-        const uint64_t h = mix64(line + static_cast<uint64_t>(b) * 0x9E3779B97F4A7C15ULL);
-        train |= static_cast<uint32_t>((h & 0xFFFF) < threshold) << b;
-        if (b + 1 < bits) train |= static_cast<uint32_t>(((h >> 16) & 0xFFFF) < threshold) << (b + 1);
-      }
+    seeds[k] = hash32(base + static_cast<uint32_t>(k) * 0x9E3779B9u) ^ salt;
+    thresholds[k] = static_cast<uint32_t>(std::min(1.0f, p[k]) * 65536.0f);
+    out[k] = 0;
+  }
+  for (int b = 0; b < bits; b += 2) {
+    const uint32_t step = static_cast<uint32_t>(b) * 0x85EBCA6Bu;
+    const uint32_t second = b + 1 < bits ? 1u : 0u;
+    for (int k = 0; k < n; ++k) {
+      const uint32_t h = hash32(seeds[k] + step);
+      out[k] |= static_cast<uint32_t>((h & 0xFFFFu) < thresholds[k]) << b;
+      out[k] |= (static_cast<uint32_t>((h >> 16) < thresholds[k]) & second) << ((b + 1) & 31);
     }
-    out[k] = train;
   }
 }
 }  // namespace
@@ -151,12 +163,46 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
       for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
     }
   }
-  const bool fast = u.kind == UpdateKind::Linear && u.write_noise == 0;
+  // Linear devices: pulses commute (up to clipping at the bounds within one batch), so the
+  // coincidences of all rows are counted first, per device and direction, and applied once:
+  // n_up (1 + a) - n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one
+  // draw. Other models apply each row's pulses in order.
+  const bool batched = u.kind == UpdateKind::Linear;
   double* gp = planes_[0].mutable_conductances();
   double* gn = planes_[1].mutable_conductances();
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
   std::vector<float> px(in_), pd(out_);
-  std::vector<uint32_t> bx(in_), bd(out_);
+  std::vector<uint32_t> bx(in_), bd(out_), d_negative(out_);
+  std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
   uint64_t events = 0;
+  const int max_rows_per_flush = 65535 / 32;  // uint16 counters: at most 32 pulses per row
+  int pending = 0;
+  const uint8_t* stuck_p = planes_[0].faults();
+  const uint8_t* stuck_n = planes_[1].faults();
+  auto flush = [&]() {
+    std::vector<float> z(u.write_noise > 0 ? 2 * count : 0);
+    if (u.write_noise > 0) fill_normal(derive_key(key, 0xF1), 0, z.size(), z.data());
+    const double unit = step * span, up_factor = 1 + u.asymmetry, down_factor = 1 - u.asymmetry;
+    const double noise_unit = u.write_noise * unit, g_max = g_min + span;
+    uint64_t pulses = 0;
+    // Branch-free over devices (device order, both planes' step factors interleaved): vectorizes.
+    for (std::size_t k = 0; k < count; ++k) {
+      const double up = n_up[k], down = n_down[k];
+      pulses += n_up[k] + n_down[k];
+      const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
+      const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
+      const double vp = gp[k] + unit * step_scale_[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
+      const double vn = gn[k] + unit * step_scale_[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
+      gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
+      gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
+    }
+    events += pulses;
+    std::fill(n_up.begin(), n_up.end(), 0);
+    std::fill(n_down.begin(), n_down.end(), 0);
+    pending = 0;
+    key = derive_key(key, 0xF2);
+  };
   for (int r = 0; r < rows; ++r) {
     const float* xr = x + static_cast<std::size_t>(r) * in_;
     const float* dr = d + static_cast<std::size_t>(r) * out_;
@@ -167,37 +213,48 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     // E[coincidences] = bits px pd = lr |x| |d| / dw_min, with px and pd scaled alike.
     const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
     for (int i = 0; i < in_; ++i) px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
-    for (int j = 0; j < out_; ++j) pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
+    for (int j = 0; j < out_; ++j) {
+      pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
+      d_negative[j] = dr[j] < 0;
+    }
     const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
-    pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), bx.data());
-    pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), bd.data());
+    pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bx.data());
+    pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bd.data());
     for (int i = 0; i < in_; ++i) {
       if (!bx[i]) continue;
-      const uint32_t xi = bx[i];
-      const bool x_negative = xr[i] < 0;
+      const uint32_t xi = bx[i], x_negative = xr[i] < 0;
       const std::size_t base = static_cast<std::size_t>(i) * out_;
+      if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
+        uint16_t* up = n_up.data() + base;
+        uint16_t* down = n_down.data() + base;
+        const uint32_t* b = bd.data();
+        const uint32_t* neg = d_negative.data();
+        for (int j = 0; j < out_; ++j) {
+          const uint16_t n = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
+          const bool weight_up = (x_negative ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
+          up[j] = static_cast<uint16_t>(up[j] + (weight_up ? n : 0));
+          down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : n));
+        }
+        continue;
+      }
       for (int j = 0; j < out_; ++j) {
         const int n = __builtin_popcount(xi & bd[j]);
         if (n == 0) continue;
-        ++events;
-        const bool up = x_negative != (dr[j] < 0) ? true : false;  // -sign(x) sign(d) > 0
-        const std::size_t k = base + j, w_idx = static_cast<std::size_t>(j) * in_ + i;
-        const double sp = step_scale_[2 * w_idx], sn = step_scale_[2 * w_idx + 1];
-        if (fast) {
-          const double dp = n * step * span * sp * (up ? 1 + u.asymmetry : 1 - u.asymmetry);
-          const double dn = n * step * span * sn * (up ? 1 - u.asymmetry : 1 + u.asymmetry);
-          if (!planes_[0].stuck(k)) gp[k] = std::clamp(gp[k] + (up ? dp : -dp), g_min, g_min + span);
-          if (!planes_[1].stuck(k)) gn[k] = std::clamp(gn[k] + (up ? -dn : dn), g_min, g_min + span);
-        } else {
-          const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
-          const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
-          const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
-          if (!planes_[0].stuck(k)) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, sp, zp);
-          if (!planes_[1].stuck(k)) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, sn, zn);
-        }
+        events += n;
+        const bool up = (x_negative != 0) != (dr[j] < 0);
+        const std::size_t k = base + j;
+        const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
+        const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
+        const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
+        if (!planes_[0].stuck(k))
+          gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, step_scale_[2 * k], zp);
+        if (!planes_[1].stuck(k))
+          gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, step_scale_[2 * k + 1], zn);
       }
     }
+    if (batched && ++pending == max_rows_per_flush) flush();
   }
+  if (batched && pending > 0) flush();
   forward_.valid = backward_.valid = false;
   return events;
 }
@@ -296,8 +353,9 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
       const double zp = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx) : 0.0;
       const double zn = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx + 1) : 0.0;
       const double xp = (pos.conductance(i, o) - g_min) / span, xn = (neg.conductance(i, o) - g_min) / span;
-      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * w_idx], zp));
-      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * w_idx + 1], zn));
+      const std::size_t k = static_cast<std::size_t>(i) * out_ + o;  // device order
+      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp));
+      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn));
     }
   forward_.valid = backward_.valid = false;
 }

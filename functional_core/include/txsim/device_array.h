@@ -36,6 +36,7 @@ class DeviceArray {
   double conductance(int r, int c) const { return g_[index(r, c)]; }
   const double* conductances() const { return g_.data(); }
   bool stuck(std::size_t i) const { return fault_[i] != static_cast<uint8_t>(Fault::None); }
+  const uint8_t* faults() const { return fault_.data(); }  // non-zero: stuck
   // Direct access for in-place updates (pulsed training); callers keep stuck devices unchanged.
   double* mutable_conductances() { return g_.data(); }
   Fault fault(int r, int c) const { return static_cast<Fault>(fault_[index(r, c)]); }

@@ -136,7 +136,7 @@ class MappedMatrix {
   std::vector<DeviceArray> references_;  // offset mapping: one per slice
   float w_step_ = 0.0f;                  // real value of one weight integer step
   float w_scale_ = 0.0f;                 // real value of the largest weight code
-  std::vector<float> step_scale_;        // update: per device-pair step factor (device-to-device)
+  std::vector<float> step_scale_;        // update: step factor per device (device order, G+ and G- interleaved)
   std::vector<float> carry_;             // update with mixed precision: sub-pulse remainders
   Effective forward_, backward_;
   uint64_t reads_ = 0;
