@@ -13,24 +13,36 @@
 
 namespace {
 
-void BM_PulsedUpdate512(benchmark::State& state) {
-  constexpr int kN = 512, kBatch = 100;
-  txsim::CrossbarConfig c;
-  c.crossbar.rows = c.crossbar.cols = 512;
-  c.crossbar.weight_bits = c.crossbar.bits_per_cell = 10;
-  c.crossbar.read_mode = txsim::ReadMode::Folded;
-  txsim::MappedMatrix m(c, kN, kN, 1);
-  std::vector<float> w(kN * kN, 0.0f), x(kBatch * kN), d(kBatch * kN);
-  m.program_centered(w.data(), 1.0f);
-  for (std::size_t k = 0; k < x.size(); ++k) {
-    x[k] = static_cast<float>(2 * txsim::uniform01(5, k) - 1);
-    d[k] = static_cast<float>(2 * txsim::uniform01(6, k) - 1);
+constexpr int kN = 512, kBatch = 100;
+
+// The layer, centered at zero weights, and one batch of inputs and errors.
+struct Setup {
+  Setup() : m(config(), kN, kN, 1), x(kBatch * kN), d(kBatch * kN) {
+    std::vector<float> w(kN * kN, 0.0f);
+    m.program_centered(w.data(), 1.0f);
+    for (std::size_t k = 0; k < x.size(); ++k) {
+      x[k] = static_cast<float>(2 * txsim::uniform01(5, k) - 1);
+      d[k] = static_cast<float>(2 * txsim::uniform01(6, k) - 1);
+    }
+    u.write_noise = 0.3;
   }
+  static txsim::CrossbarConfig config() {
+    txsim::CrossbarConfig c;
+    c.crossbar.rows = c.crossbar.cols = kN;
+    c.crossbar.weight_bits = c.crossbar.bits_per_cell = 10;
+    c.crossbar.read_mode = txsim::ReadMode::Folded;
+    return c;
+  }
+  txsim::MappedMatrix m;
+  std::vector<float> x, d;
   txsim::UpdateConfig u;
-  u.write_noise = 0.3;
+};
+
+void BM_PulsedUpdate512(benchmark::State& state) {
+  Setup s;
   uint64_t key = 0, events = 0, samples = 0;
   for (auto _ : state) {
-    events += m.pulsed_update(x.data(), d.data(), kBatch, 0.01, 31, u, ++key);
+    events += s.m.pulsed_update(s.x.data(), s.d.data(), kBatch, 0.01, 31, s.u, ++key);
     samples += kBatch;
   }
   state.counters["pulses_per_device_sample"] = double(events) / samples / (kN * kN);
@@ -38,26 +50,14 @@ void BM_PulsedUpdate512(benchmark::State& state) {
 }
 
 void BM_PulsedUpdateHeadline(benchmark::State& state) {
-  constexpr int kN = 512, kBatch = 100, kReps = 5;
-  txsim::CrossbarConfig c;
-  c.crossbar.rows = c.crossbar.cols = 512;
-  c.crossbar.weight_bits = c.crossbar.bits_per_cell = 10;
-  c.crossbar.read_mode = txsim::ReadMode::Folded;
-  txsim::MappedMatrix m(c, kN, kN, 1);
-  std::vector<float> w(kN * kN, 0.0f), x(kBatch * kN), d(kBatch * kN);
-  m.program_centered(w.data(), 1.0f);
-  for (std::size_t k = 0; k < x.size(); ++k) {
-    x[k] = static_cast<float>(2 * txsim::uniform01(5, k) - 1);
-    d[k] = static_cast<float>(2 * txsim::uniform01(6, k) - 1);
-  }
-  txsim::UpdateConfig u;
-  u.write_noise = 0.3;
+  constexpr int kReps = 5;
+  Setup s;
   for (auto _ : state) {
     uint64_t events = 0;
     double best = 1e30;
     for (int r = 0; r < kReps; ++r) {
       const auto t0 = std::chrono::steady_clock::now();
-      events += m.pulsed_update(x.data(), d.data(), kBatch, 0.01, 31, u, 100 + r);
+      events += s.m.pulsed_update(s.x.data(), s.d.data(), kBatch, 0.01, 31, s.u, 100 + r);
       best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
     std::printf("BENCH pulsed_update_512_us_per_sample %.1f us\n", 1e6 * best / kBatch);

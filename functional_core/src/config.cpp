@@ -286,7 +286,7 @@ json to_json(const CrossbarConfig& c) {
             {"iv_a", c.circuit.iv_a}}}};
 }
 
-CrossbarConfig load_crossbar_config(const std::string& path) {
+json read_json_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot open the file for reading");
   json j;
@@ -295,8 +295,10 @@ CrossbarConfig load_crossbar_config(const std::string& path) {
   } catch (const json::parse_error& e) {
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }
-  return crossbar_config_from_json(j, path);
+  return j;
 }
+
+CrossbarConfig load_crossbar_config(const std::string& path) { return crossbar_config_from_json(read_json_file(path), path); }
 
 CrossbarConfig default_crossbar_config() {
   CrossbarConfig c;

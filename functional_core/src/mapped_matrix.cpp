@@ -114,15 +114,6 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
 
 // The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
 namespace {
-// Wellons' lowbias32: a 32-bit hash with near-ideal avalanche.
-inline uint32_t hash32(uint32_t v) {
-  v ^= v >> 16;
-  v *= 0x7FEB352Du;
-  v ^= v >> 15;
-  v *= 0x846CA68Bu;
-  return v ^ (v >> 16);
-}
-
 // Pulse trains of `bits` Bernoulli(p[k]) draws for n lines: each 32-bit hash gives two 16-bit
 // uniforms. The loop over lines is innermost and branch-free, so it vectorizes.
 void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds, uint32_t* thresholds, uint32_t* out) {

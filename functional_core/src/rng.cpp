@@ -28,14 +28,6 @@ constexpr int kDegree = 5;
 constexpr int kBinades = 32;
 constexpr std::size_t kBlock = 16;  // normals per seed block; blocks are aligned in the stream
 
-// Wellons' lowbias32: a 32-bit integer hash with near-ideal avalanche.
-inline uint32_t hash32(uint32_t x) {
-  x ^= x >> 16;
-  x *= 0x7FEB352Du;
-  x ^= x >> 15;
-  x *= 0x846CA68Bu;
-  return x ^ (x >> 16);
-}
 constexpr uint32_t kLaneStep = 0x9E3779B9u;
 
 inline uint64_t block_seed(uint64_t key, uint64_t block) { return mix64(key + block * 0x9E3779B97F4A7C15ULL); }

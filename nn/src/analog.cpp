@@ -77,15 +77,7 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
 }
 
 DevicePreset load_device_preset(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open the file for reading");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::parse_error& e) {
-    throw ConfigError(path + ": not valid JSON: " + e.what());
-  }
-  DevicePreset p = device_preset_from_json(j, path);
+  DevicePreset p = device_preset_from_json(read_json_file(path), path);
   if (p.name.empty()) p.name = path;
   return p;
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "txsim/config.h"
 #include "txsim/rng.h"
 
 namespace txsim::nn {
@@ -182,15 +183,11 @@ Workload workload_from_json(const json& j, const std::string& source) {
 }
 
 Workload load_workload(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw WorkloadError(path + ": cannot open the file for reading");
-  json j;
   try {
-    in >> j;
-  } catch (const json::parse_error& e) {
-    throw WorkloadError(path + ": not valid JSON: " + e.what());
+    return workload_from_json(read_json_file(path), path);
+  } catch (const ConfigError& e) {  // unreadable or not JSON
+    throw WorkloadError(e.what());
   }
-  return workload_from_json(j, path);
 }
 
 std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const CoreFactory& analog) {

@@ -85,6 +85,8 @@ struct CrossbarConfig {
 void validate(const CrossbarConfig& config, const std::string& source = "config");
 
 CrossbarConfig crossbar_config_from_json(const nlohmann::json& j, const std::string& source);
+// Reads a JSON file; throws ConfigError naming the file when it cannot be opened or parsed.
+nlohmann::json read_json_file(const std::string& path);
 nlohmann::json to_json(const CrossbarConfig& config);
 CrossbarConfig load_crossbar_config(const std::string& path);
 

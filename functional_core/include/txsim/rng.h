@@ -14,6 +14,15 @@ inline uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// Wellons' lowbias32: a 32-bit integer hash with near-ideal avalanche.
+inline uint32_t hash32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  return x ^ (x >> 16);
+}
+
 // Derives an independent stream key from a parent key and a label (layer, plane, call, tile...).
 inline uint64_t derive_key(uint64_t parent, uint64_t label) {
   return mix64(parent ^ mix64(label + 0x9E3779B97F4A7C15ULL));
