@@ -112,7 +112,6 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
   forward_.valid = backward_.valid = false;
 }
 
-// The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
 namespace {
 // Pulse trains of `bits` Bernoulli(p[k]) draws for n lines: each 32-bit hash gives two 16-bit
 // uniforms. The loop over lines is innermost and branch-free, so it vectorizes.
@@ -250,6 +249,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   return events;
 }
 
+// The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
 std::vector<float> MappedMatrix::device_state() const {
   std::vector<double> d = {w_scale_, w_step_};
   for (const auto* list : {&planes_, &references_})
