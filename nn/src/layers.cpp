@@ -53,18 +53,36 @@ void accumulate_weight_grad(const float* dy, const float* x, int rows, int in, i
   cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
 }
 
-std::unique_ptr<WeightCore> or_digital(std::unique_ptr<WeightCore> core, int in, int out, uint64_t seed) {
-  if (!core) return std::make_unique<WeightCore>(in, out, seed);
-  if (core->in() != in || core->out() != out) throw std::invalid_argument("weight core shape mismatch");
-  return core;
+}  // namespace
+
+WeightedLayer::WeightedLayer(std::unique_ptr<WeightCore> core, int in, int out, bool bias, uint64_t seed)
+    : core_(core ? std::move(core) : std::make_unique<WeightCore>(in, out, seed)), has_bias_(bias),
+      b_("bias", bias ? out : 0) {
+  if (core_->in() != in || core_->out() != out) throw std::invalid_argument("weight core shape mismatch");
 }
 
-}  // namespace
+std::vector<Param*> WeightedLayer::params() {
+  std::vector<Param*> p = {&core_->weight()};
+  if (has_bias_) p.push_back(&b_);
+  return p;
+}
+
+std::vector<std::vector<float>*> WeightedLayer::buffers() {
+  std::vector<float>* s = core_->state();
+  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
+}
+
+void WeightedLayer::restored() { core_->restore_state(); }
+
+void WeightedLayer::apply_step(Param& p, const std::vector<float>& step, double lr) {
+  if (&p == &core_->weight()) core_->apply(step, lr);
+  else Layer::apply_step(p, step, lr);
+}
 
 // ---- Linear -------------------------------------------------------------------------------------
 
 Linear::Linear(int in, int out, bool bias, uint64_t seed, std::unique_ptr<WeightCore> core)
-    : core_(or_digital(std::move(core), in, out, seed)), has_bias_(bias), b_("bias", bias ? out : 0) {}
+    : WeightedLayer(std::move(core), in, out, bias, seed) {}
 
 std::vector<int> Linear::output_shape(const std::vector<int>& in) const {
   if (Tensor::count(in) != static_cast<std::size_t>(core_->in()))
@@ -96,30 +114,13 @@ void Linear::backward(const Tensor& dy, Tensor& dx) {
   core_->backward(dy.ptr(), n, dx.ptr());
 }
 
-std::vector<Param*> Linear::params() {
-  std::vector<Param*> p = {&core_->weight()};
-  if (has_bias_) p.push_back(&b_);
-  return p;
-}
-
-std::vector<std::vector<float>*> Linear::buffers() {
-  std::vector<float>* s = core_->state();
-  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
-}
-void Linear::restored() { core_->restore_state(); }
-
-void Linear::apply_step(Param& p, const std::vector<float>& step, double lr) {
-  if (&p == &core_->weight()) core_->apply(step, lr);
-  else Layer::apply_step(p, step, lr);
-}
 
 // ---- Conv2d -------------------------------------------------------------------------------------
 
 Conv2d::Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, bool bias, uint64_t seed,
                std::unique_ptr<WeightCore> core)
-    : c_(in_channels), k_(out_channels), kernel_(kernel), stride_(stride), pad_(padding),
-      core_(or_digital(std::move(core), in_channels * kernel * kernel, out_channels, seed)), has_bias_(bias),
-      b_("bias", bias ? out_channels : 0) {
+    : WeightedLayer(std::move(core), in_channels * kernel * kernel, out_channels, bias, seed), c_(in_channels),
+      k_(out_channels), kernel_(kernel), stride_(stride), pad_(padding) {
   if (kernel < 1 || stride < 1 || padding < 0)
     throw std::invalid_argument("conv2d: kernel and stride must be >= 1, padding >= 0");
 }
@@ -207,22 +208,6 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
       }
 }
 
-std::vector<Param*> Conv2d::params() {
-  std::vector<Param*> p = {&core_->weight()};
-  if (has_bias_) p.push_back(&b_);
-  return p;
-}
-
-std::vector<std::vector<float>*> Conv2d::buffers() {
-  std::vector<float>* s = core_->state();
-  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
-}
-void Conv2d::restored() { core_->restore_state(); }
-
-void Conv2d::apply_step(Param& p, const std::vector<float>& step, double lr) {
-  if (&p == &core_->weight()) core_->apply(step, lr);
-  else Layer::apply_step(p, step, lr);
-}
 
 // ---- Activations, pooling, reshaping --------------------------------------------------------------
 

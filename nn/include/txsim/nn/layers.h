@@ -64,27 +64,36 @@ class WeightCore {
   Param w_;
 };
 
-class Linear final : public Layer {
+// A layer whose weights live in a WeightCore (digital or analog), with an optional bias: what
+// Linear and Conv2d share (parameters, checkpoint state, applying optimizer steps).
+class WeightedLayer : public Layer {
  public:
-  Linear(int in, int out, bool bias, uint64_t seed, std::unique_ptr<WeightCore> core = nullptr);
-  std::string kind() const override { return "linear"; }
-  std::vector<int> output_shape(const std::vector<int>& in) const override;
-  void forward(const Tensor& x, Tensor& y, bool train) override;
-  void backward(const Tensor& dy, Tensor& dx) override;
   std::vector<Param*> params() override;
   std::vector<std::vector<float>*> buffers() override;
   void restored() override;
   void apply_step(Param& p, const std::vector<float>& step, double lr) override;
   WeightCore& core() { return *core_; }
 
- private:
+ protected:
+  WeightedLayer(std::unique_ptr<WeightCore> core, int in, int out, bool bias, uint64_t seed);
   std::unique_ptr<WeightCore> core_;
   bool has_bias_;
   Param b_;
+};
+
+class Linear final : public WeightedLayer {
+ public:
+  Linear(int in, int out, bool bias, uint64_t seed, std::unique_ptr<WeightCore> core = nullptr);
+  std::string kind() const override { return "linear"; }
+  std::vector<int> output_shape(const std::vector<int>& in) const override;
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+
+ private:
   Tensor x_;
 };
 
-class Conv2d final : public Layer {
+class Conv2d final : public WeightedLayer {
  public:
   Conv2d(int in_channels, int out_channels, int kernel, int stride, int padding, bool bias, uint64_t seed,
          std::unique_ptr<WeightCore> core = nullptr);
@@ -92,17 +101,9 @@ class Conv2d final : public Layer {
   std::vector<int> output_shape(const std::vector<int>& in) const override;
   void forward(const Tensor& x, Tensor& y, bool train) override;
   void backward(const Tensor& dy, Tensor& dx) override;
-  std::vector<Param*> params() override;
-  std::vector<std::vector<float>*> buffers() override;
-  void restored() override;
-  void apply_step(Param& p, const std::vector<float>& step, double lr) override;
-  WeightCore& core() { return *core_; }
 
  private:
   int c_, k_, kernel_, stride_, pad_;
-  std::unique_ptr<WeightCore> core_;
-  bool has_bias_;
-  Param b_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
   std::vector<float> patches_, rows_out_;  // (N*OH*OW) x (C*k*k), (N*OH*OW) x K
 };
