@@ -136,23 +136,13 @@ void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds
 
 uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length,
                                      const UpdateConfig& u, uint64_t key) {
-  const ArrayConfig& a = config_.crossbar;
-  if (a.slices() != 1 || a.mapping != Mapping::Differential)
+  if (!analog_cells())
     throw std::invalid_argument("MappedMatrix::pulsed_update: needs one slice per weight and differential mapping");
   if (bit_length < 1 || bit_length > 32) throw std::invalid_argument("MappedMatrix::pulsed_update: bit_length must be 1..32");
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::pulsed_update: program the layer first");
-  check_update(u, "update");
-  const int levels = config_.device.levels_for(a.bits_per_cell);
-  const double step = 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
+  const double step = prepare_pulses(u);
   const double dw_min = 2 * step * w_scale_;  // one pulse on the pair: G+ one step up, G- one down
   const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
-  if (step_scale_.empty()) {
-    step_scale_.assign(2 * static_cast<std::size_t>(in_) * out_, 1.0f);
-    if (u.step_d2d > 0) {
-      fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
-      for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
-    }
-  }
   // Linear devices: pulses commute (up to clipping at the bounds within one batch), so the
   // coincidences of all rows are counted first, per device and direction, and applied once:
   // n_up (1 + a) - n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one
@@ -279,9 +269,22 @@ void MappedMatrix::restore_device_state(const std::vector<float>& s) {
   forward_.valid = backward_.valid = false;
 }
 
+double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
+  check_update(u, "update");
+  if (step_scale_.empty()) {
+    step_scale_.assign(2 * static_cast<std::size_t>(in_) * out_, 1.0f);
+    if (u.step_d2d > 0) {
+      fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
+      for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
+    }
+  }
+  const int levels = config_.device.levels_for(config_.crossbar.bits_per_cell);
+  return 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
+}
+
 void MappedMatrix::program_centered(const float* w, float w_scale) {
   const ArrayConfig& a = config_.crossbar;
-  if (a.slices() != 1 || a.mapping != Mapping::Differential)
+  if (!analog_cells())
     throw std::invalid_argument("MappedMatrix::program_centered: needs one slice per weight and differential mapping");
   if (!(w_scale > 0 && std::isfinite(w_scale))) throw std::invalid_argument("MappedMatrix::program_centered: w_scale must be > 0");
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
@@ -304,27 +307,17 @@ void MappedMatrix::program_centered(const float* w, float w_scale) {
 }
 
 void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
-  const ArrayConfig& a = config_.crossbar;
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
-  if (a.slices() != 1 || a.mapping != Mapping::Differential) {  // read-modify-write
+  if (!analog_cells()) {  // read-modify-write
     std::vector<float> w = weights();
     for (std::size_t k = 0; k < w.size(); ++k) w[k] += dw[k];
     const uint64_t rounding = derive_key(key, 3);
     program(w.data(), w_scale_, &rounding);
     return;
   }
-  check_update(u, "update");
+  const double step = prepare_pulses(u);
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
-  const int levels = config_.device.levels_for(a.bits_per_cell);
-  const double step = 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
-  if (step_scale_.empty()) {  // device-to-device step factors: fixed for the layer's lifetime
-    step_scale_.assign(2 * count, 1.0f);
-    if (u.step_d2d > 0) {
-      fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
-      for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
-    }
-  }
   if (u.mixed_precision && carry_.size() != count) carry_.assign(count, 0.0f);
   const uint64_t noise_key = derive_key(key, 1), round_key = derive_key(key, 2);
   DeviceArray& pos = planes_[0];

@@ -85,8 +85,7 @@ DevicePreset load_device_preset(const std::string& path) {
 AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer)
     : WeightCore(in, out, seed), update_(preset.update), m_(preset.crossbar, in, out, seed, static_cast<uint64_t>(layer)),
       key_(derive_key(seed, 0xA7A7)), bit_length_(preset.bit_length) {
-  const ArrayConfig& a = preset.crossbar.crossbar;
-  pulsed_ = a.slices() == 1 && a.mapping == Mapping::Differential;
+  pulsed_ = m_.analog_cells();
   if (bit_length_ > 0 && !pulsed_)
     throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(bit_length_) +
                       ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");

@@ -41,6 +41,12 @@ class MappedMatrix {
   // update of bit-sliced weights needs for changes below one code.
   void program(const float* w, float w_scale = 0.0f, const uint64_t* rounding_key = nullptr);
 
+  // One device pair per weight (one slice, differential mapping): what pulsed updates and
+  // centered programming need.
+  bool analog_cells() const {
+    return config_.crossbar.slices() == 1 && config_.crossbar.mapping == Mapping::Differential;
+  }
+
   // For pulsed training (one slice, differential): programs each pair around the middle of the
   // conductance range, G+- = mid +- w / 2, so that both devices can move either way.
   void program_centered(const float* w, float w_scale);
@@ -114,6 +120,9 @@ class MappedMatrix {
   struct Scratch {
     std::vector<float> c, z, table;
   };
+  // Pulsed updates: the nominal step of one pulse (normalized conductance), after making sure the
+  // device-to-device step factors exist (drawn once, fixed for the layer's lifetime).
+  double prepare_pulses(const UpdateConfig& u);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
   void read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key, float* y,
                     Scratch& scratch) const;
