@@ -127,16 +127,7 @@ std::vector<std::vector<double>> solve_all(const Conductances& c, Direction dir,
   }
   std::vector<double> eff(c.g.size());
   effective_matrix(model, c.g.data(), c.rows, c.cols, dir, p, eff.data());
-  for (const auto& v : inputs) {
-    std::vector<double> i(dir == Direction::Forward ? c.cols : c.rows, 0.0);
-    for (int r = 0; r < c.rows; ++r)
-      for (int k = 0; k < c.cols; ++k) {
-        const double e = eff[static_cast<std::size_t>(r) * c.cols + k];
-        if (dir == Direction::Forward) i[k] += e * v[r];
-        else i[r] += e * v[k];
-      }
-    out.push_back(std::move(i));
-  }
+  for (const auto& v : inputs) out.push_back(sensed_currents(eff, c.rows, c.cols, dir, v));
   return out;
 }
 
@@ -316,17 +307,8 @@ int circuit_error_main(int argc, char** argv) {
               for (int k = 0; k < n; ++k) v[t][k] = 0.2 * uniform01(derive_key(key, 7 + t), k);
             auto error_of = [&](const std::vector<double>& eff, const std::vector<double>& exact) {
               double worst = 0;
-              for (const auto& x : v) {
-                std::vector<double> a(n, 0.0), b(n, 0.0);
-                for (int i = 0; i < n; ++i)
-                  for (int j = 0; j < n; ++j) {
-                    const std::size_t at = static_cast<std::size_t>(i) * n + j;
-                    const int out = dir == Direction::Forward ? j : i, in = dir == Direction::Forward ? i : j;
-                    a[out] += eff[at] * x[in];
-                    b[out] += exact[at] * x[in];
-                  }
-                worst = std::max(worst, worst_relative(a, b));
-              }
+              for (const auto& x : v)
+                worst = std::max(worst, worst_relative(sensed_currents(eff, n, n, dir, x), sensed_currents(exact, n, n, dir, x)));
               return worst;
             };
             auto matrix = [&](ParasiticModel m, const std::vector<double>& gg) {

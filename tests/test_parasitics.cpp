@@ -27,19 +27,6 @@ std::vector<double> random_inputs(int n, double v_max, uint64_t seed) {
   return v;
 }
 
-// Sensed currents through the effective matrix.
-std::vector<double> apply(const std::vector<double>& eff, int rows, int cols, Direction dir, const std::vector<double>& v) {
-  const bool fwd = dir == Direction::Forward;
-  std::vector<double> out(fwd ? cols : rows, 0.0);
-  for (int i = 0; i < rows; ++i)
-    for (int j = 0; j < cols; ++j) {
-      const double e = eff[static_cast<std::size_t>(i) * cols + j];
-      if (fwd) out[j] += e * v[i];
-      else out[i] += e * v[j];
-    }
-  return out;
-}
-
 double worst_relative(const std::vector<double>& got, const std::vector<double>& want) {
   double worst = 0;
   for (std::size_t k = 0; k < want.size(); ++k) worst = std::max(worst, std::fabs(got[k] - want[k]) / std::fabs(want[k]));
@@ -57,7 +44,7 @@ TEST(Parasitics, ExactMatrixMatchesNodalSolveOnOddShapes) {
       effective_matrix(ParasiticModel::Exact, g.data(), rows, cols, dir, p, eff.data());
       const auto v = random_inputs(dir == Direction::Forward ? rows : cols, 0.2, 3);
       const auto want = NodalCrossbar(g, rows, cols, dir, p, {}).solve(v);
-      EXPECT_LT(worst_relative(apply(eff, rows, cols, dir, v), want), 1e-10) << rows << "x" << cols << " " << dir_name(dir);
+      EXPECT_LT(worst_relative(sensed_currents(eff, rows, cols, dir, v), want), 1e-10) << rows << "x" << cols << " " << dir_name(dir);
     }
 }
 
@@ -87,13 +74,13 @@ TEST_P(NgspiceOracle, ExactMatrixWithin1e6) {
   const auto v = random_inputs(n, 0.2, n);
   std::vector<double> eff(g.size());
   effective_matrix(ParasiticModel::Exact, g.data(), n, n, dir, p, eff.data());
-  const auto ours = apply(eff, n, n, dir, v);
+  const auto ours = sensed_currents(eff, n, n, dir, v);
   const auto spice = run_ngspice(crossbar_netlist(g, n, n, dir, p, {}, v), netlist_path("linear"), n);
   EXPECT_LT(worst_relative(ours, spice), 1e-6);
   // The parasitics matter at these values: the ideal currents are off by far more than the tolerance.
   std::vector<double> ideal(g.size());
   effective_matrix(ParasiticModel::None, g.data(), n, n, dir, p, ideal.data());
-  EXPECT_GT(worst_relative(apply(ideal, n, n, dir, v), spice), 1e-3);
+  EXPECT_GT(worst_relative(sensed_currents(ideal, n, n, dir, v), spice), 1e-3);
 }
 
 TEST_P(NgspiceOracle, SinhIvWithParasiticsWithin1e4) {
@@ -136,7 +123,7 @@ double model_error(ParasiticModel model, const std::vector<double>& g, int n, Di
   double worst = 0;
   for (int t = 0; t < 4; ++t) {
     const auto v = random_inputs(n, 0.2, 100 + t);
-    worst = std::max(worst, worst_relative(apply(approx, n, n, dir, v), apply(exact, n, n, dir, v)));
+    worst = std::max(worst, worst_relative(sensed_currents(approx, n, n, dir, v), sensed_currents(exact, n, n, dir, v)));
   }
   return worst;
 }

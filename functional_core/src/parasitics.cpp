@@ -315,6 +315,21 @@ void effective_matrix(ParasiticModel model, const double* g, int rows, int cols,
   }
 }
 
+std::vector<double> sensed_currents(const std::vector<double>& eff, int rows, int cols, Direction dir,
+                                    const std::vector<double>& inputs) {
+  const bool fwd = dir == Direction::Forward;
+  if (static_cast<int>(inputs.size()) != (fwd ? rows : cols) || eff.size() != static_cast<std::size_t>(rows) * cols)
+    throw std::invalid_argument("sensed_currents: shapes do not match");
+  std::vector<double> out(fwd ? cols : rows, 0.0);
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j) {
+      const double e = eff[static_cast<std::size_t>(i) * cols + j];
+      if (fwd) out[j] += e * inputs[i];
+      else out[i] += e * inputs[j];
+    }
+  return out;
+}
+
 // ---- Nodal solve --------------------------------------------------------------------------------
 
 struct NodalCrossbar::Impl {

@@ -62,6 +62,11 @@ const char* name(ParasiticModel m);  // "ideal", "exact", "first_order", "short_
 void effective_matrix(ParasiticModel model, const double* g, int rows, int cols, Direction dir, const Parasitics& p,
                       double* eff);
 
+// The sensed currents of a read through an effective matrix (rows x cols, CircuitModel
+// convention): forward, cols currents from rows voltages; backward, rows currents from cols.
+std::vector<double> sensed_currents(const std::vector<double>& eff, int rows, int cols, Direction dir,
+                                    const std::vector<double>& inputs);
+
 // The full nodal solve for given input voltages, linear or nonlinear (Newton with a sparse
 // Cholesky factorization per iteration): the reference path, also for the I-V nonlinearity, which
 // no effective matrix captures once the wires are resistive. One factorization pattern per object.
