@@ -1,4 +1,5 @@
 #include "circuit_commands.h"
+#include "command_util.h"
 
 #include <algorithm>
 #include <cmath>
@@ -21,10 +22,6 @@ namespace po = boost::program_options;
 
 namespace txsim::app {
 namespace {
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // A numeric CSV: every line the same number of fields (commas and/or blanks), every field a number.
 std::vector<std::vector<double>> read_csv(const std::string& path) {
@@ -139,30 +136,6 @@ void write_atomically(const std::string& path, const std::string& text) {
     if (!(out << text) || !(out.flush())) throw std::runtime_error(path + ": cannot write");
   }
   std::filesystem::rename(tmp, path);
-}
-
-template <class F>
-int guarded(const char* command, const po::options_description& opts, F&& body) {
-  try {
-    return body();
-  } catch (const po::error& e) {
-    std::cerr << "txsim " << command << ": " << e.what() << "\n" << opts << "\n";
-    return 2;
-  } catch (const UsageError& e) {
-    std::cerr << "txsim " << command << ": " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "txsim " << command << ": " << e.what() << "\n";
-    return 1;
-  }
-}
-
-po::variables_map parse(int argc, char** argv, const po::options_description& opts) {
-  po::variables_map vm;
-  po::store(po::parse_command_line(argc, argv, opts), vm);
-  if (vm.count("help")) return vm;
-  po::notify(vm);
-  return vm;
 }
 
 double worst_relative(const std::vector<double>& got, const std::vector<double>& want) {

@@ -1,4 +1,5 @@
 #include "train_command.h"
+#include "command_util.h"
 
 #include <unistd.h>
 
@@ -31,10 +32,8 @@ int train_main(int argc, char** argv) {
       "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
       "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
       "limit-test", po::value<int>()->default_value(0), "use only the first N test samples");
-  try {
-    po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
+  return guarded("train", opts, [&] {
+    const po::variables_map vm = parse(argc, argv, opts);
     if (vm.count("help")) {
       std::cout << opts << "\n";
       return 0;
@@ -85,13 +84,7 @@ int train_main(int argc, char** argv) {
                   100 * (r.final_test_accuracy - ri.final_test_accuracy));
     }
     return 0;
-  } catch (const po::error& e) {
-    std::cerr << "txsim train: " << e.what() << "\n" << opts << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "txsim train: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace txsim::app
