@@ -14,6 +14,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "txsim/config.h"
 #include "txsim/parasitics.h"
 #include "txsim/rng.h"
 #include "txsim/spice.h"
@@ -126,16 +127,6 @@ std::vector<std::vector<double>> solve_all(const Conductances& c, Direction dir,
   effective_matrix(model, c.g.data(), c.rows, c.cols, dir, p, eff.data());
   for (const auto& v : inputs) out.push_back(sensed_currents(eff, c.rows, c.cols, dir, v));
   return out;
-}
-
-// Writes atomically: a temporary file beside the target, renamed over it when complete.
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!(out << text) || !(out.flush())) throw std::runtime_error(path + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 double worst_relative(const std::vector<double>& got, const std::vector<double>& want) {

@@ -1,6 +1,7 @@
 #include "txsim/config.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -296,6 +297,17 @@ json read_json_file(const std::string& path) {
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }
   return j;
+}
+
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": cannot write");
+  }
+  std::filesystem::rename(tmp, path);
 }
 
 CrossbarConfig load_crossbar_config(const std::string& path) { return crossbar_config_from_json(read_json_file(path), path); }

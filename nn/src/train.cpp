@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "txsim/config.h"
 #include "txsim/rng.h"
 
 namespace txsim::nn {
@@ -44,17 +45,6 @@ std::string clock_text(double seconds) {
 constexpr char kMagic[8] = {'T', 'X', 'S', 'I', 'M', 'C', 'K', '1'};
 
 }  // namespace
-
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    out.flush();
-    if (!out) throw TrainingError(tmp + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 void save_checkpoint(Network& net, int epoch, const std::string& path) {
   std::ostringstream out;

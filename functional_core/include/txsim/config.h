@@ -87,6 +87,9 @@ void validate(const CrossbarConfig& config, const std::string& source = "config"
 CrossbarConfig crossbar_config_from_json(const nlohmann::json& j, const std::string& source);
 // Reads a JSON file; throws ConfigError naming the file when it cannot be opened or parsed.
 nlohmann::json read_json_file(const std::string& path);
+// Writes text to path through a temporary file beside it and a rename: a reader never sees a
+// partial file. Throws std::runtime_error naming the file when it cannot write.
+void write_atomically(const std::string& path, const std::string& text);
 nlohmann::json to_json(const CrossbarConfig& config);
 CrossbarConfig load_crossbar_config(const std::string& path);
 

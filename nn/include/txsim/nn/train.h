@@ -47,7 +47,4 @@ double evaluate(Network& net, const Dataset& d, int batch);
 void save_checkpoint(Network& net, int epoch, const std::string& path);
 int load_checkpoint(Network& net, const std::string& path);  // returns the epoch
 
-// Writes text to path through a temporary file and a rename.
-void write_atomically(const std::string& path, const std::string& text);
-
 }  // namespace txsim::nn
