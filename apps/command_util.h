@@ -1,0 +1,43 @@
+// What the txsim subcommands share: option parsing that lets --help through without the required
+// options, and one place that turns exceptions into messages and exit statuses.
+#pragma once
+
+#include <iostream>
+#include <stdexcept>
+
+#include <boost/program_options.hpp>
+
+namespace txsim::app {
+
+// A bad command line: exit status 2, like a Boost option error.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline boost::program_options::variables_map parse(int argc, char** argv,
+                                                   const boost::program_options::options_description& opts) {
+  boost::program_options::variables_map vm;
+  boost::program_options::store(boost::program_options::parse_command_line(argc, argv, opts), vm);
+  if (vm.count("help")) return vm;
+  boost::program_options::notify(vm);
+  return vm;
+}
+
+// Runs body(); option errors print the usage (status 2), usage errors status 2, others status 1.
+template <class F>
+int guarded(const char* command, const boost::program_options::options_description& opts, F&& body) {
+  try {
+    return body();
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "txsim " << command << ": " << e.what() << "\n" << opts << "\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "txsim " << command << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "txsim " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace txsim::app
