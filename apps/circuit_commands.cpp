@@ -24,50 +24,13 @@ namespace po = boost::program_options;
 namespace txsim::app {
 namespace {
 
-// A numeric CSV: every line the same number of fields (commas and/or blanks), every field a number.
-std::vector<std::vector<double>> read_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
-  std::vector<std::vector<double>> rows;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t,") == std::string::npos) continue;
-    std::replace(line.begin(), line.end(), ',', ' ');
-    std::istringstream fields(line);
-    std::vector<double> row;
-    std::string field;
-    while (fields >> field) {
-      std::size_t used = 0;
-      double v = 0;
-      try {
-        v = std::stod(field, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != field.size() || !std::isfinite(v))
-        throw std::runtime_error(path + ": line " + std::to_string(number) + ", field " + std::to_string(row.size() + 1) +
-                                 " = '" + field + "': accepted a finite number");
-      row.push_back(v);
-    }
-    if (!rows.empty() && row.size() != rows.front().size())
-      throw std::runtime_error(path + ": line " + std::to_string(number) + " has " + std::to_string(row.size()) +
-                               " fields where the first line has " + std::to_string(rows.front().size()));
-    rows.push_back(std::move(row));
-  }
-  if (rows.empty()) throw std::runtime_error(path + ": no data");
-  return rows;
-}
-
 struct Conductances {
   int rows = 0, cols = 0;
   std::vector<double> g;
 };
 
 Conductances read_conductances(const std::string& path) {
-  const auto csv = read_csv(path);
+  const auto csv = read_numeric_csv(path);
   Conductances c{static_cast<int>(csv.size()), static_cast<int>(csv.front().size()), {}};
   for (std::size_t r = 0; r < csv.size(); ++r)
     for (std::size_t k = 0; k < csv[r].size(); ++k) {
@@ -152,7 +115,7 @@ int crossbar_solve_main(int argc, char** argv) {
       return 0;
     }
     const Conductances c = read_conductances(vm["conductances"].as<std::string>());
-    const auto inputs = read_csv(vm["inputs"].as<std::string>());
+    const auto inputs = read_numeric_csv(vm["inputs"].as<std::string>());
     const Direction dir = parse_direction(vm["direction"].as<std::string>());
     const IvModel iv = IvModel::parse(vm["iv"].as<std::string>(), "--iv");
     const auto currents = solve_all(c, dir, parasitics_of(vm), iv, parse_model(vm["model"].as<std::string>()), inputs);
@@ -208,7 +171,7 @@ int validate_main(int argc, char** argv) {
     const int driven = dir == Direction::Forward ? c.rows : c.cols;
     std::vector<std::vector<double>> inputs;
     if (vm.count("inputs")) {
-      inputs = read_csv(vm["inputs"].as<std::string>());
+      inputs = read_numeric_csv(vm["inputs"].as<std::string>());
     } else {
       std::vector<double> v(driven);
       for (int k = 0; k < driven; ++k) v[k] = vm["v-max"].as<double>() * uniform01(derive_key(seed, 2), k);

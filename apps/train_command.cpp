@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
@@ -28,6 +29,8 @@ int train_main(int argc, char** argv) {
       "lr", po::value<double>(), "override the learning rate")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
       "out", po::value<std::string>(), "output folder: metrics.csv, metrics.json, checkpoint.bin")(
       "resume", "continue from the checkpoint in --out")(
+      "set", po::value<std::vector<std::string>>()->composing(),
+      "override a device preset field, PATH=VALUE (repeatable), e.g. --set update.nu=0.5 --set crossbar.adc_bits=6")(
       "compare-ideal", "also train the same workload with digital (ideal) layers and print both accuracies")(
       "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
       "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
@@ -47,10 +50,16 @@ int train_main(int argc, char** argv) {
     const std::string device = vm["device"].as<std::string>();
     nn::CoreFactory factory;
     std::string device_name = "digital";
+    if (device == "digital" && vm.count("set")) throw std::invalid_argument("--set needs a --device preset");
     if (device != "digital") {
-      const nn::DevicePreset preset = nn::load_device_preset(device);
+      nlohmann::json j = read_json_file(device);
+      if (vm.count("set"))
+        for (const std::string& s : vm["set"].as<std::vector<std::string>>()) set_json_path(j, s, device + " --set");
+      const nn::DevicePreset preset = nn::device_preset_from_json(j, device);
       factory = nn::analog_factory(preset);
       device_name = preset.name;
+      if (vm.count("set"))
+        for (const std::string& s : vm["set"].as<std::vector<std::string>>()) device_name += " " + s;
     }
     const uint64_t seed = vm["seed"].as<uint64_t>();
     const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), vm["limit-train"].as<int>(),

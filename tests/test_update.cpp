@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "test_util.h"
@@ -60,6 +63,127 @@ TEST(UpdateModel, ExponentialIsNeuroSimCurve) {
   const double first = apply_pulses(u, step, 0, 1, true, 1, 0);
   const double below_top = (1 - std::exp(-(pmax - 1) / a)) / (1 - std::exp(-pmax / a));
   EXPECT_GT(first, 3 * (apply_pulses(u, step, below_top, 1, true, 1, 0) - below_top));
+}
+
+// TxSim's nu: dx/dn = step e^(-nu x) up, mirrored down. Oracle: the ODE integrated numerically
+// (RK4, 1000 substeps per pulse); n pulses at once equal n single pulses; nu = 0 is linear; the
+// up and down steps agree only at x = 1/2.
+TEST(UpdateModel, TxSimNuMatchesItsDifferentialEquation) {
+  UpdateConfig u;
+  u.kind = UpdateKind::TxSim;
+  u.nu = 2.5;
+  const double step = 1.0 / 100;
+  auto rk4 = [&](double x, int pulses, bool up) {
+    auto f = [&](double v) { return up ? step * std::exp(-u.nu * v) : -step * std::exp(-u.nu * (1 - v)); };
+    const int sub = 1000;
+    const double h = 1.0 / sub;
+    for (int k = 0; k < pulses * sub; ++k) {
+      const double k1 = f(x), k2 = f(x + h / 2 * k1), k3 = f(x + h / 2 * k2), k4 = f(x + h * k3);
+      x += h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
+    }
+    return x;
+  };
+  for (double x0 : {0.0, 0.3, 0.8}) {
+    EXPECT_NEAR(apply_pulses(u, step, x0, 17, true, 1.0, 0), rk4(x0, 17, true), 1e-9) << x0;
+    EXPECT_NEAR(apply_pulses(u, step, x0, 17, false, 1.0, 0), std::max(0.0, rk4(x0, 17, false)), 1e-9) << x0;
+    double x = x0;
+    for (int k = 0; k < 17; ++k) x = apply_pulses(u, step, x, 1, true, 1.0, 0);
+    EXPECT_NEAR(x, apply_pulses(u, step, x0, 17, true, 1.0, 0), 1e-12);
+  }
+  const double up = apply_pulses(u, step, 0.2, 1, true, 1.0, 0) - 0.2;
+  const double down = 0.2 - apply_pulses(u, step, 0.2, 1, false, 1.0, 0);
+  // about 4.5x; one finite pulse differs from the slope ratio by O(nu step) relatively
+  EXPECT_NEAR(up / down / (std::exp(-u.nu * 0.2) / std::exp(-u.nu * 0.8)), 1, u.nu * step);
+  EXPECT_NEAR(apply_pulses(u, step, 0.5, 1, true, 1.0, 0) - 0.5, 0.5 - apply_pulses(u, step, 0.5, 1, false, 1.0, 0), 1e-12);
+  u.nu = 0;
+  EXPECT_NEAR(apply_pulses(u, step, 0.3, 9, true, 1.0, 0), 0.3 + 9 * step, 1e-12);
+  EXPECT_EQ(apply_pulses(u, step, 0.99, 5, true, 1.0, 0), 1.0);  // saturates
+}
+
+// A measured device (CSV). Oracle: a pulse-response table sampled from NeuroSim's curve
+// (conductances in siemens, LTD from the top) must move exactly as the Exponential model at
+// the sampled pulse numbers, singly and several pulses at once.
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(UpdateModel, MeasuredPulseTableReproducesTheCurveItWasSampledFrom) {
+  UpdateConfig exp;
+  exp.kind = UpdateKind::Exponential;
+  exp.nl_ltp = 0.3;
+  exp.nl_ltd = 0.6;
+  const int pmax = 64;
+  const double step = 1.0 / pmax, g_min = 2e-6, g_max = 2e-5;
+  std::ostringstream text;
+  text.precision(17);
+  text << "pulse,g_ltp,g_ltd\n";
+  double up = 0, down = 1;
+  for (int p = 0; p <= pmax; ++p) {
+    text << p << "," << g_min + up * (g_max - g_min) << "," << g_min + down * (g_max - g_min) << "\n";
+    up = apply_pulses(exp, step, up, 1, true, 1.0, 0);
+    down = apply_pulses(exp, step, down, 1, false, 1.0, 0);
+  }
+  UpdateConfig m;
+  m.kind = UpdateKind::Measured;
+  m.measured = load_measured_curve(write_file("measured_pulses.csv", text.str()));
+  ASSERT_EQ(m.measured->ltp_pulses(), pmax);
+  const double tol = 1e-12;
+  double xm = 0, xe = 0;
+  for (int p = 1; p <= pmax; p += 3) {  // 3 pulses at a time
+    xm = apply_pulses(m, step, xm, 3, true, 1.0, 0);
+    xe = apply_pulses(exp, step, xe, 3, true, 1.0, 0);
+    ASSERT_NEAR(xm, xe, tol) << "LTP pulse " << p;
+  }
+  for (int p = 1; p <= pmax; ++p) {
+    xm = apply_pulses(m, step, xm, 1, false, 1.0, 0);
+    xe = apply_pulses(exp, step, xe, 1, false, 1.0, 0);
+    ASSERT_NEAR(xm, xe, tol) << "LTD pulse " << p;
+  }
+  EXPECT_NEAR(xm, 0.0, tol);
+}
+
+// Step-against-conductance form: a constant step is a linear device (100 LTP pulses across
+// the range, LTD steps twice as large); integrated pulse by pulse.
+TEST(UpdateModel, MeasuredStepTableIntegratesToTheDevice) {
+  std::string text = "g step_ltp step_ltd\n";
+  for (int k = 0; k <= 10; ++k) text += std::to_string(1e-6 * (1 + k)) + " 1e-7 2e-7\n";
+  UpdateConfig m;
+  m.kind = UpdateKind::Measured;
+  m.measured = load_measured_curve(write_file("measured_steps.csv", text));
+  EXPECT_EQ(m.measured->ltp_pulses(), 100);
+  const double step = 1.0 / 100;
+  EXPECT_NEAR(apply_pulses(m, step, 0.2, 7, true, 1.0, 0), 0.27, 1e-9);
+  EXPECT_NEAR(apply_pulses(m, step, 0.5, 7, false, 1.0, 0), 0.36, 1e-9);
+  EXPECT_NEAR(apply_pulses(m, step, 0.97, 7, true, 1.0, 0), 1.0, 1e-12);  // saturates
+}
+
+TEST(UpdateModel, MeasuredCsvErrorsNameTheFileAndLine) {
+  auto error = [](const std::string& name, const std::string& text) {
+    try {
+      load_measured_curve(write_file(name, text));
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string e = error("m_bad1.csv", "pulse,g_ltp,g_ltd\n0,1e-6,1e-5\n1,2e-6,9e-6\n2,1.5e-6,8e-6\n");
+  EXPECT_NE(e.find("m_bad1.csv: line 4"), std::string::npos) << e;
+  EXPECT_NE(e.find("g_ltp"), std::string::npos) << e;
+  e = error("m_bad2.csv", "pulse,g_ltp,g_ltd\n0,1e-6,1e-5\n1,2e-6,1.1e-5\n");
+  EXPECT_NE(e.find("line 3"), std::string::npos) << e;
+  e = error("m_bad3.csv", "step,up,down\n0,1e-6,1e-5\n1,2e-6,9e-6\n");
+  EXPECT_NE(e.find("accepted 'pulse,g_ltp,g_ltd' or 'g,step_ltp,step_ltd'"), std::string::npos) << e;
+  e = error("m_bad4.csv", "g,step_ltp,step_ltd\n1e-6,1e-7,0\n2e-6,1e-7,1e-7\n");
+  EXPECT_NE(e.find("step_ltd = 0"), std::string::npos) << e;
+  e = error("m_bad5.csv", "pulse,g_ltp,g_ltd\n0,1e-6,abc\n1,2e-6,9e-6\n");
+  EXPECT_NE(e.find("line 2, field 3 = 'abc'"), std::string::npos) << e;
+  e = error("m_bad6.csv", "pulse,g_ltp,g_ltd\n0,1e-6,1e-5\n");
+  EXPECT_NE(e.find("at least two"), std::string::npos) << e;
+  e = error("m_bad7.csv", "pulse,g_ltp,g_ltd\n0,1e-6,1e-5\n2,2e-6,9e-6\n");
+  EXPECT_NE(e.find("pulse = 2"), std::string::npos) << e;
+  EXPECT_NE(error("no_such_file.csv_", "").find("no data"), std::string::npos);
 }
 
 // Write noise: n pulses add N(0, (write_noise step)^2 n); the sample variance of N draws has a
@@ -155,6 +279,29 @@ TEST(PulsedUpdate, SlicedWeightsReprogramUnbiased) {
   mean /= after.size();
   EXPECT_NEAR(mean, 0.25 * code, 5 * code * std::sqrt(0.25 * 0.75 / after.size()));
   EXPECT_THROW(m.program_centered(w.data(), 1.0f), std::invalid_argument);
+}
+
+// Read-modify-write acts on the controller's codes: with programming variation, many zero
+// updates leave every device where it was (reading the varied weights back and reprogramming
+// them would compound each device's deviation on every update); a dw of k codes moves codes by k.
+TEST(PulsedUpdate, SlicedWeightsDoNotCompoundVariation) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.weight_bits = 8;
+  c.crossbar.bits_per_cell = 2;
+  c.device.program_sigma = 0.05;
+  MappedMatrix m(c, 30, 20, 4);
+  std::vector<float> w(600);
+  for (std::size_t k = 0; k < w.size(); ++k) w[k] = std::sin(0.37 * k);
+  m.program(w.data(), 1.0f);
+  const std::vector<int32_t> codes = m.codes();
+  const std::vector<float> before = m.weights();
+  std::vector<float> dw(600, 0.0f);
+  for (int k = 0; k < 200; ++k) m.update(dw.data(), UpdateConfig{}, k);
+  EXPECT_EQ(m.codes(), codes);
+  EXPECT_EQ(m.weights(), before);
+  for (float& v : dw) v = 3.0f / 255;  // exactly three codes
+  m.update(dw.data(), UpdateConfig{}, 999);
+  for (std::size_t k = 0; k < codes.size(); ++k) EXPECT_EQ(m.codes()[k], std::min(codes[k] + 3, 255)) << k;
 }
 
 }  // namespace

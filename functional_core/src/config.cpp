@@ -1,5 +1,6 @@
 #include "txsim/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -285,6 +286,74 @@ json to_json(const CrossbarConfig& c) {
             {"refresh_every", c.circuit.refresh_every},
             {"iv", enum_name(c.circuit.iv, kIvKinds)},
             {"iv_a", c.circuit.iv_a}}}};
+}
+
+std::vector<std::vector<double>> read_numeric_csv(const std::string& path, std::vector<std::string>* header) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  int number = 0;
+  bool want_header = header != nullptr;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t,") == std::string::npos) continue;
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream fields(line);
+    std::string field;
+    if (want_header) {
+      while (fields >> field) header->push_back(field);
+      want_header = false;
+      continue;
+    }
+    std::vector<double> row;
+    while (fields >> field) {
+      std::size_t used = 0;
+      double v = 0;
+      try {
+        v = std::stod(field, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != field.size() || !std::isfinite(v))
+        throw std::runtime_error(path + ": line " + std::to_string(number) + ", field " + std::to_string(row.size() + 1) +
+                                 " = '" + field + "': accepted a finite number");
+      row.push_back(v);
+    }
+    const std::size_t want = header ? header->size() : rows.empty() ? row.size() : rows.front().size();
+    if (row.size() != want)
+      throw std::runtime_error(path + ": line " + std::to_string(number) + " has " + std::to_string(row.size()) +
+                               " fields where " + (header ? "the header has " : "the first line has ") + std::to_string(want));
+    rows.push_back(std::move(row));
+  }
+  if (rows.empty()) throw std::runtime_error(path + ": no data");
+  return rows;
+}
+
+void set_json_path(json& j, const std::string& assignment, const std::string& source) {
+  const std::size_t eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError(source + ": '" + assignment + "': accepted PATH=VALUE (e.g. update.nu=0.5)");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) value = text;
+  json* node = &j;
+  std::size_t start = 0;
+  while (true) {
+    if (!node->is_object())
+      throw ConfigError(source + ": '" + path + "': '" + path.substr(0, start ? start - 1 : 0) + "' is not an object");
+    const std::size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw ConfigError(source + ": '" + path + "': empty name in the path");
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    node = &(*node)[key];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
 }
 
 json read_json_file(const std::string& path) {

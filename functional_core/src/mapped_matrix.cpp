@@ -83,23 +83,33 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
   }
   const bool differential = a.mapping == Mapping::Differential;
   const int q_max = differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
-  const int offset = differential ? 0 : 1 << (a.weight_bits - 1);
-  const int mask = (1 << a.bits_per_cell) - 1;
-  const double g_min = config_.device.g_min;
-  const double unit = (config_.device.g_max - config_.device.g_min) / mask;
   w_step_ = scale > 0 ? scale / q_max : 0.0f;
   w_scale_ = scale;
   const float to_int = scale > 0 ? q_max / scale : 0.0f;
 
+  codes_.resize(count);
+  for (std::size_t w_idx = 0; w_idx < count; ++w_idx) {
+    // Weights beyond +-w_scale saturate at the largest code: the chosen weight range.
+    const float code = w[w_idx] * to_int;
+    const float rounded = rounding_key ? std::floor(code + static_cast<float>(uniform01(*rounding_key, w_idx)))
+                                       : std::nearbyint(code);
+    codes_[w_idx] = static_cast<int32_t>(std::clamp(rounded, float(-q_max), float(q_max)));
+  }
+  program_codes();
+}
+
+void MappedMatrix::program_codes() {
+  const ArrayConfig& a = config_.crossbar;
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const bool differential = a.mapping == Mapping::Differential;
+  const int offset = differential ? 0 : 1 << (a.weight_bits - 1);
+  const int mask = (1 << a.bits_per_cell) - 1;
+  const double g_min = config_.device.g_min;
+  const double unit = (config_.device.g_max - config_.device.g_min) / mask;
   std::vector<std::vector<double>> target(planes_.size(), std::vector<double>(count, g_min));
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {
-      // Weights beyond +-w_scale saturate at the largest code: the chosen weight range.
-      const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
-      const float code = w[w_idx] * to_int;
-      const float rounded = rounding_key ? std::floor(code + static_cast<float>(uniform01(*rounding_key, w_idx)))
-                                         : std::nearbyint(code);
-      const int q = static_cast<int>(std::clamp(rounded, float(-q_max), float(q_max)));
+      const int q = codes_[static_cast<std::size_t>(o) * in_ + i];
       const int stored = differential ? std::abs(q) : q + offset;
       const int polarity = differential && q < 0 ? 1 : 0;
       const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
@@ -244,6 +254,8 @@ std::vector<float> MappedMatrix::device_state() const {
   std::vector<double> d = {w_scale_, w_step_};
   for (const auto* list : {&planes_, &references_})
     for (const DeviceArray& a : *list) d.insert(d.end(), a.conductances(), a.conductances() + a.rows() * a.cols());
+  d.insert(d.end(), codes_.begin(), codes_.end());
+  d.resize(d.size() + static_cast<std::size_t>(in_) * out_ - codes_.size(), 0.0);  // centered pairs keep no codes
   std::vector<float> s(2 * d.size());
   std::memcpy(s.data(), d.data(), d.size() * sizeof(double));
   return s;
@@ -253,6 +265,8 @@ void MappedMatrix::restore_device_state(const std::vector<float>& s) {
   std::size_t need = 2;
   for (const auto* list : {&planes_, &references_})
     for (const DeviceArray& d : *list) need += static_cast<std::size_t>(d.rows()) * d.cols();
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  need += count;
   if (s.size() != 2 * need)
     throw std::invalid_argument("MappedMatrix::restore_device_state: " + std::to_string(s.size()) + " values for " +
                                 std::to_string(2 * need));
@@ -266,6 +280,7 @@ void MappedMatrix::restore_device_state(const std::vector<float>& s) {
       a.restore(d.data() + k);
       k += static_cast<std::size_t>(a.rows()) * a.cols();
     }
+  codes_.assign(d.begin() + k, d.begin() + k + count);
   forward_.valid = backward_.valid = false;
 }
 
@@ -279,6 +294,7 @@ double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
     }
   }
   const int levels = config_.device.levels_for(config_.crossbar.bits_per_cell);
+  if (u.pulses == 0 && u.kind == UpdateKind::Measured) return 1.0 / u.measured->ltp_pulses();
   return 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
 }
 
@@ -308,11 +324,16 @@ void MappedMatrix::program_centered(const float* w, float w_scale) {
 
 void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
-  if (!analog_cells()) {  // read-modify-write
-    std::vector<float> w = weights();
-    for (std::size_t k = 0; k < w.size(); ++k) w[k] += dw[k];
+  if (!analog_cells()) {  // read-modify-write of the codes
+    const ArrayConfig& a = config_.crossbar;
+    const int q_max = a.mapping == Mapping::Differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
     const uint64_t rounding = derive_key(key, 3);
-    program(w.data(), w_scale_, &rounding);
+    const double to_codes = 1.0 / w_step_;
+    for (std::size_t k = 0; k < codes_.size(); ++k) {
+      const double moved = std::floor(codes_[k] + dw[k] * to_codes + uniform01(rounding, k));
+      codes_[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
+    }
+    program_codes();
     return;
   }
   const double step = prepare_pulses(u);

@@ -1,6 +1,7 @@
 #include "txsim/nn/analog.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -44,13 +45,25 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         if (v == "linear") p.update.kind = UpdateKind::Linear;
         else if (v == "soft_bounds") p.update.kind = UpdateKind::SoftBounds;
         else if (v == "exponential") p.update.kind = UpdateKind::Exponential;
-        else fail(field, v, "one of \"linear\", \"soft_bounds\", \"exponential\"");
+        else if (v == "txsim") p.update.kind = UpdateKind::TxSim;
+        else if (v == "measured") p.update.kind = UpdateKind::Measured;
+        else fail(field, v, "one of \"linear\", \"soft_bounds\", \"exponential\", \"txsim\", \"measured\"");
+      } else if (key == "csv") {
+        if (!v.is_string()) fail(field, v, "a CSV file name (relative to the preset's folder)");
+        std::filesystem::path csv(v.get<std::string>());
+        if (csv.is_relative()) csv = std::filesystem::path(source).parent_path() / csv;
+        try {
+          p.update.measured = load_measured_curve(csv.string());
+        } catch (const std::runtime_error& e) {
+          throw ConfigError(source + ": field '" + field + "': " + e.what());
+        }
       } else if (key == "pulses") {
         if (!v.is_number_integer()) fail(field, v, "an integer");
         p.update.pulses = v;
       } else if (key == "asymmetry") p.update.asymmetry = number();
       else if (key == "nl_ltp") p.update.nl_ltp = number();
       else if (key == "nl_ltd") p.update.nl_ltd = number();
+      else if (key == "nu") p.update.nu = number();
       else if (key == "write_noise") p.update.write_noise = number();
       else if (key == "step_d2d") p.update.step_d2d = number();
       else if (key == "bit_length") {
@@ -62,9 +75,11 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
       } else {
         throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
-                          "nl_ltd, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
+                          "nl_ltd, nu, csv, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
       }
     }
+    if ((p.update.kind == UpdateKind::Measured) != (p.update.measured != nullptr))
+      fail("update.csv", u.value("csv", json()), "a CSV exactly when update.kind is \"measured\"");
     try {
       check_update(p.update, source.c_str());
     } catch (const std::invalid_argument& e) {

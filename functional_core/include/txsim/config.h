@@ -90,6 +90,14 @@ nlohmann::json read_json_file(const std::string& path);
 // Writes text to path through a temporary file beside it and a rename: a reader never sees a
 // partial file. Throws std::runtime_error naming the file when it cannot write.
 void write_atomically(const std::string& path, const std::string& text);
+// A numeric CSV: every line the same number of fields (commas and/or blanks), every field a
+// finite number; blank lines skipped. With `header`, the first line holds the column names.
+// Throws std::runtime_error naming the file, line and field.
+std::vector<std::vector<double>> read_numeric_csv(const std::string& path, std::vector<std::string>* header = nullptr);
+// Applies "a.b.c=VALUE" to a JSON object: VALUE is parsed as JSON (a number, true, an array...)
+// or taken as a string; the objects on the path are created when missing. Throws ConfigError
+// naming `source` when the assignment has no '=' or the path runs through a non-object.
+void set_json_path(nlohmann::json& j, const std::string& assignment, const std::string& source);
 nlohmann::json to_json(const CrossbarConfig& config);
 CrossbarConfig load_crossbar_config(const std::string& path);
 

@@ -40,6 +40,8 @@ class MappedMatrix {
   // With a rounding key, weights round to codes stochastically (unbiased), as a read-modify-write
   // update of bit-sliced weights needs for changes below one code.
   void program(const float* w, float w_scale = 0.0f, const uint64_t* rounding_key = nullptr);
+  // The signed weight codes last programmed (out x in), in units of one weight step.
+  const std::vector<int32_t>& codes() const { return codes_; }
 
   // One device pair per weight (one slice, differential mapping): what pulsed updates and
   // centered programming need.
@@ -56,8 +58,9 @@ class MappedMatrix {
   // With one slice per weight (bits_per_cell == weight_bits) and differential mapping. Pulse
   // counts: stochastic rounding (or nearest) of the change in nominal steps; `key` seeds this
   // update's draws. With mixed precision the remainder below one pulse is kept and carried.
-  // Bit-sliced weights are updated by read-modify-write: the represented weights plus dw are
-  // reprogrammed with stochastic rounding to codes (the update model does not apply there).
+  // Bit-sliced weights are updated by read-modify-write of their codes: the controller's code
+  // plus dw (in codes) is rounded stochastically and the changed digits reprogrammed (the update
+  // model does not apply there; device deviations stay those of the devices, never compounded).
   void update(const float* dw, const UpdateConfig& u, uint64_t key);
   // The stochastic pulsed update of aihwkit: for every row r, x_r (in) and d_r (out) become
   // random pulse trains of `bit_length` bits, and each device pair receives one pulse per
@@ -145,6 +148,8 @@ class MappedMatrix {
   std::vector<DeviceArray> references_;  // offset mapping: one per slice
   float w_step_ = 0.0f;                  // real value of one weight integer step
   float w_scale_ = 0.0f;                 // real value of the largest weight code
+  std::vector<int32_t> codes_;           // the signed weight code each weight was programmed to
+  void program_codes();                  // programs every plane from codes_
   std::vector<float> step_scale_;        // update: step factor per device (device order, G+ and G- interleaved)
   std::vector<float> carry_;             // update with mixed precision: sub-pulse remainders
   Effective forward_, backward_;
