@@ -284,3 +284,49 @@ TEST(NnData, IdxRoundTripAndErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace txsim::nn
+
+namespace txsim::nn {
+namespace {
+
+// Every shipped device preset loads (the measured one reads its CSV beside it), and every
+// workload file parses: a preset that cannot load would only fail in a user's run.
+TEST(NnPresets, ShippedPresetsAndWorkloadsLoad) {
+  const std::string root = TXSIM_SOURCE_DIR;
+  for (const char* name : {"ideal", "txsim_reram", "txsim_update", "neurosim", "pcm", "constant_step", "measured_example"}) {
+    const DevicePreset p = load_device_preset(root + "/workloads/devices/" + name + ".json");
+    EXPECT_FALSE(p.name.empty()) << name;
+  }
+  const DevicePreset m = load_device_preset(root + "/workloads/devices/measured_example.json");
+  ASSERT_TRUE(m.update.measured);
+  EXPECT_EQ(m.update.measured->ltp_pulses(), 100);
+  for (const char* name : {"lenet5", "mlp"}) EXPECT_NO_THROW(load_workload(root + "/workloads/" + name + ".json")) << name;
+}
+
+TEST(NnPresets, MeasuredKindNeedsItsCsvAndOverridesAreChecked) {
+  auto error = [](const nlohmann::json& j) {
+    try {
+      device_preset_from_json(j, "p.json");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error(nlohmann::json::parse(R"({"update": {"kind": "measured"}})")).find("p.json: field 'update.csv'"),
+            std::string::npos);
+  EXPECT_NE(error(nlohmann::json::parse(R"({"update": {"kind": "measured", "csv": "nope.csv"}})")).find("nope.csv: cannot open"),
+            std::string::npos);
+  // --set PATH=VALUE: numbers, strings and nested objects; a typo is then an unknown key.
+  nlohmann::json j = nlohmann::json::parse(R"({"update": {"kind": "txsim"}})");
+  set_json_path(j, "update.nu=0.5", "p.json --set");
+  set_json_path(j, "crossbar.adc_model=ideal", "p.json --set");
+  EXPECT_EQ(j["update"]["nu"], 0.5);
+  EXPECT_EQ(j["crossbar"]["adc_model"], "ideal");
+  EXPECT_DOUBLE_EQ(device_preset_from_json(j, "p.json").update.nu, 0.5);
+  set_json_path(j, "update.nuu=1", "p.json --set");
+  EXPECT_NE(error(j).find("unknown key 'update.nuu'"), std::string::npos) << error(j);
+  EXPECT_THROW(set_json_path(j, "update.nu.x=1", "p.json --set"), ConfigError);  // through a number
+  EXPECT_THROW(set_json_path(j, "update.nu", "p.json --set"), ConfigError);      // no '='
+}
+
+}  // namespace
+}  // namespace txsim::nn

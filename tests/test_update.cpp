@@ -245,6 +245,36 @@ TEST(PulsedUpdate, DeterministicLinearMovesWeightsExactly) {
   for (int k = 0; k < 200; ++k) ASSERT_NEAR(after[k], dw[k], 1e-6) << k;
 }
 
+// One-sided pairs (TxSim): one device holds |w| above g_min and takes the whole change; the
+// other stays at g_min; a weight that would cross zero stops at zero, and the next change of
+// the same sign is taken by the other device.
+TEST(PulsedUpdate, OneSidedPairMovesOnlyTheHolder) {
+  MappedMatrix m(analog_config(), 4, 3, 1);
+  const double step = 1.0 / 1023;
+  std::vector<float> w(12);
+  for (int k = 0; k < 12; ++k) w[k] = static_cast<float>(step * (k - 5));  // codes -5..6
+  m.program(w.data(), 1.0f);
+  UpdateConfig u;
+  u.stochastic = false;
+  u.one_sided = true;
+  std::vector<float> dw(12, static_cast<float>(3 * step));
+  m.update(dw.data(), u, 1);
+  std::vector<float> after = m.weights();
+  for (int k = 0; k < 12; ++k) {
+    const double expect = (k - 5 < 0 && k - 5 + 3 > 0) ? 0.0 : step * (k - 5 + 3);  // -2, -1 stop at 0
+    ASSERT_NEAR(after[k], expect, 1e-6) << k;
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int o = 0; o < 3; ++o) {
+      const double gp = m.plane(0, 0).conductance(i, o), gn = m.plane(0, 1).conductance(i, o);
+      EXPECT_TRUE(gp == m.config().device.g_min || gn == m.config().device.g_min) << i << "," << o;
+    }
+  m.update(dw.data(), u, 2);  // the stopped weights go on from zero through the positive device
+  after = m.weights();
+  EXPECT_NEAR(after[3], 3 * step, 1e-6);
+  EXPECT_NEAR(after[4], 3 * step, 1e-6);
+}
+
 // Stochastic rounding is unbiased: the mean realized change equals the requested one.
 TEST(PulsedUpdate, StochasticRoundingIsUnbiased) {
   MappedMatrix m(analog_config(), 100, 50, 2);

@@ -161,90 +161,127 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   double* gp = planes_[0].mutable_conductances();
   double* gn = planes_[1].mutable_conductances();
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
-  std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
-  std::vector<float> px(in_), pd(out_);
-  std::vector<uint32_t> bx(in_), bd(out_), d_negative(out_);
-  std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
-  uint64_t events = 0;
-  const int max_rows_per_flush = 65535 / 32;  // uint16 counters: at most 32 pulses per row
-  int pending = 0;
   const uint8_t* stuck_p = planes_[0].faults();
   const uint8_t* stuck_n = planes_[1].faults();
-  auto flush = [&]() {
-    std::vector<float> z(u.write_noise > 0 ? 2 * count : 0);
-    if (u.write_noise > 0) fill_normal(derive_key(key, 0xF1), 0, z.size(), z.data());
+  // Rows are taken in groups: first every row's pulse trains (parallel over rows), then the
+  // coincidences (parallel over blocks of inputs: each device belongs to one thread, and a
+  // block's counters stay in L1 while the group's rows stream by), then, for linear devices,
+  // one flush of the counters (parallel over devices). Every draw is keyed by row and device, so
+  // the result does not depend on the number of threads.
+  const int group_rows = std::min(rows, 256);  // uint16 counters: at most 32 pulses per row
+  const std::size_t group_in = static_cast<std::size_t>(group_rows) * in_, group_out = static_cast<std::size_t>(group_rows) * out_;
+  std::vector<uint32_t> bx(group_in), bd(group_out), d_negative(group_out);
+  std::vector<uint8_t> x_negative(group_in);
+  std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
+  std::vector<float> z;
+  constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
+  const int blocks = (in_ + kBlock - 1) / kBlock;
+  uint64_t events = 0;
+  for (int first = 0; first < rows; first += group_rows) {
+    const int group = std::min(group_rows, rows - first);
+#pragma omp parallel
+    {
+      std::vector<float> px(in_), pd(out_);
+      std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
+#pragma omp for schedule(static)
+      for (int g = 0; g < group; ++g) {
+        const int r = first + g;
+        const float* xr = x + static_cast<std::size_t>(r) * in_;
+        const float* dr = d + static_cast<std::size_t>(r) * out_;
+        uint32_t* bxr = bx.data() + static_cast<std::size_t>(g) * in_;
+        uint32_t* bdr = bd.data() + static_cast<std::size_t>(g) * out_;
+        float mx = 0, md = 0;
+        for (int i = 0; i < in_; ++i) mx = std::max(mx, std::fabs(xr[i]));
+        for (int j = 0; j < out_; ++j) md = std::max(md, std::fabs(dr[j]));
+        if (mx == 0 || md == 0) {
+          std::fill(bxr, bxr + in_, 0u);
+          continue;
+        }
+        // E[coincidences] = bits px pd = lr |x| |d| / dw_min, with px and pd scaled alike.
+        const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
+        for (int i = 0; i < in_; ++i) {
+          px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
+          x_negative[static_cast<std::size_t>(g) * in_ + i] = xr[i] < 0;
+        }
+        for (int j = 0; j < out_; ++j) {
+          pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
+          d_negative[static_cast<std::size_t>(g) * out_ + j] = dr[j] < 0;
+        }
+        const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
+        pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bxr);
+        pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bdr);
+      }
+      // Coincidences, one block of inputs at a time.
+#pragma omp for schedule(dynamic, 1) reduction(+ : events)
+      for (int block = 0; block < blocks; ++block) {
+        const int i_end = std::min(in_, (block + 1) * kBlock);
+        for (int g = 0; g < group; ++g) {
+          const uint32_t* b = bd.data() + static_cast<std::size_t>(g) * out_;
+          const uint32_t* neg = d_negative.data() + static_cast<std::size_t>(g) * out_;
+          const uint64_t row_key = derive_key(key, static_cast<uint64_t>(first + g));
+          for (int i = block * kBlock; i < i_end; ++i) {
+            const uint32_t xi = bx[static_cast<std::size_t>(g) * in_ + i];
+            if (!xi) continue;
+            const uint32_t x_neg = x_negative[static_cast<std::size_t>(g) * in_ + i];
+            const std::size_t base = static_cast<std::size_t>(i) * out_;
+            if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
+              uint16_t* up = n_up.data() + base;
+              uint16_t* down = n_down.data() + base;
+              for (int j = 0; j < out_; ++j) {
+                const uint16_t n = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
+                const bool weight_up = (x_neg ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
+                up[j] = static_cast<uint16_t>(up[j] + (weight_up ? n : 0));
+                down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : n));
+              }
+              continue;
+            }
+            // Other models: each row's pulses in row order, device by device.
+            for (int j = 0; j < out_; ++j) {
+              const int n = __builtin_popcount(xi & b[j]);
+              if (n == 0) continue;
+              events += n;
+              const bool up = (x_neg ^ neg[j]) != 0;
+              const std::size_t k = base + j;
+              const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
+              const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
+              const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
+              if (!stuck_p[k]) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, step_scale_[2 * k], zp);
+              if (!stuck_n[k]) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, step_scale_[2 * k + 1], zn);
+            }
+          }
+        }
+      }
+    }
+    if (!batched) continue;
+    // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
+    // device's counts are applied at once: n_up (1 + a) - n_down (1 - a) steps, and the write
+    // noise of all n_up + n_down pulses as one draw.
+    const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
+    if (u.write_noise > 0) z.resize(2 * count);
     const double unit = step * span, up_factor = 1 + u.asymmetry, down_factor = 1 - u.asymmetry;
     const double noise_unit = u.write_noise * unit, g_max = g_min + span;
+    const std::size_t chunk = 4096;
+    const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((count + chunk - 1) / chunk);
     uint64_t pulses = 0;
-    // Branch-free over devices (device order, both planes' step factors interleaved): vectorizes.
-    for (std::size_t k = 0; k < count; ++k) {
-      const double up = n_up[k], down = n_down[k];
-      pulses += n_up[k] + n_down[k];
-      const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
-      const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
-      const double vp = gp[k] + unit * step_scale_[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
-      const double vn = gn[k] + unit * step_scale_[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
-      gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
-      gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
+#pragma omp parallel for schedule(static) reduction(+ : pulses)
+    for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+      const std::size_t k0 = static_cast<std::size_t>(c) * chunk, k1 = std::min(count, k0 + chunk);
+      if (u.write_noise > 0) fill_normal(flush_key, 2 * k0, 2 * (k1 - k0), z.data() + 2 * k0);
+      // Branch-free over devices (both planes' step factors interleaved): vectorizes.
+      for (std::size_t k = k0; k < k1; ++k) {
+        const double up = n_up[k], down = n_down[k];
+        pulses += n_up[k] + n_down[k];
+        const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
+        const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
+        const double vp = gp[k] + unit * step_scale_[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
+        const double vn = gn[k] + unit * step_scale_[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
+        gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
+        gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
+        n_up[k] = n_down[k] = 0;
+      }
     }
     events += pulses;
-    std::fill(n_up.begin(), n_up.end(), 0);
-    std::fill(n_down.begin(), n_down.end(), 0);
-    pending = 0;
-    key = derive_key(key, 0xF2);
-  };
-  for (int r = 0; r < rows; ++r) {
-    const float* xr = x + static_cast<std::size_t>(r) * in_;
-    const float* dr = d + static_cast<std::size_t>(r) * out_;
-    float mx = 0, md = 0;
-    for (int i = 0; i < in_; ++i) mx = std::max(mx, std::fabs(xr[i]));
-    for (int j = 0; j < out_; ++j) md = std::max(md, std::fabs(dr[j]));
-    if (mx == 0 || md == 0) continue;
-    // E[coincidences] = bits px pd = lr |x| |d| / dw_min, with px and pd scaled alike.
-    const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
-    for (int i = 0; i < in_; ++i) px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
-    for (int j = 0; j < out_; ++j) {
-      pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
-      d_negative[j] = dr[j] < 0;
-    }
-    const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
-    pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bx.data());
-    pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bd.data());
-    for (int i = 0; i < in_; ++i) {
-      if (!bx[i]) continue;
-      const uint32_t xi = bx[i], x_negative = xr[i] < 0;
-      const std::size_t base = static_cast<std::size_t>(i) * out_;
-      if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
-        uint16_t* up = n_up.data() + base;
-        uint16_t* down = n_down.data() + base;
-        const uint32_t* b = bd.data();
-        const uint32_t* neg = d_negative.data();
-        for (int j = 0; j < out_; ++j) {
-          const uint16_t n = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
-          const bool weight_up = (x_negative ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
-          up[j] = static_cast<uint16_t>(up[j] + (weight_up ? n : 0));
-          down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : n));
-        }
-        continue;
-      }
-      for (int j = 0; j < out_; ++j) {
-        const int n = __builtin_popcount(xi & bd[j]);
-        if (n == 0) continue;
-        events += n;
-        const bool up = (x_negative != 0) != (dr[j] < 0);
-        const std::size_t k = base + j;
-        const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
-        const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
-        const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
-        if (!planes_[0].stuck(k))
-          gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, step_scale_[2 * k], zp);
-        if (!planes_[1].stuck(k))
-          gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, step_scale_[2 * k + 1], zn);
-      }
-    }
-    if (batched && ++pending == max_rows_per_flush) flush();
   }
-  if (batched && pending > 0) flush();
   forward_.valid = backward_.valid = false;
   return events;
 }
@@ -346,8 +383,9 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {
       const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
-      // Pulses per device: half the change in normalized units, in nominal steps.
-      double want = 0.5 * dw[w_idx] / w_scale_ / step + (u.mixed_precision ? carry_[w_idx] : 0.0);
+      // Pulses per device: the change in normalized units, in nominal steps (half of it each
+      // when both devices move).
+      double want = (u.one_sided ? 1.0 : 0.5) * dw[w_idx] / w_scale_ / step + (u.mixed_precision ? carry_[w_idx] : 0.0);
       const double magnitude = std::fabs(want);
       double n = std::floor(magnitude);
       if (u.stochastic && !u.mixed_precision) n += uniform01(round_key, w_idx) < magnitude - n ? 1 : 0;
@@ -359,6 +397,14 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
       const double zn = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx + 1) : 0.0;
       const double xp = (pos.conductance(i, o) - g_min) / span, xn = (neg.conductance(i, o) - g_min) / span;
       const std::size_t k = static_cast<std::size_t>(i) * out_ + o;  // device order
+      if (u.one_sided) {
+        // The holder is the device above the other (at a tie, the one the change raises); it
+        // saturates at g_min when the weight would cross zero, and the next update hands over.
+        const bool positive_holds = xp > xn || (xp == xn && up);
+        if (positive_holds) pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp));
+        else neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn));
+        continue;
+      }
       pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp));
       neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn));
     }

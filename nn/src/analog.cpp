@@ -48,6 +48,10 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         else if (v == "txsim") p.update.kind = UpdateKind::TxSim;
         else if (v == "measured") p.update.kind = UpdateKind::Measured;
         else fail(field, v, "one of \"linear\", \"soft_bounds\", \"exponential\", \"txsim\", \"measured\"");
+      } else if (key == "pair") {
+        if (v == "centered") p.update.one_sided = false;
+        else if (v == "one_sided") p.update.one_sided = true;
+        else fail(field, v, "\"centered\" (both devices around the middle) or \"one_sided\" (one device holds |w|)");
       } else if (key == "csv") {
         if (!v.is_string()) fail(field, v, "a CSV file name (relative to the preset's folder)");
         std::filesystem::path csv(v.get<std::string>());
@@ -75,7 +79,7 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
       } else {
         throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
-                          "nl_ltd, nu, csv, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
+                          "nl_ltd, nu, csv, pair, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
       }
     }
     if ((p.update.kind == UpdateKind::Measured) != (p.update.measured != nullptr))
@@ -105,7 +109,9 @@ AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t see
     throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(bit_length_) +
                       ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");
   const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
-  if (pulsed_) m_.program_centered(w_.value.data(), w_max);
+  if (bit_length_ > 0 && update_.one_sided)
+    throw ConfigError(preset.source + ": field 'update.pair' = \"one_sided\": accepted \"centered\" with pulse trains (update.bit_length > 0)");
+  if (pulsed_ && !update_.one_sided) m_.program_centered(w_.value.data(), w_max);
   else m_.program(w_.value.data(), w_max);
   w_.value = m_.weights();  // the weights the devices hold
 }

@@ -52,6 +52,9 @@ struct UpdateConfig {
   double step_d2d = 0;       // device-to-device: relative std of each device's step (fixed per device)
   bool stochastic = true;    // pulse counts by stochastic rounding (unbiased); false: nearest count
   bool mixed_precision = false;  // accumulate updates digitally, program whole pulses only
+  bool one_sided = false;    // pair mapping: false: both devices around the middle, each moves half
+                             // the change; true (TxSim, ISAAC): one device holds |w| above g_min,
+                             // the other rests at g_min, and the holder takes the whole change
 };
 
 // Validates (throws std::invalid_argument naming the field and what is accepted).
