@@ -94,6 +94,43 @@ TEST(NnGradients, ReluAwayFromZero) {
   check_gradients(r, x, 1e-3);
 }
 
+// Residual blocks: out = main(x) + shortcut(x), with the identity and with a strided 1x1 conv
+// shortcut (ResNet's projection); built from JSON so the workload path is the one tested.
+TEST(NnGradients, ResidualBlocks) {
+  for (const char* shortcut : {"[]", R"([{"type": "conv2d", "out": 4, "kernel": 1, "stride": 2, "bias": false}])"}) {
+    const bool identity = std::string(shortcut) == "[]";
+    const std::string text = std::string(R"({"dataset": "synthetic", "input": [2, 6, 6], "classes": 2, "layers": [
+      {"type": "residual", "main": [
+        {"type": "conv2d", "out": )") + (identity ? "2" : "4") + R"(, "kernel": 3, "padding": 1, "stride": )" +
+                             (identity ? "1" : "2") + R"(},
+        {"type": "batchnorm2d"},
+        {"type": "conv2d", "out": )" + (identity ? "2" : "4") + R"(, "kernel": 3, "padding": 1}],
+       "shortcut": )" + shortcut + R"(},
+      {"type": "flatten"}, {"type": "linear", "in": )" + (identity ? "72" : "36") + R"(, "out": 2}]})";
+    const Workload w = workload_from_json(nlohmann::json::parse(text), "residual.json");
+    auto net = build_network(w, 5);
+    Layer& block = *net->layers()[0];
+    EXPECT_EQ(block.kind(), "residual");
+    EXPECT_EQ(block.params().size(), identity ? 6u : 7u);  // conv w+b, bn gamma+beta, conv w+b (+ shortcut w)
+    check_gradients(block, random_tensor({3, 2, 6, 6}, 8), 5e-3);
+  }
+}
+
+TEST(NnWorkload, ResidualPathsMustAgree) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [2, 6, 6], "classes": 2, "layers": [
+    {"type": "residual", "main": [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}]},
+    {"type": "flatten"}, {"type": "linear", "in": 144, "out": 2}]})");
+  try {
+    build_network(workload_from_json(j, "bad_residual.json"), 1);
+    FAIL() << "no error";
+  } catch (const WorkloadError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("bad_residual.json"), std::string::npos) << m;
+    EXPECT_NE(m.find("layers[0] (residual)"), std::string::npos) << m;
+    EXPECT_NE(m.find("must agree"), std::string::npos) << m;
+  }
+}
+
 TEST(NnLoss, SoftmaxCrossEntropyGradient) {
   Tensor z = random_tensor({3, 4}, 7);
   const std::vector<int> labels = {0, 3, 1};
@@ -299,7 +336,27 @@ TEST(NnPresets, ShippedPresetsAndWorkloadsLoad) {
   const DevicePreset m = load_device_preset(root + "/workloads/devices/measured_example.json");
   ASSERT_TRUE(m.update.measured);
   EXPECT_EQ(m.update.measured->ltp_pulses(), 100);
-  for (const char* name : {"lenet5", "mlp"}) EXPECT_NO_THROW(load_workload(root + "/workloads/" + name + ".json")) << name;
+  for (const char* name : {"lenet5", "mlp", "resnet20", "vgg8"})
+    EXPECT_NO_THROW(load_workload(root + "/workloads/" + name + ".json")) << name;
+}
+
+// The CIFAR networks build, with analog layers from a preset, and run a batch: ResNet-20 has
+// about 0.27 M parameters (He et al. 2016); 18 of its convolutions (and both 1x1 projections) analog.
+TEST(NnPresets, CifarNetworksBuildAndRun) {
+  const std::string root = TXSIM_SOURCE_DIR;
+  const DevicePreset ideal = load_device_preset(root + "/workloads/devices/ideal.json");
+  for (const char* name : {"resnet20", "vgg8"}) {
+    const Workload w = load_workload(root + "/workloads/" + name + ".json");
+    auto net = build_network(w, 1, analog_factory(ideal));
+    if (std::string(name) == "resnet20") {
+      EXPECT_EQ(w.analog_layers(), 20);
+      EXPECT_NEAR(static_cast<double>(net->parameter_count()), 0.27e6, 0.01e6);
+    }
+    Tensor x({2, 3, 32, 32});
+    fill_normal(3, 0, x.size(), x.ptr());
+    const Tensor& y = net->forward(x, true);
+    EXPECT_EQ(y.shape, (std::vector<int>{2, 10})) << name;
+  }
 }
 
 TEST(NnPresets, MeasuredKindNeedsItsCsvAndOverridesAreChecked) {
@@ -326,6 +383,56 @@ TEST(NnPresets, MeasuredKindNeedsItsCsvAndOverridesAreChecked) {
   EXPECT_NE(error(j).find("unknown key 'update.nuu'"), std::string::npos) << error(j);
   EXPECT_THROW(set_json_path(j, "update.nu.x=1", "p.json --set"), ConfigError);  // through a number
   EXPECT_THROW(set_json_path(j, "update.nu", "p.json --set"), ConfigError);      // no '='
+}
+
+}  // namespace
+}  // namespace txsim::nn
+
+namespace txsim::nn {
+namespace {
+
+// Augmentation: every augmented sample is the original shifted by some (dy, dx) within the
+// padding, mirrored or not, zero outside; about half are mirrored (5 binomial SE); none changes
+// without augmentation; the same key gives the same batch.
+TEST(NnData, AugmentationIsAShiftedMirroredCopy) {
+  const int n = 400, c = 2, h = 5, w = 6, pad = 2;
+  std::vector<float> original(static_cast<std::size_t>(n) * c * h * w);
+  for (std::size_t k = 0; k < original.size(); ++k) original[k] = 1.0f + static_cast<float>(k % 997);  // no zeros
+  std::vector<float> same = original;
+  augment_batch(same, {n, c, h, w}, 0, false, 1);
+  EXPECT_EQ(same, original);
+  std::vector<float> a = original, b = original;
+  augment_batch(a, {n, c, h, w}, pad, true, 7);
+  augment_batch(b, {n, c, h, w}, pad, true, 7);
+  EXPECT_EQ(a, b);
+  const std::size_t size = static_cast<std::size_t>(c) * h * w;
+  int mirrored = 0, shifted = 0;
+  for (int i = 0; i < n; ++i) {
+    const float* in = original.data() + i * size;
+    const float* out = a.data() + i * size;
+    int matches = 0;
+    for (int m = 0; m < 2; ++m)
+      for (int dy = -pad; dy <= pad; ++dy)
+        for (int dx = -pad; dx <= pad; ++dx) {
+          bool ok = true;
+          for (int ch = 0; ch < c && ok; ++ch)
+            for (int y = 0; y < h && ok; ++y)
+              for (int x = 0; x < w && ok; ++x) {
+                const int sy = y + dy, sx0 = x + dx, sx = m ? w - 1 - sx0 : sx0;
+                const bool inside = sy >= 0 && sy < h && sx0 >= 0 && sx0 < w;
+                const float want = inside ? in[(ch * h + sy) * w + sx] : 0.0f;
+                ok = out[(ch * h + y) * w + x] == want;
+              }
+          if (ok) {
+            ++matches;
+            mirrored += m;
+            shifted += dy != 0 || dx != 0;
+          }
+        }
+    ASSERT_EQ(matches, 1) << "sample " << i;
+  }
+  EXPECT_NEAR(mirrored, n / 2.0, 5 * std::sqrt(n * 0.25));
+  EXPECT_NEAR(shifted, n * 24.0 / 25, 5 * std::sqrt(n * (24.0 / 25) * (1.0 / 25)));
 }
 
 }  // namespace

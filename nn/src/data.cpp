@@ -122,6 +122,31 @@ Dataset synthetic(int n, std::vector<int> sample_shape, int classes, uint64_t se
   return d;
 }
 
+void augment_batch(std::vector<float>& images, const std::vector<int>& shape, int crop_padding, bool flip, uint64_t key) {
+  if (crop_padding == 0 && !flip) return;
+  if (shape.size() != 4) throw std::invalid_argument("augment_batch: accepted N x C x H x W images");
+  const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+  const std::size_t plane = static_cast<std::size_t>(h) * w, sample = plane * c;
+  std::vector<float> src(sample);
+  const int span = 2 * crop_padding + 1;
+  for (int i = 0; i < n; ++i) {
+    const uint64_t at = 3 * static_cast<uint64_t>(i);
+    const int dy = static_cast<int>(uniform01(key, at) * span) - crop_padding;
+    const int dx = static_cast<int>(uniform01(key, at + 1) * span) - crop_padding;
+    const bool mirror = flip && uniform01(key, at + 2) < 0.5;
+    float* x = images.data() + static_cast<std::size_t>(i) * sample;
+    std::copy_n(x, sample, src.data());
+    // out(y, x) = in(y + dy, mirror ? w - 1 - (x + dx) : x + dx), zero outside the image.
+    for (int ch = 0; ch < c; ++ch)
+      for (int y = 0; y < h; ++y)
+        for (int xo = 0; xo < w; ++xo) {
+          const int sy = y + dy, sx0 = xo + dx, sx = mirror ? w - 1 - sx0 : sx0;
+          const bool inside = sy >= 0 && sy < h && sx0 >= 0 && sx0 < w;
+          x[ch * plane + static_cast<std::size_t>(y) * w + xo] = inside ? src[ch * plane + static_cast<std::size_t>(sy) * w + sx] : 0.0f;
+        }
+  }
+}
+
 void normalize(Dataset& d, const std::vector<float>& mean, const std::vector<float>& std) {
   const int c = d.sample_shape[0];
   const std::size_t per_channel = d.sample_size() / c;

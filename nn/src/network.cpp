@@ -29,6 +29,55 @@ void Network::backward(const Tensor& dlogits) {
   }
 }
 
+void Residual::forward(const Tensor& x, Tensor& y, bool train) {
+  y = main_->forward(x, train);
+  if (shortcut_->layers().empty()) {
+    for (std::size_t k = 0; k < y.size(); ++k) y.data[k] += x.data[k];
+  } else {
+    const Tensor& s = shortcut_->forward(x, train);
+    for (std::size_t k = 0; k < y.size(); ++k) y.data[k] += s.data[k];
+  }
+}
+
+void Residual::backward(const Tensor& dy, Tensor& dx) {
+  main_->backward(dy);
+  dx = main_->input_grad();
+  if (shortcut_->layers().empty()) {
+    for (std::size_t k = 0; k < dx.size(); ++k) dx.data[k] += dy.data[k];
+  } else {
+    shortcut_->backward(dy);
+    const Tensor& ds = shortcut_->input_grad();
+    for (std::size_t k = 0; k < dx.size(); ++k) dx.data[k] += ds.data[k];
+  }
+}
+
+std::vector<Param*> Residual::params() {
+  std::vector<Param*> out;
+  for (Network* n : {main_.get(), shortcut_.get()})
+    for (auto& [layer, p] : n->params()) out.push_back(p);
+  return out;
+}
+
+std::vector<std::vector<float>*> Residual::buffers() {
+  std::vector<std::vector<float>*> out;
+  for (Network* n : {main_.get(), shortcut_.get()})
+    for (const auto& l : n->layers())
+      for (auto* b : l->buffers()) out.push_back(b);
+  return out;
+}
+
+void Residual::restored() {
+  for (Network* n : {main_.get(), shortcut_.get()})
+    for (const auto& l : n->layers()) l->restored();
+}
+
+void Residual::apply_step(Param& p, const std::vector<float>& step, double lr) {
+  for (Network* n : {main_.get(), shortcut_.get()})
+    for (auto& [layer, q] : n->params())
+      if (q == &p) return layer->apply_step(p, step, lr);
+  throw std::logic_error("Residual::apply_step: parameter '" + p.name + "' is not in this block");
+}
+
 std::vector<std::pair<Layer*, Param*>> Network::params() {
   std::vector<std::pair<Layer*, Param*>> out;
   for (auto& l : layers_)
@@ -138,15 +187,25 @@ class Members {
   std::set<std::string> seen_;
 };
 
-const std::vector<std::string> kLayerTypes = {"linear", "conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "batchnorm2d"};
+const std::vector<std::string> kLayerTypes = {"linear", "conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "batchnorm2d",
+                                             "residual"};
 
 }  // namespace
 
-int Workload::analog_layers() const {
+namespace {
+int count_analog(const std::vector<json>& layers) {
   int n = 0;
-  for (const auto& l : layers) n += l.value("analog", false) ? 1 : 0;
+  for (const auto& l : layers) {
+    if (!l.is_object()) continue;
+    n += l.value("analog", false) ? 1 : 0;
+    for (const char* path : {"main", "shortcut"})
+      if (l.contains(path) && l[path].is_array()) n += count_analog(l[path].get<std::vector<json>>());
+  }
   return n;
 }
+}  // namespace
+
+int Workload::analog_layers() const { return count_analog(layers); }
 
 Workload workload_from_json(const json& j, const std::string& source) {
   Workload w;
@@ -176,6 +235,8 @@ Workload workload_from_json(const json& j, const std::string& source) {
     w.train.schedule = s == "step" ? Schedule::Step : s == "cosine" ? Schedule::Cosine : Schedule::Constant;
     w.train.step_epochs = m.integer("step_epochs", 1, 100000, 1);
     w.train.step_gamma = m.number("step_gamma", 0, 1, 0.1);
+    w.train.crop_padding = m.integer("crop_padding", 0, 64, 0);
+    w.train.flip = m.boolean("flip", false);
     m.finish();
   }
   top.finish();
@@ -190,20 +251,24 @@ Workload load_workload(const std::string& path) {
   }
 }
 
-std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const CoreFactory& analog) {
-  auto net = std::make_unique<Network>();
-  std::vector<int> shape = w.input;
-  for (std::size_t i = 0; i < w.layers.size(); ++i) {
-    const std::string where = "layers[" + std::to_string(i) + "]";
-    Members m(w.layers[i], where, w.source);
+namespace {
+
+// Builds a chain of layers onto `net`, checking each against the shape it receives; `index`
+// numbers the layers of the whole network in order (nested ones included): their seeds.
+void build_layers(const Workload& w, const std::vector<json>& layers, const std::string& prefix, std::vector<int>& shape,
+                  uint64_t seed, const CoreFactory& analog, int& index, Network& net) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::string where = prefix + "[" + std::to_string(i) + "]";
+    Members m(layers[i], where, w.source);
     const std::string type = m.string("type", kLayerTypes);
     const std::string at = where + " (" + type + ")";
     const bool is_analog = m.boolean("analog", false);
-    const uint64_t layer_seed = derive_key(seed, i);
+    const int number = index++;
+    const uint64_t layer_seed = derive_key(seed, static_cast<uint64_t>(number));
     std::unique_ptr<Layer> layer;
     auto core = [&](int in, int out) -> std::unique_ptr<WeightCore> {
       if (!is_analog || !analog) return nullptr;
-      return analog(in, out, layer_seed, static_cast<int>(i));
+      return analog(in, out, layer_seed, number);
     };
     if (type == "linear") {
       const int in = m.integer("in", 1, 1 << 24), out = m.integer("out", 1, 1 << 24);
@@ -229,6 +294,23 @@ std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const C
     } else if (type == "batchnorm2d") {
       if (shape.size() != 3) fail(w.source, at, "gets " + shape_string(shape) + ": accepted [channels, height, width]");
       layer = std::make_unique<BatchNorm2d>(shape[0]);
+    } else if (type == "residual") {
+      auto chain = [&](const char* key, bool required) {
+        const json* v = m.take(key);
+        if (!v && !required) return std::vector<json>{};
+        if (!v || !v->is_array() || (required && v->empty()))
+          fail(w.source, at + "." + key, std::string(v ? v->dump() : "missing") + ": accepted a list of layers" +
+                                             (required ? "" : " (empty or absent: the identity)"));
+        return v->get<std::vector<json>>();
+      };
+      std::vector<int> main_shape = shape, short_shape = shape;
+      auto main = std::make_unique<Network>(), shortcut = std::make_unique<Network>();
+      build_layers(w, chain("main", true), where + ".main", main_shape, seed, analog, index, *main);
+      build_layers(w, chain("shortcut", false), where + ".shortcut", short_shape, seed, analog, index, *shortcut);
+      if (main_shape != short_shape)
+        fail(w.source, at, "main gives " + shape_string(main_shape) + " but shortcut gives " + shape_string(short_shape) +
+                               ": the two paths must agree to be added");
+      layer = std::make_unique<Residual>(std::move(main), std::move(shortcut), main_shape);
     }
     if (is_analog && type != "linear" && type != "conv2d") fail(w.source, at, "only linear and conv2d layers can be analog");
     m.finish();
@@ -237,8 +319,17 @@ std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const C
     } catch (const std::invalid_argument& e) {
       fail(w.source, at, e.what());
     }
-    net->add(std::move(layer));
+    net.add(std::move(layer));
   }
+}
+
+}  // namespace
+
+std::unique_ptr<Network> build_network(const Workload& w, uint64_t seed, const CoreFactory& analog) {
+  auto net = std::make_unique<Network>();
+  std::vector<int> shape = w.input;
+  int index = 0;
+  build_layers(w, w.layers, "layers", shape, seed, analog, index, *net);
   if (shape.size() != 1 || shape[0] != w.classes)
     fail(w.source, "layers", "the last layer gives " + shape_string(shape) + " per sample; the workload has " +
                                  std::to_string(w.classes) + " classes");

@@ -154,6 +154,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     for (int b = 0; b < batches; ++b) {
       const int n = std::min(t.batch, data.train.size() - b * t.batch);
       gather(data.train, idx, b * t.batch, n, x, labels);
+      augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
       const LossResult r = softmax_cross_entropy(net.forward(x, true), labels, &dlogits);
       if (!std::isfinite(r.loss)) {
         result.diverged = true;

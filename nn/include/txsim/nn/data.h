@@ -32,6 +32,12 @@ Dataset load_cifar10(const std::vector<std::string>& batch_paths);
 // centers, `draw` the samples (train and test sets: same seed, different draws).
 Dataset synthetic(int n, std::vector<int> sample_shape, int classes, uint64_t seed, uint64_t draw = 0);
 
+// Training augmentation for images (N x C x H x W, in place): each sample is shifted by a
+// random offset in [-crop_padding, crop_padding] in both directions (a random crop of the image
+// zero-padded by crop_padding; zero is the mean after normalization) and, with `flip`, mirrored
+// left-right with probability 1/2. Draws: sample i of stream `key`.
+void augment_batch(std::vector<float>& images, const std::vector<int>& shape, int crop_padding, bool flip, uint64_t key);
+
 // x <- (x - mean[c]) / std[c] per channel.
 void normalize(Dataset& d, const std::vector<float>& mean, const std::vector<float>& std);
 

@@ -24,6 +24,8 @@ class Network {
   void add(std::unique_ptr<Layer> layer) { layers_.push_back(std::move(layer)); }
   const Tensor& forward(const Tensor& x, bool train);
   void backward(const Tensor& dlogits);
+  // The gradient with respect to the input of the last backward.
+  const Tensor& input_grad() const { return grad_a_; }
   // (layer, parameter) pairs, in layer order.
   std::vector<std::pair<Layer*, Param*>> params();
   void zero_grad();
@@ -34,6 +36,26 @@ class Network {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<Tensor> acts_;  // acts_[i] is the input of layer i; the last is the output
   Tensor grad_a_, grad_b_;
+};
+
+// out = main(x) + shortcut(x): a residual block; an empty shortcut is the identity. The two
+// paths are layer chains of their own; parameters, buffers and steps go to the layer that owns them.
+class Residual final : public Layer {
+ public:
+  Residual(std::unique_ptr<Network> main, std::unique_ptr<Network> shortcut, std::vector<int> out_shape)
+      : main_(std::move(main)), shortcut_(std::move(shortcut)), out_shape_(std::move(out_shape)) {}
+  std::string kind() const override { return "residual"; }
+  std::vector<int> output_shape(const std::vector<int>&) const override { return out_shape_; }
+  void forward(const Tensor& x, Tensor& y, bool train) override;
+  void backward(const Tensor& dy, Tensor& dx) override;
+  std::vector<Param*> params() override;
+  std::vector<std::vector<float>*> buffers() override;
+  void restored() override;
+  void apply_step(Param& p, const std::vector<float>& step, double lr) override;
+
+ private:
+  std::unique_ptr<Network> main_, shortcut_;
+  std::vector<int> out_shape_;
 };
 
 enum class Schedule { Constant, Step, Cosine };
@@ -47,6 +69,8 @@ struct TrainConfig {
   Schedule schedule = Schedule::Constant;
   int step_epochs = 1;      // Step: multiply by step_gamma every step_epochs
   double step_gamma = 0.1;
+  int crop_padding = 0;     // augmentation: random crops of the image padded by this many pixels
+  bool flip = false;        // augmentation: random left-right mirroring
 };
 
 double learning_rate(const TrainConfig& t, int epoch);  // epoch from 0
