@@ -65,16 +65,16 @@ TEST(UpdateModel, ExponentialIsNeuroSimCurve) {
   EXPECT_GT(first, 3 * (apply_pulses(u, step, below_top, 1, true, 1, 0) - below_top));
 }
 
-// TxSim's nu: dx/dn = step e^(-nu x) up, mirrored down. Oracle: the ODE integrated numerically
+// TxSim's nu: dx/dn = step (1 - nu x) up, mirrored down. Oracle: the ODE integrated numerically
 // (RK4, 1000 substeps per pulse); n pulses at once equal n single pulses; nu = 0 is linear; the
-// up and down steps agree only at x = 1/2.
+// up and down steps agree only at x = 1/2; at nu = 1 a device at g_min does not go down.
 TEST(UpdateModel, TxSimNuMatchesItsDifferentialEquation) {
   UpdateConfig u;
   u.kind = UpdateKind::TxSim;
-  u.nu = 2.5;
+  u.nu = 0.7;
   const double step = 1.0 / 100;
   auto rk4 = [&](double x, int pulses, bool up) {
-    auto f = [&](double v) { return up ? step * std::exp(-u.nu * v) : -step * std::exp(-u.nu * (1 - v)); };
+    auto f = [&](double v) { return up ? step * (1 - u.nu * v) : -step * (1 - u.nu * (1 - v)); };
     const int sub = 1000;
     const double h = 1.0 / sub;
     for (int k = 0; k < pulses * sub; ++k) {
@@ -92,9 +92,12 @@ TEST(UpdateModel, TxSimNuMatchesItsDifferentialEquation) {
   }
   const double up = apply_pulses(u, step, 0.2, 1, true, 1.0, 0) - 0.2;
   const double down = 0.2 - apply_pulses(u, step, 0.2, 1, false, 1.0, 0);
-  // about 4.5x; one finite pulse differs from the slope ratio by O(nu step) relatively
-  EXPECT_NEAR(up / down / (std::exp(-u.nu * 0.2) / std::exp(-u.nu * 0.8)), 1, u.nu * step);
+  // (1 - 0.14) / (1 - 0.56), about 2x; one finite pulse differs from the slope ratio by O(nu step)
+  EXPECT_NEAR(up / down / ((1 - u.nu * 0.2) / (1 - u.nu * 0.8)), 1, u.nu * step);
   EXPECT_NEAR(apply_pulses(u, step, 0.5, 1, true, 1.0, 0) - 0.5, 0.5 - apply_pulses(u, step, 0.5, 1, false, 1.0, 0), 1e-12);
+  u.nu = 1;
+  EXPECT_EQ(apply_pulses(u, step, 0.0, 50, false, 1.0, 0), 0.0);
+  EXPECT_NEAR(apply_pulses(u, step, 0.0, 1, true, 1.0, 0), 1 - std::exp(-step), 1e-15);
   u.nu = 0;
   EXPECT_NEAR(apply_pulses(u, step, 0.3, 9, true, 1.0, 0), 0.3 + 9 * step, 1e-12);
   EXPECT_EQ(apply_pulses(u, step, 0.99, 5, true, 1.0, 0), 1.0);  // saturates
@@ -184,6 +187,52 @@ TEST(UpdateModel, MeasuredCsvErrorsNameTheFileAndLine) {
   e = error("m_bad7.csv", "pulse,g_ltp,g_ltd\n0,1e-6,1e-5\n2,2e-6,9e-6\n");
   EXPECT_NE(e.find("pulse = 2"), std::string::npos) << e;
   EXPECT_NE(error("no_such_file.csv_", "").find("no data"), std::string::npos);
+}
+
+CrossbarConfig analog_config();
+
+// Device-to-device variation of the nonlinearity (NeuroSim): a device's factor scales A in its
+// closed form; across a layer, the first pulse from g_min spreads when nl_d2d > 0 and not without.
+TEST(UpdateModel, NonlinearityDeviceToDevice) {
+  UpdateConfig u;
+  u.kind = UpdateKind::Exponential;
+  u.nl_ltp = 0.4;
+  const double step = 1.0 / 50;
+  const double a = 0.4 * 1.3;
+  EXPECT_NEAR(apply_pulses(u, step, 0, 5, true, 1.0, 0, 1.3), (1 - std::exp(-0.1 / a)) / (1 - std::exp(-1 / a)), 1e-12);
+  u.kind = UpdateKind::TxSim;
+  u.nu = 0.8;
+  EXPECT_NEAR(apply_pulses(u, step, 0.2, 3, true, 1.0, 0, 2.0), [&] {
+    UpdateConfig v = u;
+    v.nu = 0.4;
+    return apply_pulses(v, step, 0.2, 3, true, 1.0, 0);
+  }(), 1e-12);
+  CrossbarConfig c = analog_config();
+  c.device.g_max = 1e-5;
+  auto first_pulse_spread = [&](double nl_d2d) {
+    MappedMatrix m(c, 40, 40, 9);
+    std::vector<float> w(1600, 0.0f);
+    m.program(w.data(), 1.0f);  // every device at g_min
+    UpdateConfig e;
+    e.kind = UpdateKind::Exponential;
+    e.nl_ltp = 0.2;
+    e.nl_d2d = nl_d2d;
+    e.one_sided = true;
+    e.stochastic = false;
+    e.pulses = 50;
+    std::vector<float> dw(1600, 1.0f / 50);  // one pulse each (w_scale 1, one-sided: the whole change)
+    m.update(dw.data(), e, 1);
+    double lo = 1e9, hi = 0;
+    for (int i = 0; i < 40; ++i)
+      for (int o = 0; o < 40; ++o) {
+        const double g = m.plane(0, 0).conductance(i, o);
+        lo = std::min(lo, g);
+        hi = std::max(hi, g);
+      }
+    return (hi - lo) / hi;
+  };
+  EXPECT_EQ(first_pulse_spread(0), 0.0);
+  EXPECT_GT(first_pulse_spread(0.3), 0.1);
 }
 
 // Write noise: n pulses add N(0, (write_noise step)^2 n); the sample variance of N draws has a

@@ -14,7 +14,7 @@ run() {  # prints the final test accuracy of one point
 echo "| setting | test accuracy (%) |"
 echo "|---|---|"
 echo "| digital (ideal reference) | $("$txsim" train --workload workloads/lenet5.json --epochs 1 "$@" | sed -n 's/^final test accuracy: \(.*\)%$/\1/p') |"
-for nu in 0 0.1 0.3 1 2; do
+for nu in 0 0.1 0.3 0.6 0.9 1; do
   echo "| nu = $nu, gamma = 0 | $(run --set update.nu=$nu --set update.write_noise=0 "$@") |"
 done
 for gamma in 1 5 10; do

@@ -245,8 +245,8 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
               const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
               const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
               const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
-              if (!stuck_p[k]) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, step_scale_[2 * k], zp);
-              if (!stuck_n[k]) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, step_scale_[2 * k + 1], zn);
+              if (!stuck_p[k]) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, step_scale_[2 * k], zp, nl_scale(2 * k));
+              if (!stuck_n[k]) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1));
             }
           }
         }
@@ -325,6 +325,12 @@ double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
   check_update(u, "update");
   if (step_scale_.empty()) {
     step_scale_.assign(2 * static_cast<std::size_t>(in_) * out_, 1.0f);
+    if (u.nl_d2d > 0) {
+      nl_scale_.resize(step_scale_.size());
+      fill_normal(derive_key(key_, 0xD2E), 0, nl_scale_.size(), nl_scale_.data());
+      // Floor at 0.1: a nonlinearity cannot change sign (A > 0), nor become 10x stronger.
+      for (float& s : nl_scale_) s = std::max(0.1f, 1.0f + static_cast<float>(u.nl_d2d) * s);
+    }
     if (u.step_d2d > 0) {
       fill_normal(derive_key(key_, 0xD2D), 0, step_scale_.size(), step_scale_.data());
       for (float& s : step_scale_) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
@@ -401,12 +407,12 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         // The holder is the device above the other (at a tie, the one the change raises); it
         // saturates at g_min when the weight would cross zero, and the next update hands over.
         const bool positive_holds = xp > xn || (xp == xn && up);
-        if (positive_holds) pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp));
-        else neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn));
+        if (positive_holds) pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
+        else neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
         continue;
       }
-      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp));
-      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn));
+      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
+      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
     }
   forward_.valid = backward_.valid = false;
 }

@@ -20,9 +20,10 @@ void check_update(const UpdateConfig& u, const char* where) {
   if (!(u.nl_ltd > 0 && u.nl_ltd <= 1e6)) bad("nl_ltd", u.nl_ltd, "A / Pmax in (0, 1e6]");
   if (u.kind == UpdateKind::Measured && !u.measured)
     throw std::invalid_argument(std::string(where) + ": update.kind 'measured' needs a curve (update.csv)");
-  if (!(u.nu >= 0 && u.nu <= 50)) bad("nu", u.nu, "0..50");
+  if (!(u.nu >= 0 && u.nu <= 1)) bad("nu", u.nu, "0..1 (1: the step vanishes at the far bound)");
   if (!(u.write_noise >= 0 && u.write_noise <= 100)) bad("write_noise", u.write_noise, "0..100 (fraction of a step)");
   if (!(u.step_d2d >= 0 && u.step_d2d <= 1)) bad("step_d2d", u.step_d2d, "0..1");
+  if (!(u.nl_d2d >= 0 && u.nl_d2d <= 1)) bad("nl_d2d", u.nl_d2d, "0..1");
 }
 
 namespace {
@@ -113,7 +114,8 @@ std::shared_ptr<const MeasuredCurve> load_measured_curve(const std::string& path
   return curve;
 }
 
-double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool up, double scale, double z) {
+double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool up, double scale, double z,
+                    double nl_scale) {
   const double m = n * scale * (up ? 1 + u.asymmetry : 1 - u.asymmetry);  // effective pulse count
   double next = x;
   switch (u.kind) {
@@ -127,11 +129,13 @@ double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool
     }
     case UpdateKind::Exponential:
       if (up) {
-        const double p = inverse(u.nl_ltp, std::clamp(x, 0.0, 1.0)) + m * step;
-        next = p >= 1 ? 1 : curve(u.nl_ltp, p);
+        const double a = u.nl_ltp * nl_scale;
+        const double p = inverse(a, std::clamp(x, 0.0, 1.0)) + m * step;
+        next = p >= 1 ? 1 : curve(a, p);
       } else {
-        const double q = inverse(u.nl_ltd, std::clamp(1 - x, 0.0, 1.0)) + m * step;
-        next = q >= 1 ? 0 : 1 - curve(u.nl_ltd, q);
+        const double a = u.nl_ltd * nl_scale;
+        const double q = inverse(a, std::clamp(1 - x, 0.0, 1.0)) + m * step;
+        next = q >= 1 ? 0 : 1 - curve(a, q);
       }
       break;
     case UpdateKind::Measured: {
@@ -144,9 +148,10 @@ double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool
       break;
     }
     case UpdateKind::TxSim: {
-      // dx/dn = step e^(-nu x) integrates to e^(nu x') = e^(nu x) + nu step n (mirrored for down).
-      const double from = up ? x : 1 - x;
-      const double to = u.nu == 0 ? from + m * step : from + std::log1p(u.nu * m * step * std::exp(-u.nu * from)) / u.nu;
+      // dx/dn = step (1 - nu x) integrates to 1 - nu x' = (1 - nu x) e^(-nu step n) (mirrored
+      // for down); the device-to-device factor divides nu (at most 1).
+      const double from = up ? x : 1 - x, nu = std::min(1.0, u.nu / nl_scale);
+      const double to = nu == 0 ? from + m * step : (1 - (1 - nu * from) * std::exp(-nu * m * step)) / nu;
       next = up ? to : 1 - to;
       break;
     }

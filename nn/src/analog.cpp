@@ -70,6 +70,7 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
       else if (key == "nu") p.update.nu = number();
       else if (key == "write_noise") p.update.write_noise = number();
       else if (key == "step_d2d") p.update.step_d2d = number();
+      else if (key == "nl_d2d") p.update.nl_d2d = number();
       else if (key == "bit_length") {
         if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 32) fail(field, v, "an integer in 0..32 (0: pulse counts from the optimizer step)");
         p.bit_length = v;
@@ -79,7 +80,7 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
       } else {
         throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
-                          "nl_ltd, nu, csv, pair, write_noise, step_d2d, stochastic, mixed_precision, bit_length");
+                          "nl_ltd, nu, csv, pair, write_noise, step_d2d, nl_d2d, stochastic, mixed_precision, bit_length");
       }
     }
     if ((p.update.kind == UpdateKind::Measured) != (p.update.measured != nullptr))

@@ -151,6 +151,8 @@ class MappedMatrix {
   std::vector<int32_t> codes_;           // the signed weight code each weight was programmed to
   void program_codes();                  // programs every plane from codes_
   std::vector<float> step_scale_;        // update: step factor per device (device order, G+ and G- interleaved)
+  std::vector<float> nl_scale_;          // update: nonlinearity factor per device (empty: all 1)
+  double nl_scale(std::size_t k) const { return nl_scale_.empty() ? 1.0 : nl_scale_[k]; }
   std::vector<float> carry_;             // update with mixed precision: sub-pulse remainders
   Effective forward_, backward_;
   uint64_t reads_ = 0;

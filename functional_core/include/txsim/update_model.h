@@ -17,8 +17,9 @@ enum class UpdateKind {
   Exponential,  // NeuroSim: x(P) = (1 - e^(-P/A)) / (1 - e^(-Pmax/A)) for LTP, mirrored for LTD
   Measured,     // a user's device: conductance against pulse number (or step against conductance)
                 // from a CSV, interpolated piecewise linearly
-  TxSim,        // TxSim's asymmetric nonlinearity nu: one pulse moves x by step e^(-nu x) up and
-                // step e^(-nu (1 - x)) down, so up and down steps differ everywhere but at x = 1/2
+  TxSim,        // TxSim's asymmetric nonlinearity nu in [0, 1]: one pulse moves x by step (1 - nu x)
+                // up and step (1 - nu (1 - x)) down: up and down differ everywhere but at x = 1/2,
+                // and at nu = 1 a device at g_min cannot be depressed
 };
 
 // A measured device: the normalized state after k LTP pulses from the bottom (up[k], k = 0..P,
@@ -46,10 +47,12 @@ struct UpdateConfig {
   int pulses = 0;            // nominal pulses from g_min to g_max; 0: the device's levels - 1
   double asymmetry = 0;      // up pulses count (1 + asymmetry), down pulses (1 - asymmetry); in [-1, 1]
   double nl_ltp = 5, nl_ltd = 5;  // Exponential: A / Pmax for potentiation and depression (> 0; large = linear)
-  double nu = 0;             // TxSim: asymmetric nonlinearity (0: linear)
+  double nu = 0;             // TxSim: asymmetric nonlinearity in [0, 1] (0: linear)
   std::shared_ptr<const MeasuredCurve> measured;  // Measured: the curves; pulses 0 means the LTP pulse count
   double write_noise = 0;    // cycle-to-cycle: std of each pulse's change, as a fraction of the nominal step
   double step_d2d = 0;       // device-to-device: relative std of each device's step (fixed per device)
+  double nl_d2d = 0;         // device-to-device: relative std of each device's nonlinearity (Exponential's
+                             // A, TxSim's 1 / nu; NeuroSim's D2D variation of NL), fixed per device
   bool stochastic = true;    // pulse counts by stochastic rounding (unbiased); false: nearest count
   bool mixed_precision = false;  // accumulate updates digitally, program whole pulses only
   bool one_sided = false;    // pair mapping: false: both devices around the middle, each moves half
@@ -61,8 +64,10 @@ struct UpdateConfig {
 void check_update(const UpdateConfig& u, const char* where);
 
 // The normalized state after n pulses (n >= 0) up or down, for a device whose step is scaled by
-// `scale` (its device-to-device factor, asymmetry applied here) and a standard normal draw `z`
-// for the write noise. Saturates at 0 and 1.
-double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool up, double scale, double z);
+// `scale` (its device-to-device factor, asymmetry applied here), whose nonlinearity is scaled by
+// `nl_scale` (its device-to-device factor: A x nl_scale, nu / nl_scale), and a standard normal
+// draw `z` for the write noise. Saturates at 0 and 1.
+double apply_pulses(const UpdateConfig& u, double step, double x, double n, bool up, double scale, double z,
+                    double nl_scale = 1.0);
 
 }  // namespace txsim
