@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <omp.h>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -388,6 +389,31 @@ TEST(PulsedUpdate, SlicedWeightsDoNotCompoundVariation) {
 
 namespace txsim {
 namespace {
+
+// The pulsed update draws every pulse from a key of (row, device): one thread and two give the
+// same conductances, bit for bit, for the batched linear path and the row-by-row path.
+TEST(PulseTrains, SameResultOnAnyThreadCount) {
+  const int in = 70, out = 50, rows = 9;
+  std::vector<float> x(rows * in), d(rows * out), w(in * out, 0.0f);
+  for (std::size_t k = 0; k < x.size(); ++k) x[k] = static_cast<float>(2 * uniform01(1, k) - 1);
+  for (std::size_t k = 0; k < d.size(); ++k) d[k] = static_cast<float>(2 * uniform01(2, k) - 1);
+  for (UpdateKind kind : {UpdateKind::Linear, UpdateKind::SoftBounds}) {
+    UpdateConfig u;
+    u.kind = kind;
+    u.write_noise = 0.3;
+    std::vector<double> result[2];
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      MappedMatrix m(analog_config(), in, out, 3);
+      m.program_centered(w.data(), 1.0f);
+      m.pulsed_update(x.data(), d.data(), rows, 0.05, 31, u, 17);
+      const double* g = m.plane(0, 0).conductances();
+      result[threads - 1].assign(g, g + in * out);
+    }
+    omp_set_num_threads(2);
+    EXPECT_EQ(result[0], result[1]);
+  }
+}
 
 // The stochastic pulsed update: the mean weight change is -lr x d (the SGD outer product), and
 // its spread is that of binomial coincidence counts.
