@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "txsim/config.h"
+#include "txsim/json_fields.h"
 #include "txsim/rng.h"
 
 namespace txsim::nn {
@@ -128,64 +129,7 @@ namespace {
 }
 
 // Reads the members of one object, each at most once; unknown keys are errors.
-class Members {
- public:
-  Members(const json& j, std::string where, const std::string& source) : j_(j), where_(std::move(where)), source_(source) {
-    if (!j.is_object()) fail(source_, where_, "accepted a JSON object, got " + j.dump());
-  }
-  int integer(const char* key, int lo, int hi, std::optional<int> fallback = std::nullopt) {
-    const json* v = take(key);
-    if (!v) {
-      if (fallback) return *fallback;
-      fail(source_, where_, std::string("missing '") + key + "'");
-    }
-    if (!v->is_number_integer() || v->get<long long>() < lo || v->get<long long>() > hi)
-      fail(source_, where_ + "." + key, v->dump() + ": accepted an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-    return v->get<int>();
-  }
-  double number(const char* key, double lo, double hi, double fallback) {
-    const json* v = take(key);
-    if (!v) return fallback;
-    if (!v->is_number() || !(v->get<double>() >= lo && v->get<double>() <= hi))
-      fail(source_, where_ + "." + key, v->dump() + ": accepted a number in [" + json(lo).dump() + ", " + json(hi).dump() + "]");
-    return v->get<double>();
-  }
-  bool boolean(const char* key, bool fallback) {
-    const json* v = take(key);
-    if (!v) return fallback;
-    if (!v->is_boolean()) fail(source_, where_ + "." + key, v->dump() + ": accepted true or false");
-    return v->get<bool>();
-  }
-  std::string string(const char* key, const std::vector<std::string>& accepted, std::optional<std::string> fallback = std::nullopt) {
-    const json* v = take(key);
-    if (!v) {
-      if (fallback) return *fallback;
-      fail(source_, where_, std::string("missing '") + key + "'");
-    }
-    std::string list;
-    for (const auto& a : accepted) list += (list.empty() ? "" : ", ") + a;
-    if (v->is_string())
-      for (const auto& a : accepted)
-        if (*v == a) return a;
-    fail(source_, where_ + "." + key, v->dump() + ": accepted one of " + list);
-  }
-  const json* take(const char* key) {
-    auto it = j_.find(key);
-    if (it == j_.end()) return nullptr;
-    seen_.insert(key);
-    return &*it;
-  }
-  void finish() const {
-    for (const auto& item : j_.items())
-      if (!seen_.count(item.key())) fail(source_, where_, "unknown key '" + item.key() + "'");
-  }
-
- private:
-  const json& j_;
-  std::string where_;
-  const std::string& source_;
-  std::set<std::string> seen_;
-};
+using Members = JsonFields<WorkloadError>;
 
 const std::vector<std::string> kLayerTypes = {"linear", "conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "batchnorm2d",
                                              "residual"};
