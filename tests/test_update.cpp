@@ -325,6 +325,59 @@ TEST(PulsedUpdate, OneSidedPairMovesOnlyTheHolder) {
   EXPECT_NEAR(after[4], 3 * step, 1e-6);
 }
 
+// Programming activity, counted by hand. Centered pairs, n = (o + i) % 3 pulses on each device:
+// pulses = 2 sum n; crossbars of 32 rows write row by row, a row taking its largest count (2),
+// so the slowest crossbar (a full row tile) takes 32 x 2 slots.
+TEST(PulsedUpdate, ProgrammingActivityByHand) {
+  MappedMatrix m(analog_config(), 40, 10, 1);
+  std::vector<float> w(400, 0.0f);
+  m.program_centered(w.data(), 1.0f);
+  m.reset_activity();
+  UpdateConfig u;
+  u.stochastic = false;
+  const double step = 1.0 / 1023;
+  std::vector<float> dw(400);
+  uint64_t pulses = 0;
+  for (int o = 0; o < 10; ++o)
+    for (int i = 0; i < 40; ++i) {
+      dw[o * 40 + i] = static_cast<float>(2 * step * ((o + i) % 3));
+      pulses += 2 * ((o + i) % 3);
+    }
+  m.update(dw.data(), u, 1);
+  EXPECT_EQ(m.activity().program_pulses, pulses);
+  EXPECT_EQ(m.activity().program_slots, 32u * 2);
+  // Pulse trains: the whole array per slot, bit_length slots per row of the batch.
+  m.reset_activity();
+  std::vector<float> x(3 * 40, 0.5f), d(3 * 10, 0.5f);
+  const uint64_t events = m.pulsed_update(x.data(), d.data(), 3, 0.01, 31, u, 2);
+  EXPECT_EQ(m.activity().program_pulses, 2 * events);
+  EXPECT_EQ(m.activity().program_slots, 3u * 31);
+}
+
+// Bit-sliced read-modify-write: each device moves by its change of level. 8-bit codes on 2-bit
+// cells: 0 -> 5 (digits 1, 1 on G+): 2 pulses; 5 -> -3 (G+ back to 0, 0; G- to 3, 0): 5 pulses.
+TEST(PulsedUpdate, SlicedProgrammingActivityByHand) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.weight_bits = 8;
+  c.crossbar.bits_per_cell = 2;
+  MappedMatrix m(c, 1, 1, 1);
+  const float code = 1.0f / 255;
+  std::vector<float> w = {0.0f};
+  m.program(w.data(), 1.0f);
+  m.reset_activity();
+  std::vector<float> dw = {5 * code};
+  m.update(dw.data(), UpdateConfig{}, 1);
+  ASSERT_EQ(m.codes()[0], 5);
+  EXPECT_EQ(m.activity().program_pulses, 2u);
+  EXPECT_EQ(m.activity().program_slots, 1u);  // one row; the busiest device takes one pulse
+  m.reset_activity();
+  dw[0] = -8 * code;
+  m.update(dw.data(), UpdateConfig{}, 2);
+  ASSERT_EQ(m.codes()[0], -3);
+  EXPECT_EQ(m.activity().program_pulses, 5u);
+  EXPECT_EQ(m.activity().program_slots, 3u);
+}
+
 // Stochastic rounding is unbiased: the mean realized change equals the requested one.
 TEST(PulsedUpdate, StochasticRoundingIsUnbiased) {
   MappedMatrix m(analog_config(), 100, 50, 2);

@@ -98,6 +98,20 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
   program_codes();
 }
 
+void MappedMatrix::charge_row_serial(const std::vector<uint32_t>& row_max) {
+  const int rows = config_.crossbar.rows, planes = static_cast<int>(row_max.size() / (static_cast<std::size_t>(in_) * col_tiles_));
+  uint64_t slowest = 0;
+  for (int p = 0; p < planes; ++p)
+    for (int rt = 0; rt < row_tiles_; ++rt)
+      for (int ct = 0; ct < col_tiles_; ++ct) {
+        uint64_t slots = 0;
+        for (int i = rt * rows; i < std::min(in_, (rt + 1) * rows); ++i)
+          slots += row_max[(static_cast<std::size_t>(p) * in_ + i) * col_tiles_ + ct];
+        slowest = std::max(slowest, slots);
+      }
+  activity_.program_slots += slowest;
+}
+
 void MappedMatrix::program_codes() {
   const ArrayConfig& a = config_.crossbar;
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
@@ -283,6 +297,10 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     events += pulses;
   }
   forward_.valid = backward_.valid = false;
+  // Each coincidence pulses both devices of its pair; every crossbar takes each row's trains at
+  // once, one slot per bit.
+  activity_.program_pulses += 2 * events;
+  activity_.program_slots += static_cast<uint64_t>(rows) * bit_length;
   return events;
 }
 
@@ -372,10 +390,31 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     const int q_max = a.mapping == Mapping::Differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
     const uint64_t rounding = derive_key(key, 3);
     const double to_codes = 1.0 / w_step_;
-    for (std::size_t k = 0; k < codes_.size(); ++k) {
-      const double moved = std::floor(codes_[k] + dw[k] * to_codes + uniform01(rounding, k));
-      codes_[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
-    }
+    const bool differential = a.mapping == Mapping::Differential;
+    const int offset = differential ? 0 : 1 << (a.weight_bits - 1), mask = (1 << a.bits_per_cell) - 1;
+    const int cols = a.weight_cols();
+    std::vector<uint32_t> row_max(static_cast<std::size_t>(planes_.size()) * in_ * col_tiles_, 0);
+    for (int o = 0; o < out_; ++o)
+      for (int i = 0; i < in_; ++i) {
+        const std::size_t k = static_cast<std::size_t>(o) * in_ + i;
+        const int before = codes_[k];
+        const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
+        codes_[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
+        if (codes_[k] == before) continue;
+        // Each device moves by its change of level: one pulse per level.
+        for (int s = 0; s < a.slices(); ++s)
+          for (int pol = 0; pol < polarities(); ++pol) {
+            auto digit = [&](int q) {
+              if (differential && (q < 0) != (pol == 1)) return 0;
+              return ((differential ? std::abs(q) : q + offset) >> (a.bits_per_cell * s)) & mask;
+            };
+            const uint32_t pulses = static_cast<uint32_t>(std::abs(digit(codes_[k]) - digit(before)));
+            activity_.program_pulses += pulses;
+            uint32_t& m = row_max[(static_cast<std::size_t>(s * polarities() + pol) * in_ + i) * col_tiles_ + o / cols];
+            m = std::max(m, pulses);
+          }
+      }
+    charge_row_serial(row_max);
     program_codes();
     return;
   }
@@ -386,6 +425,13 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
   const uint64_t noise_key = derive_key(key, 1), round_key = derive_key(key, 2);
   DeviceArray& pos = planes_[0];
   DeviceArray& neg = planes_[1];
+  const int cols = config_.crossbar.weight_cols();
+  std::vector<uint32_t> row_max(2 * static_cast<std::size_t>(in_) * col_tiles_, 0);
+  auto charge = [&](int plane, int i, int o, double n) {
+    activity_.program_pulses += static_cast<uint64_t>(n);
+    uint32_t& m = row_max[(static_cast<std::size_t>(plane) * in_ + i) * col_tiles_ + o / cols];
+    m = std::max(m, static_cast<uint32_t>(n));
+  };
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {
       const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
@@ -409,11 +455,15 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         const bool positive_holds = xp > xn || (xp == xn && up);
         if (positive_holds) pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
         else neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
+        charge(positive_holds ? 0 : 1, i, o, n);
         continue;
       }
       pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
       neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
+      charge(0, i, o, n);
+      charge(1, i, o, n);
     }
+  charge_row_serial(row_max);
   forward_.valid = backward_.valid = false;
 }
 

@@ -12,6 +12,12 @@ struct Activity {
   uint64_t adc_conversions = 0;  // one sensed line digitized
   uint64_t shift_adds = 0;       // one digitized partial sum shifted and accumulated
   uint64_t device_macs = 0;      // one device's multiply-accumulate (each device of a pair counts)
+  uint64_t program_pulses = 0;   // one programming pulse into one device (energy)
+  // Programming time in pulse slots: crossbars program in parallel; within one crossbar either
+  // one row at a time with all of its devices pulsed together (a row takes as many slots as its
+  // most-pulsed device; weight updates by pulse counts), or the whole array at once, one slot
+  // per bit of the pulse trains (stochastic pulse-train updates). The slowest crossbar's count.
+  uint64_t program_slots = 0;
 
   Activity& operator+=(const Activity& o) {
     crossbar_reads += o.crossbar_reads;
@@ -19,6 +25,8 @@ struct Activity {
     adc_conversions += o.adc_conversions;
     shift_adds += o.shift_adds;
     device_macs += o.device_macs;
+    program_pulses += o.program_pulses;
+    program_slots += o.program_slots;
     return *this;
   }
 };

@@ -150,6 +150,10 @@ class MappedMatrix {
   float w_scale_ = 0.0f;                 // real value of the largest weight code
   std::vector<int32_t> codes_;           // the signed weight code each weight was programmed to
   void program_codes();                  // programs every plane from codes_
+  // Programming activity: pulses[(plane * in + i) * col_tiles + ct] holds, for one update, the
+  // largest pulse count among the devices of weight row i in column tile ct of that plane;
+  // charges the slowest crossbar's row-serial slots.
+  void charge_row_serial(const std::vector<uint32_t>& row_max);
   std::vector<float> step_scale_;        // update: step factor per device (device order, G+ and G- interleaved)
   std::vector<float> nl_scale_;          // update: nonlinearity factor per device (empty: all 1)
   double nl_scale(std::size_t k) const { return nl_scale_.empty() ? 1.0 : nl_scale_[k]; }
