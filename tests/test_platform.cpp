@@ -108,3 +108,80 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
 
 }  // namespace
 }  // namespace txsim::tlm
+
+#include "txsim/mapped_matrix.h"
+#include "txsim/tlm/cost.h"
+
+namespace txsim::tlm {
+namespace {
+
+// A forward read of a 100 x 20 layer on the default platform's arrays (64 x 64, 8-bit weights on
+// 2-bit cells: 4 slices x 2 polarities x 2 row tiles = 16 crossbars; 8-bit signed inputs on 1-bit
+// DACs: 7 planes), batch 3, folded reads, then its cost by hand.
+TEST(Cost, ReadPhaseByHand) {
+  const Platform p = load_platform(kRoot + "/platforms/default.json");
+  CrossbarConfig c;
+  p.apply_to(c.crossbar);
+  c.crossbar.weight_bits = 8;
+  c.crossbar.input_bits = 8;
+  c.crossbar.read_mode = ReadMode::Folded;
+  MappedMatrix m(c, 100, 20, 1);
+  std::vector<float> w(2000, 0.01f), x(300, 0.5f), y(60);
+  m.program(w.data());
+  m.reset_activity();
+  m.forward(x.data(), 3, y.data());
+  const Activity& a = m.activity();
+  ASSERT_EQ(m.crossbars(), 16);
+  EXPECT_EQ(a.crossbar_reads, 3u * 7 * 16);
+  Placement one{16, 1, 0, 1};
+  const Cost c1 = read_cost(p, a, one);
+  EXPECT_DOUBLE_EQ(c1.latency_ns, 21 * 100.0);           // 21 read cycles of 100 ns per crossbar
+  EXPECT_DOUBLE_EQ(c1.array_pj, 336 * 7.5);
+  EXPECT_DOUBLE_EQ(c1.dac_pj, a.dac_conversions * 0.00039);
+  EXPECT_DOUBLE_EQ(c1.adc_pj, a.adc_conversions * 1.5625);
+  EXPECT_DOUBLE_EQ(c1.shift_add_pj, a.shift_adds * 0.039);
+  Placement two{16, 2, 0, 1};
+  EXPECT_DOUBLE_EQ(read_cost(p, a, two).latency_ns, 11 * 100.0);  // ceil(21 / 2) cycles
+  EXPECT_DOUBLE_EQ(read_cost(p, a, two).energy_pj(), c1.energy_pj());  // same work, same energy
+}
+
+TEST(Cost, BufferNocDigitalAndUpdateByHand) {
+  const Platform p = load_platform(kRoot + "/platforms/default.json");
+  Cost b = buffer_cost(p.tile_buffer, 100);  // 4 accesses of 32 bytes, 1 ns and 10 pJ each
+  EXPECT_DOUBLE_EQ(b.latency_ns, 4.0);
+  EXPECT_DOUBLE_EQ(b.buffer_pj, 40.0);
+  EXPECT_EQ(hops_between(p, 0, 15), 6);  // 16 tiles on a 4 x 4 mesh: corner to corner
+  EXPECT_EQ(hops_between(p, 5, 6), 1);
+  Cost n = noc_cost(p.noc, 100, 6);       // 4 flits behind a 6-hop head
+  EXPECT_DOUBLE_EQ(n.latency_ns, 9.0);
+  EXPECT_DOUBLE_EQ(n.noc_pj, 100 * 6 * 1.3);
+  const Platform ns = load_platform(kRoot + "/platforms/neurosim.json");  // H-tree over 64 tiles
+  EXPECT_EQ(hops_between(ns, 0, 1), 2);
+  EXPECT_EQ(hops_between(ns, 0, 63), 12);
+  Cost d = digital_cost(p, 1000, 2);  // 32 MAC/ns per tile
+  EXPECT_DOUBLE_EQ(d.latency_ns, 1000 / 64.0);
+  EXPECT_DOUBLE_EQ(d.digital_pj, 1000.0);
+  Activity a;
+  a.program_pulses = 500;
+  a.program_slots = 64;
+  Cost u = update_cost(p, a);
+  EXPECT_DOUBLE_EQ(u.latency_ns, 64 * 50.0);
+  EXPECT_DOUBLE_EQ(u.program_pj, 1000.0);
+  EXPECT_THROW(hops_between(p, 0, 16), std::out_of_range);
+}
+
+// Faster write pulses shorten the update phase; the energy per pulse sets its energy.
+TEST(Cost, FasterPulsesShortenTheUpdate) {
+  nlohmann::json j = read_json_file(kRoot + "/platforms/default.json");
+  Activity a;
+  a.program_pulses = 10;
+  a.program_slots = 7;
+  const double slow = update_cost(platform_from_json(j, "slow"), a).latency_ns;
+  j["crossbar"]["write_pulse_ns"] = 10;
+  const double fast = update_cost(platform_from_json(j, "fast"), a).latency_ns;
+  EXPECT_LT(fast, slow);
+  EXPECT_DOUBLE_EQ(fast, 70.0);
+}
+
+}  // namespace
+}  // namespace txsim::tlm

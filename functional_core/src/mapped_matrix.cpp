@@ -759,14 +759,17 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
     }
   }
 
+  // Hardware activity: the array is read once per input plane whatever the read mode (folded
+  // reads accumulate the planes and slices in the analog domain before one conversion).
   const uint64_t n_side_tiles = dir == Direction::Forward ? col_tiles_ : row_tiles_;
   const uint64_t devices_per_weight = static_cast<uint64_t>(a.slices()) * polarities();
-  activity_.crossbar_reads += batch * planes * crossbars();
-  activity_.dac_conversions += batch * planes * sh.k * n_side_tiles * devices_per_weight;
+  const uint64_t hw_planes = a.input_planes();
+  activity_.crossbar_reads += batch * hw_planes * crossbars();
+  activity_.dac_conversions += batch * hw_planes * sh.k * n_side_tiles * devices_per_weight;
   const uint64_t conversions = batch * planes * (per_slice ? a.slices() : 1) * sh.n * sh.k_tiles;
   activity_.adc_conversions += conversions;
   activity_.shift_adds += conversions;
-  activity_.device_macs += batch * planes * devices_per_weight * sh.k * sh.n;
+  activity_.device_macs += batch * hw_planes * devices_per_weight * sh.k * sh.n;
 }
 
 }  // namespace txsim
