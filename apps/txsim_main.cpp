@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "txsim/tlm/registers.h"
 #include "circuit_commands.h"
 #include "train_command.h"
 #include "txsim/config.h"
@@ -94,12 +95,16 @@ int main(int argc, char** argv) {
   if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
   if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
   if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
+  if (command == "register-map") {  // the accelerator's registers, as the README shows them
+    std::fputs(txsim::hw::register_map_markdown().c_str(), stdout);
+    return 0;
+  }
   if (command == "layer") {  // the layer job takes the options below
     --argc;
     ++argv;
   }
   po::options_description opts(
-      "txsim [train|layer|crossbar-solve|validate|circuit-error] [options]; without a command, the main job\n"
+      "txsim [train|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the main job\n"
       "(train --help for its options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
       "txsim layer options");
   opts.add_options()("help,h", "show this help")(

@@ -8,7 +8,7 @@
 
 #include "txsim/tlm/platform.h"
 
-namespace txsim::tlm {
+namespace txsim::hw {
 namespace {
 
 const std::string kRoot = TXSIM_SOURCE_DIR;
@@ -107,12 +107,12 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
 }
 
 }  // namespace
-}  // namespace txsim::tlm
+}  // namespace txsim::hw
 
 #include "txsim/mapped_matrix.h"
 #include "txsim/tlm/cost.h"
 
-namespace txsim::tlm {
+namespace txsim::hw {
 namespace {
 
 // A forward read of a 100 x 20 layer on the default platform's arrays (64 x 64, 8-bit weights on
@@ -184,4 +184,4 @@ TEST(Cost, FasterPulsesShortenTheUpdate) {
 }
 
 }  // namespace
-}  // namespace txsim::tlm
+}  // namespace txsim::hw

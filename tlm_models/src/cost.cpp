@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-namespace txsim::tlm {
+namespace txsim::hw {
 
 const char* phase_name(Phase p) {
   switch (p) {
@@ -92,4 +92,4 @@ Cost update_cost(const Platform& p, const Activity& a) {
   return c;
 }
 
-}  // namespace txsim::tlm
+}  // namespace txsim::hw

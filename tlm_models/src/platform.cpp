@@ -7,7 +7,7 @@
 
 #include "txsim/json_fields.h"
 
-namespace txsim::tlm {
+namespace txsim::hw {
 
 using nlohmann::json;
 using Fields = JsonFields<ConfigError>;
@@ -138,4 +138,4 @@ Platform platform_from_json(const json& j, const std::string& source) {
 
 Platform load_platform(const std::string& path) { return platform_from_json(read_json_file(path), path); }
 
-}  // namespace txsim::tlm
+}  // namespace txsim::hw

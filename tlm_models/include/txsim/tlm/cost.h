@@ -9,7 +9,7 @@
 #include "txsim/activity.h"
 #include "txsim/tlm/platform.h"
 
-namespace txsim::tlm {
+namespace txsim::hw {
 
 // The training phases of a batch, per layer.
 enum class Phase { Forward, ActivationGradient, WeightGradient, WeightUpdate };
@@ -56,4 +56,4 @@ Cost digital_cost(const Platform& p, uint64_t macs, int tiles);
 // The weight update: every programming pulse's energy; the slowest crossbar's slots x the pulse.
 Cost update_cost(const Platform& p, const Activity& a);
 
-}  // namespace txsim::tlm
+}  // namespace txsim::hw

@@ -10,7 +10,7 @@
 
 #include "txsim/config.h"
 
-namespace txsim::tlm {
+namespace txsim::hw {
 
 struct CrossbarSpec {
   int rows = 128, cols = 128;
@@ -79,4 +79,4 @@ struct Platform {
 Platform platform_from_json(const nlohmann::json& j, const std::string& source);
 Platform load_platform(const std::string& path);
 
-}  // namespace txsim::tlm
+}  // namespace txsim::hw

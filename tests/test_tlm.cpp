@@ -1,0 +1,142 @@
+// The SystemC side: one process per test (gtest_discover_tests), since a process elaborates once.
+// Every SystemC warning or error fails the running test.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include "txsim/tlm/accelerator.h"
+#include "txsim/tlm/registers.h"
+
+namespace txsim::hw {
+namespace {
+
+// A bare initiator: the test body drives its socket between sc_start calls.
+struct Host : sc_core::sc_module {
+  tlm_utils::simple_initiator_socket<Host> socket;
+  explicit Host(sc_core::sc_module_name n) : sc_core::sc_module(n), socket("socket") {}
+
+  tlm::tlm_response_status access(tlm::tlm_command cmd, uint64_t address, uint32_t* value, unsigned length = 4,
+                                  unsigned char* byte_enables = nullptr, sc_core::sc_time* delay_out = nullptr) {
+    std::vector<unsigned char> data(std::max(4u, length), 0);
+    if (cmd == tlm::TLM_WRITE_COMMAND) std::memcpy(data.data(), value, 4);
+    tlm::tlm_generic_payload t;
+    t.set_command(cmd);
+    t.set_address(address);
+    t.set_data_ptr(data.data());
+    t.set_data_length(length);
+    t.set_streaming_width(length);
+    t.set_byte_enable_ptr(byte_enables);
+    t.set_byte_enable_length(byte_enables ? length : 0);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    socket->b_transport(t, delay);
+    if (delay_out) *delay_out = delay;
+    if (cmd == tlm::TLM_READ_COMMAND && t.is_response_ok()) std::memcpy(value, data.data(), 4);
+    return t.get_response_status();
+  }
+  uint32_t read(uint64_t address) {
+    uint32_t v = 0;
+    EXPECT_EQ(access(tlm::TLM_READ_COMMAND, address, &v), tlm::TLM_OK_RESPONSE) << address;
+    return v;
+  }
+  void write(uint64_t address, uint32_t v) {
+    EXPECT_EQ(access(tlm::TLM_WRITE_COMMAND, address, &v), tlm::TLM_OK_RESPONSE) << address;
+  }
+};
+
+struct Bench {
+  Host host{"host"};
+  Accelerator acc{"acc"};
+  sc_core::sc_signal<bool> irq{"irq"};
+  Bench() {
+    host.socket.bind(acc.regs);
+    acc.irq(irq);
+    sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate
+  }
+};
+
+TEST(TlmRegisters, ReadWriteRulesAndLatency) {
+  Bench b;
+  sc_core::sc_time delay;
+  uint32_t v = 0x12345678;
+  EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, 0x20, &v, 4, nullptr, &delay), tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(delay, sc_core::sc_time(1, sc_core::SC_NS));
+  EXPECT_EQ(b.host.read(0x20), 0x12345678u);
+  b.host.write(0x24, 0x9);
+  EXPECT_EQ(b.acc.registers().address("DATA_ADDR_LO"), 0x912345678ull);
+  // Read-only STATUS refuses writes and keeps its value.
+  v = 1;
+  EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, 0x04, &v), tlm::TLM_COMMAND_ERROR_RESPONSE);
+  EXPECT_EQ(b.host.read(0x04), 0u);
+  // Reserved bits of IRQ_ENABLE refuse the write.
+  v = 0x80;
+  EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, 0x08, &v), tlm::TLM_COMMAND_ERROR_RESPONSE);
+  EXPECT_EQ(b.host.read(0x08), 0u);
+}
+
+TEST(TlmRegisters, WrongAddressesSizesAndCommandsGetTlmErrors) {
+  Bench b;
+  uint32_t v = 0;
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x02, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // unaligned
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x1C, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // a hole
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x40, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // past the map
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x00, &v, 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // 16-bit
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x00, &v, 8), tlm::TLM_BURST_ERROR_RESPONSE);    // two registers
+  unsigned char enables[4] = {0xFF, 0, 0xFF, 0xFF};
+  EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, 0x10, &v, 4, enables), tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
+  EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x00, &v), tlm::TLM_COMMAND_ERROR_RESPONSE);
+}
+
+// START without a job runner ends the job with ERROR; the enabled interrupt raises the line;
+// writing 1 to IRQ_STATUS clears it and drops the line; RESET clears STATUS.
+TEST(TlmRegisters, InterruptLineFollowsEnabledPendingBits) {
+  Bench b;
+  b.host.write(0x08, bits::kError);
+  b.host.write(0x00, bits::kStart);
+  sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_NS));
+  EXPECT_EQ(b.host.read(0x04), bits::kError);
+  EXPECT_EQ(b.host.read(0x3C), Accelerator::kNoRunner);
+  EXPECT_EQ(b.host.read(0x00), 0u);  // START clears itself
+  EXPECT_TRUE(b.irq.read());
+  b.host.write(0x0C, bits::kError);
+  sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_NS));
+  EXPECT_FALSE(b.irq.read());
+  b.host.write(0x00, bits::kReset);
+  EXPECT_EQ(b.host.read(0x04), 0u);
+  EXPECT_EQ(b.host.read(0x3C), 0u);
+}
+
+TEST(TlmRegisters, MapTableIsConsistent) {
+  for (std::size_t i = 0; i < kRegisters.size(); ++i) {
+    EXPECT_EQ(kRegisters[i].offset % 4, 0u) << kRegisters[i].name;
+    EXPECT_LT(kRegisters[i].offset, kRegisterSpan) << kRegisters[i].name;
+    if (i > 0) EXPECT_GT(kRegisters[i].offset, kRegisters[i - 1].offset) << kRegisters[i].name;
+    const std::string name = kRegisters[i].name;
+    if (name.size() > 3 && name.compare(name.size() - 3, 3, "_LO") == 0) {  // address() reads HI next
+      ASSERT_LT(i + 1, kRegisters.size());
+      EXPECT_EQ(std::string(kRegisters[i + 1].name), name.substr(0, name.size() - 3) + "_HI");
+      EXPECT_EQ(kRegisters[i + 1].offset, kRegisters[i].offset + 4);
+    }
+  }
+  EXPECT_NE(register_map_markdown().find("| 0x0C | IRQ_STATUS | W1C |"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace txsim::hw
+
+// SystemC warnings and errors fail the test that caused them.
+void fail_on_report(const sc_core::sc_report& r, const sc_core::sc_actions& actions) {
+  if (r.get_severity() >= sc_core::SC_WARNING) ADD_FAILURE() << "SystemC " << r.get_msg_type() << ": " << r.get_msg();
+  if (r.get_severity() == sc_core::SC_INFO) sc_core::sc_report_handler::default_handler(r, actions);
+}
+
+int sc_main(int argc, char** argv) {
+  sc_core::sc_report_handler::set_handler(fail_on_report);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
