@@ -53,13 +53,12 @@ int train_main(int argc, char** argv) {
     if (device == "digital" && vm.count("set")) throw std::invalid_argument("--set needs a --device preset");
     if (device != "digital") {
       nlohmann::json j = read_json_file(device);
-      if (vm.count("set"))
-        for (const std::string& s : vm["set"].as<std::vector<std::string>>()) set_json_path(j, s, device + " --set");
+      const std::vector<std::string> sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+      for (const std::string& s : sets) set_json_path(j, s, device + " --set");
       const nn::DevicePreset preset = nn::device_preset_from_json(j, device);
       factory = nn::analog_factory(preset);
       device_name = preset.name;
-      if (vm.count("set"))
-        for (const std::string& s : vm["set"].as<std::vector<std::string>>()) device_name += " " + s;
+      for (const std::string& s : sets) device_name += " " + s;
     }
     const uint64_t seed = vm["seed"].as<uint64_t>();
     const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), vm["limit-train"].as<int>(),

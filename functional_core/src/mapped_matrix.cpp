@@ -49,9 +49,9 @@ MappedMatrix::MappedMatrix(const CrossbarConfig& config, int in, int out, uint64
     const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
     for (int s = 0; s < a.slices(); ++s) {
       references_.emplace_back(config_.device, in, col_tiles_, levels, derive_key(key_, 1000 + s));
-      const int digit = ((1 << (a.weight_bits - 1)) >> (a.bits_per_cell * s)) & ((1 << a.bits_per_cell) - 1);
+      const int level = digit(0, s, 0);
       references_.back().program(
-          std::vector<double>(static_cast<std::size_t>(in) * col_tiles_, config_.device.g_min + digit * unit).data());
+          std::vector<double>(static_cast<std::size_t>(in) * col_tiles_, config_.device.g_min + level * unit).data());
     }
   }
   program(std::vector<float>(static_cast<std::size_t>(in) * out, 0.0f).data());
@@ -71,7 +71,6 @@ const DeviceArray& MappedMatrix::reference(int slice) const {
 }
 
 void MappedMatrix::program(const float* w, float w_scale, const uint64_t* rounding_key) {
-  const ArrayConfig& a = config_.crossbar;
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   float scale = w_scale;
   if (!(scale >= 0 && std::isfinite(scale)))
@@ -81,8 +80,7 @@ void MappedMatrix::program(const float* w, float w_scale, const uint64_t* roundi
                                                           " is not finite");
     if (w_scale == 0) scale = std::max(scale, std::fabs(w[i]));
   }
-  const bool differential = a.mapping == Mapping::Differential;
-  const int q_max = differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
+  const int q_max = this->q_max();
   w_step_ = scale > 0 ? scale / q_max : 0.0f;
   w_scale_ = scale;
   const float to_int = scale > 0 ? q_max / scale : 0.0f;
@@ -115,22 +113,15 @@ void MappedMatrix::charge_row_serial(const std::vector<uint32_t>& row_max) {
 void MappedMatrix::program_codes() {
   const ArrayConfig& a = config_.crossbar;
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
-  const bool differential = a.mapping == Mapping::Differential;
-  const int offset = differential ? 0 : 1 << (a.weight_bits - 1);
-  const int mask = (1 << a.bits_per_cell) - 1;
   const double g_min = config_.device.g_min;
-  const double unit = (config_.device.g_max - config_.device.g_min) / mask;
+  const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
   std::vector<std::vector<double>> target(planes_.size(), std::vector<double>(count, g_min));
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {
       const int q = codes_[static_cast<std::size_t>(o) * in_ + i];
-      const int stored = differential ? std::abs(q) : q + offset;
-      const int polarity = differential && q < 0 ? 1 : 0;
+      const int polarity = a.mapping == Mapping::Differential && q < 0 ? 1 : 0;
       const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
-      for (int s = 0; s < a.slices(); ++s) {
-        const int digit = (stored >> (a.bits_per_cell * s)) & mask;
-        target[s * polarities() + polarity][idx] = g_min + digit * unit;
-      }
+      for (int s = 0; s < a.slices(); ++s) target[s * polarities() + polarity][idx] = g_min + digit(q, s, polarity) * unit;
     }
   for (std::size_t p = 0; p < planes_.size(); ++p) planes_[p].program(target[p].data());
   forward_.valid = backward_.valid = false;
@@ -387,11 +378,9 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
   if (!analog_cells()) {  // read-modify-write of the codes
     const ArrayConfig& a = config_.crossbar;
-    const int q_max = a.mapping == Mapping::Differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
+    const int q_max = this->q_max();
     const uint64_t rounding = derive_key(key, 3);
     const double to_codes = 1.0 / w_step_;
-    const bool differential = a.mapping == Mapping::Differential;
-    const int offset = differential ? 0 : 1 << (a.weight_bits - 1), mask = (1 << a.bits_per_cell) - 1;
     const int cols = a.weight_cols();
     std::vector<uint32_t> row_max(static_cast<std::size_t>(planes_.size()) * in_ * col_tiles_, 0);
     for (int o = 0; o < out_; ++o)
@@ -404,11 +393,7 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         // Each device moves by its change of level: one pulse per level.
         for (int s = 0; s < a.slices(); ++s)
           for (int pol = 0; pol < polarities(); ++pol) {
-            auto digit = [&](int q) {
-              if (differential && (q < 0) != (pol == 1)) return 0;
-              return ((differential ? std::abs(q) : q + offset) >> (a.bits_per_cell * s)) & mask;
-            };
-            const uint32_t pulses = static_cast<uint32_t>(std::abs(digit(codes_[k]) - digit(before)));
+            const uint32_t pulses = static_cast<uint32_t>(std::abs(digit(codes_[k], s, pol) - digit(before, s, pol)));
             activity_.program_pulses += pulses;
             uint32_t& m = row_max[(static_cast<std::size_t>(s * polarities() + pol) * in_ + i) * col_tiles_ + o / cols];
             m = std::max(m, pulses);

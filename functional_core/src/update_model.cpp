@@ -31,8 +31,9 @@ namespace {
 double curve(double a, double p) { return -std::expm1(-p / a) / -std::expm1(-1 / a); }
 double inverse(double a, double x) { return -a * std::log1p(x * std::expm1(-1 / a)); }
 
-// A rising piecewise-linear curve c[0..P] (MeasuredCurve stores LTD as the distance from the top) over pulse numbers: its value at pulse p (held at the
-// ends) and the first pulse number where it reaches x.
+// A rising piecewise-linear curve c[0..P] over pulse numbers (MeasuredCurve stores LTD as the
+// distance from the top): its value at pulse p (held at the ends) and the first pulse number
+// where it reaches x.
 double at(const std::vector<double>& c, double p) {
   if (p <= 0) return c.front();
   const std::size_t last = c.size() - 1;

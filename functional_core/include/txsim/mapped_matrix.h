@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -150,6 +151,20 @@ class MappedMatrix {
   float w_scale_ = 0.0f;                 // real value of the largest weight code
   std::vector<int32_t> codes_;           // the signed weight code each weight was programmed to
   void program_codes();                  // programs every plane from codes_
+  // The largest weight code (differential: the magnitude's; offset: the signed range's).
+  int q_max() const {
+    const ArrayConfig& a = config_.crossbar;
+    return a.mapping == Mapping::Differential ? (1 << a.weight_bits) - 1 : (1 << (a.weight_bits - 1)) - 1;
+  }
+  // The level that weight code q puts on the device of slice s and polarity pol (0 when the
+  // code's sign selects the other device of a differential pair).
+  int digit(int q, int s, int pol) const {
+    const ArrayConfig& a = config_.crossbar;
+    const bool differential = a.mapping == Mapping::Differential;
+    if (differential && (q < 0) != (pol == 1)) return 0;
+    const int stored = differential ? std::abs(q) : q + (1 << (a.weight_bits - 1));
+    return (stored >> (a.bits_per_cell * s)) & ((1 << a.bits_per_cell) - 1);
+  }
   // Programming activity: pulses[(plane * in + i) * col_tiles + ct] holds, for one update, the
   // largest pulse count among the devices of weight row i in column tile ct of that plane;
   // charges the slowest crossbar's row-serial slots.
