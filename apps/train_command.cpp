@@ -14,6 +14,10 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
+#include "txsim/tlm/platform.h"
+#include "txsim/tlm/report.h"
+#include "txsim/tlm/timed.h"
+#include "txsim/trace/trace.h"
 
 namespace po = boost::program_options;
 
@@ -31,6 +35,12 @@ int train_main(int argc, char** argv) {
       "resume", "continue from the checkpoint in --out")(
       "set", po::value<std::vector<std::string>>()->composing(),
       "override a device preset field, PATH=VALUE (repeatable), e.g. --set update.nu=0.5 --set crossbar.adc_bits=6")(
+      "platform", po::value<std::string>(),
+      "run timed on this platform (platforms/*.json): accuracy and the hardware's time, throughput, energy and area; it "
+      "sets the device preset's crossbar size, cell bits, DAC and ADC bits")(
+      "trace", po::value<std::string>(), "with --platform: write a Perfetto / Chrome trace JSON of the first batches")(
+      "trace-batches", po::value<int>()->default_value(1), "training batches the --trace covers")(
+      "vcd", po::value<std::string>(), "with --platform: write a VCD of the controller's busy, layer and phase")(
       "compare-ideal", "also train the same workload with digital (ideal) layers and print both accuracies")(
       "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
       "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
@@ -48,6 +58,11 @@ int train_main(int argc, char** argv) {
     if (w.train.epochs < 1 || w.train.batch < 1 || !(w.train.lr > 0))
       throw std::invalid_argument("--epochs and --batch must be >= 1 and --lr > 0");
     const std::string device = vm["device"].as<std::string>();
+    const bool timed = vm.count("platform") > 0;
+    if (!timed && (vm.count("trace") || vm.count("vcd"))) throw std::invalid_argument("--trace and --vcd need --platform");
+    if (vm["trace-batches"].as<int>() < 1) throw std::invalid_argument("--trace-batches must be >= 1");
+    hw::Platform platform;
+    if (timed) platform = hw::load_platform(vm["platform"].as<std::string>());
     nn::CoreFactory factory;
     std::string device_name = "digital";
     if (device == "digital" && vm.count("set")) throw std::invalid_argument("--set needs a --device preset");
@@ -55,7 +70,11 @@ int train_main(int argc, char** argv) {
       nlohmann::json j = read_json_file(device);
       const std::vector<std::string> sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
       for (const std::string& s : sets) set_json_path(j, s, device + " --set");
-      const nn::DevicePreset preset = nn::device_preset_from_json(j, device);
+      nn::DevicePreset preset = nn::device_preset_from_json(j, device);
+      if (timed) {
+        platform.apply_to(preset.crossbar.crossbar);
+        validate(preset.crossbar, device + " on platform " + platform.source);
+      }
       factory = nn::analog_factory(preset);
       device_name = preset.name;
       for (const std::string& s : sets) device_name += " " + s;
@@ -75,7 +94,33 @@ int train_main(int argc, char** argv) {
     o.resume = vm.count("resume") > 0;
     o.progress_bar = isatty(fileno(stdout));
     o.label = w.name + " / " + device_name;
-    const nn::TrainResult r = nn::train(*net, data, o, std::cout);
+    nn::TrainResult r;
+    if (timed) {
+      std::printf("timed on platform %s (%s): crossbars %dx%d, %d-bit cells, %d-bit DACs, %d-bit ADCs\n", platform.name.c_str(),
+                  platform.source.c_str(), platform.crossbar.rows, platform.crossbar.cols, platform.crossbar.bits_per_cell,
+                  platform.dac.bits, platform.adc.bits);
+      std::fflush(stdout);
+      trace::PerfettoTrace perfetto("TxSim " + w.name + " on " + platform.name);
+      hw::TimedOptions t;
+      t.trace = vm.count("trace") ? &perfetto : nullptr;
+      t.trace_batches = vm["trace-batches"].as<int>();
+      t.vcd_path = vm.count("vcd") ? vm["vcd"].as<std::string>() : "";
+      const hw::TimedTraining run = hw::train_timed(*net, data, o, std::cout, platform, t);
+      r = run.result;
+      std::cout << hw::summary(run.hardware);
+      if (!o.out_dir.empty()) {
+        write_atomically(o.out_dir + "/layers.csv", hw::layer_csv(run.hardware));
+        write_atomically(o.out_dir + "/hardware.json", hw::to_json(run.hardware).dump(2) + "\n");
+        std::printf("per-layer CSV: %s/layers.csv, figures: %s/hardware.json\n", o.out_dir.c_str(), o.out_dir.c_str());
+      }
+      if (t.trace) {
+        perfetto.write(vm["trace"].as<std::string>());
+        std::printf("trace: %s (%zu spans; open in https://ui.perfetto.dev)\n", vm["trace"].as<std::string>().c_str(), perfetto.spans());
+      }
+      if (!t.vcd_path.empty()) std::printf("VCD: %s\n", t.vcd_path.c_str());
+    } else {
+      r = nn::train(*net, data, o, std::cout);
+    }
     if (r.diverged) return 3;
     std::printf("final test accuracy: %.2f%%\n", 100 * r.final_test_accuracy);
     if (vm.count("compare-ideal")) {

@@ -80,6 +80,10 @@ int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, u
 
 }  // namespace
 
+// libsystemc.so carries a main() that calls sc_main, so the symbol must exist; txsim has its own
+// main (the timed run elaborates and starts SystemC itself), so this is never called.
+extern "C" int sc_main(int, char**) { return 1; }
+
 int main(int argc, char** argv) {
   // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
   // with the TxSim-like preset for one epoch, beside the ideal (digital) run.

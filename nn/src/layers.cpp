@@ -46,6 +46,19 @@ void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
   for (std::size_t i = 0; i < step.size(); ++i) w_.value[i] += step[i];
 }
 
+void WeightCore::report(Phase phase, int rows) {
+  if (!observer_) return;
+  PhaseEvent e;
+  e.phase = phase;
+  e.index = index_;
+  e.rows = rows;
+  e.in = in_;
+  e.out = out_;
+  e.analog = analog();
+  e.activity = take_activity();
+  observer_->on_phase(e);
+}
+
 namespace {
 
 // dW (out x in) += dy^T x over rows.
@@ -75,8 +88,12 @@ std::vector<std::vector<float>*> WeightedLayer::buffers() {
 void WeightedLayer::restored() { core_->restore_state(); }
 
 void WeightedLayer::apply_step(Param& p, const std::vector<float>& step, double lr) {
-  if (&p == &core_->weight()) core_->apply(step, lr);
-  else Layer::apply_step(p, step, lr);
+  if (&p == &core_->weight()) {
+    core_->apply(step, lr);
+    core_->report(Phase::WeightUpdate, 0);
+  } else {
+    Layer::apply_step(p, step, lr);
+  }
 }
 
 // ---- Linear -------------------------------------------------------------------------------------
@@ -98,6 +115,7 @@ void Linear::forward(const Tensor& x, Tensor& y, bool train) {
                                 std::to_string(core_->in()) + " features per sample");
   y.resize({n, core_->out()});
   core_->forward(x.ptr(), n, y.ptr());
+  core_->report(Phase::Forward, n);
   if (has_bias_)
     for (int r = 0; r < n; ++r)
       for (int o = 0; o < core_->out(); ++o) y.data[static_cast<std::size_t>(r) * core_->out() + o] += b_.value[o];
@@ -107,11 +125,13 @@ void Linear::forward(const Tensor& x, Tensor& y, bool train) {
 void Linear::backward(const Tensor& dy, Tensor& dx) {
   const int n = dy.batch(), in = core_->in(), out = core_->out();
   accumulate_weight_grad(dy.ptr(), x_.ptr(), n, in, out, core_->weight().grad.data());
+  core_->report(Phase::WeightGradient, n);
   if (has_bias_)
     for (int r = 0; r < n; ++r)
       for (int o = 0; o < out; ++o) b_.grad[o] += dy.data[static_cast<std::size_t>(r) * out + o];
   dx.resize(x_.shape);
   core_->backward(dy.ptr(), n, dx.ptr());
+  core_->report(Phase::ActivationGradient, n);
 }
 
 
@@ -162,6 +182,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
       }
   rows_out_.resize(static_cast<std::size_t>(rows) * k_);
   core_->forward(patches_.data(), rows, rows_out_.data());
+  core_->report(Phase::Forward, rows);
   y.resize({n, k_, oh, ow});
   for (int b = 0; b < n; ++b)
     for (int k = 0; k < k_; ++k) {
@@ -186,8 +207,10 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
       }
     }
   accumulate_weight_grad(rows_out_.data(), patches_.data(), rows, ckk, k_, core_->weight().grad.data());
+  core_->report(Phase::WeightGradient, rows);
   std::vector<float> dpatches(static_cast<std::size_t>(rows) * ckk);
   core_->backward(rows_out_.data(), rows, dpatches.data());
+  core_->report(Phase::ActivationGradient, rows);
   dx.resize(in_shape_);
   std::fill(dx.data.begin(), dx.data.end(), 0.0f);
   for (int b = 0; b < n; ++b)  // col2im

@@ -79,6 +79,22 @@ void Residual::apply_step(Param& p, const std::vector<float>& step, double lr) {
   throw std::logic_error("Residual::apply_step: parameter '" + p.name + "' is not in this block");
 }
 
+void Residual::collect_cores(std::vector<WeightCore*>& cores) {
+  for (Network* n : {main_.get(), shortcut_.get()})
+    for (const auto& l : n->layers()) l->collect_cores(cores);
+}
+
+std::vector<WeightCore*> Network::cores() {
+  std::vector<WeightCore*> out;
+  for (auto& l : layers_) l->collect_cores(out);
+  return out;
+}
+
+void Network::observe(PhaseObserver* observer) {
+  const std::vector<WeightCore*> all = cores();
+  for (std::size_t i = 0; i < all.size(); ++i) all[i]->observe(observer, static_cast<int>(i));
+}
+
 std::vector<std::pair<Layer*, Param*>> Network::params() {
   std::vector<std::pair<Layer*, Param*>> out;
   for (auto& l : layers_)

@@ -98,7 +98,7 @@ int load_checkpoint(Network& net, const std::string& path) {
   return epoch;
 }
 
-double evaluate(Network& net, const Dataset& d, int batch) {
+double evaluate(Network& net, const Dataset& d, int batch, PhaseObserver* observer) {
   std::vector<int> idx(d.size());
   std::iota(idx.begin(), idx.end(), 0);
   Tensor x;
@@ -107,6 +107,7 @@ double evaluate(Network& net, const Dataset& d, int batch) {
   for (int from = 0; from < d.size(); from += batch) {
     const int n = std::min(batch, d.size() - from);
     gather(d, idx, from, n, x, labels);
+    if (observer) observer->on_batch(n, false);
     correct += softmax_cross_entropy(net.forward(x, false), labels, nullptr).correct;
   }
   return d.size() ? double(correct) / d.size() : 0.0;
@@ -137,6 +138,12 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     log << "resumed from " << ckpt << " after epoch " << start << "\n";
   }
 
+  // The observer sees the phases of this run only; it is detached whatever way the run ends.
+  struct Detach {
+    Network& net;
+    ~Detach() { net.observe(nullptr); }
+  } detach{net};
+  net.observe(o.observer);
   std::vector<int> idx(data.train.size());
   Tensor x, dlogits;
   std::vector<int> labels;
@@ -155,6 +162,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
       const int n = std::min(t.batch, data.train.size() - b * t.batch);
       gather(data.train, idx, b * t.batch, n, x, labels);
       augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
+      if (o.observer) o.observer->on_batch(n, true);
       const LossResult r = softmax_cross_entropy(net.forward(x, true), labels, &dlogits);
       if (!std::isfinite(r.loss)) {
         result.diverged = true;
@@ -187,7 +195,8 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     m.lr = lr;
     m.train_loss = loss_sum / seen;
     m.train_accuracy = double(correct) / seen;
-    m.test_accuracy = evaluate(net, data.test, 256);
+    m.test_accuracy = evaluate(net, data.test, 256, o.observer);
+    if (o.observer) o.observer->on_epoch(m.epoch);
     m.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     result.epochs.push_back(m);
     if (o.progress_bar) log << "\n";

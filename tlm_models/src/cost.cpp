@@ -7,16 +7,6 @@
 
 namespace txsim::hw {
 
-const char* phase_name(Phase p) {
-  switch (p) {
-    case Phase::Forward: return "FW";
-    case Phase::ActivationGradient: return "AG";
-    case Phase::WeightGradient: return "WG";
-    case Phase::WeightUpdate: return "WU";
-  }
-  return "?";
-}
-
 Cost& Cost::operator+=(const Cost& o) {
   latency_ns += o.latency_ns;
   array_pj += o.array_pj;

@@ -118,6 +118,7 @@ Platform platform_from_json(const json& j, const std::string& source) {
     p.tiles = f.integer("tiles", 1, 65536);
     p.replication = f.boolean("replication", true);
     p.global_buffer = buffer(*f.object("global_buffer", true), "chip.global_buffer", source);
+    p.data_bytes = f.integer("data_bytes", 1, 8, 2);
     p.offchip_gbps = f.number("offchip_gbps", 1e-3, 1e6);
     p.offchip_energy_pj_per_byte = f.number("offchip_energy_pj_per_byte", 0, kEnergy);
     f.finish();

@@ -6,6 +6,15 @@
 
 namespace txsim {
 
+// The training phases of a batch, per layer: forward read, activation gradient (the transposed
+// read), weight gradient, weight update (programming).
+enum class Phase { Forward, ActivationGradient, WeightGradient, WeightUpdate };
+constexpr int kPhases = 4;
+inline const char* phase_name(Phase p) {
+  constexpr const char* names[kPhases] = {"FW", "AG", "WG", "WU"};
+  return names[static_cast<int>(p)];
+}
+
 struct Activity {
   uint64_t crossbar_reads = 0;   // one physical crossbar activated for one input plane of one sample
   uint64_t dac_conversions = 0;  // one line driven for one plane on one crossbar

@@ -39,6 +39,15 @@ class AnalogCore final : public WeightCore {
   // Checkpoint state: the device conductances.
   std::vector<float>* state() override;
   void restore_state() override;
+  int crossbars() const override { return m_.crossbars(); }
+  bool in_array_update() const override { return bit_length_ > 0; }
+
+ protected:
+  Activity take_activity() override {
+    const Activity a = m_.activity();
+    m_.reset_activity();
+    return a;
+  }
 
  private:
   UpdateConfig update_;

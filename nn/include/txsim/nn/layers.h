@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "txsim/activity.h"
 #include "txsim/nn/tensor.h"
 
 namespace txsim::nn {
@@ -18,6 +19,30 @@ struct Param {
   std::vector<float> value, grad, momentum;
   explicit Param(std::string n = {}, std::size_t size = 0)
       : name(std::move(n)), value(size, 0.0f), grad(size, 0.0f), momentum(size, 0.0f) {}
+};
+
+class WeightCore;
+
+// What one weighted layer did in one phase of a batch: the seam to the timed model, which turns
+// it into time and energy without touching any number of the training.
+struct PhaseEvent {
+  Phase phase = Phase::Forward;
+  int index = 0;      // the layer's position among the network's weighted layers
+  int rows = 0;       // rows of the phase's GEMM: samples x output positions (0 for the update)
+  int in = 0, out = 0;
+  bool analog = false;
+  Activity activity;  // what the crossbars did in this phase (analog layers)
+};
+
+// Receives the phases of training and evaluation as they happen (TrainOptions::observer).
+class PhaseObserver {
+ public:
+  virtual ~PhaseObserver() = default;
+  // Before each batch's forward pass: its samples, and whether it trains or evaluates.
+  virtual void on_batch(int samples, bool train) = 0;
+  virtual void on_phase(const PhaseEvent& e) = 0;
+  // After the last batch of an epoch and its evaluation (epoch from 1).
+  virtual void on_epoch(int /*epoch*/) {}
 };
 
 class Layer {
@@ -38,6 +63,8 @@ class Layer {
   // Applies an optimizer step (the change the optimizer wants, at learning rate lr) to a
   // parameter of this layer. Digital: value += step. Analog weights: programs the devices.
   virtual void apply_step(Param& p, const std::vector<float>& step, double lr);
+  // Appends the weight cores of this layer (and of layers it contains), in network order.
+  virtual void collect_cores(std::vector<WeightCore*>& /*cores*/) {}
 };
 
 // y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
@@ -58,10 +85,28 @@ class WeightCore {
   // Checkpoint state beyond the weights (analog: the device conductances).
   virtual std::vector<float>* state() { return nullptr; }
   virtual void restore_state() {}
+  // Physical crossbars holding the weights (0: digital).
+  virtual int crossbars() const { return 0; }
+  // The weight gradient is formed in the array by the update itself (stochastic pulse trains),
+  // not computed digitally.
+  virtual bool in_array_update() const { return false; }
+
+  // Phase reports: the layer calls report() after each phase; the core hands the observer what
+  // its crossbars did since the last report.
+  void observe(PhaseObserver* observer, int index) {
+    observer_ = observer;
+    index_ = index;
+    take_activity();  // the first report counts from here
+  }
+  void report(Phase phase, int rows);
 
  protected:
+  // The crossbars' activity since the last call, which resets it (analog cores).
+  virtual Activity take_activity() { return {}; }
   int in_, out_;
   Param w_;
+  PhaseObserver* observer_ = nullptr;
+  int index_ = 0;
 };
 
 // A layer whose weights live in a WeightCore (digital or analog), with an optional bias: what
@@ -72,6 +117,7 @@ class WeightedLayer : public Layer {
   std::vector<std::vector<float>*> buffers() override;
   void restored() override;
   void apply_step(Param& p, const std::vector<float>& step, double lr) override;
+  void collect_cores(std::vector<WeightCore*>& cores) override { cores.push_back(core_.get()); }
   WeightCore& core() { return *core_; }
 
  protected:

@@ -31,6 +31,10 @@ class Network {
   void zero_grad();
   const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
   std::size_t parameter_count();
+  // The weight cores of every layer (residual blocks included), in network order.
+  std::vector<WeightCore*> cores();
+  // Sends every weighted layer's phase reports to `observer` (nullptr: none); layer i of cores().
+  void observe(PhaseObserver* observer);
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -52,6 +56,7 @@ class Residual final : public Layer {
   std::vector<std::vector<float>*> buffers() override;
   void restored() override;
   void apply_step(Param& p, const std::vector<float>& step, double lr) override;
+  void collect_cores(std::vector<WeightCore*>& cores) override;
 
  private:
   std::unique_ptr<Network> main_, shortcut_;

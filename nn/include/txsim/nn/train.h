@@ -25,6 +25,7 @@ struct TrainOptions {
   bool resume = false;
   bool progress_bar = false;  // redraw one line per update (a terminal), else a line per epoch
   std::string label;          // written into metrics.json (workload and device)
+  PhaseObserver* observer = nullptr;  // the timed model: sees every batch and phase
 };
 
 struct TrainResult {
@@ -41,7 +42,7 @@ class TrainingError : public std::runtime_error {
 
 TrainResult train(Network& net, const Split& data, const TrainOptions& options, std::ostream& log);
 // Fraction of correct predictions.
-double evaluate(Network& net, const Dataset& d, int batch);
+double evaluate(Network& net, const Dataset& d, int batch, PhaseObserver* observer = nullptr);
 
 // Checkpoints: every parameter (value and momentum) and buffer of the network, and the epoch.
 void save_checkpoint(Network& net, int epoch, const std::string& path);

@@ -11,9 +11,8 @@
 
 namespace txsim::hw {
 
-// The training phases of a batch, per layer.
-enum class Phase { Forward, ActivationGradient, WeightGradient, WeightUpdate };
-const char* phase_name(Phase p);  // "FW", "AG", "WG", "WU"
+using txsim::Phase;
+using txsim::phase_name;
 
 struct Cost {
   double latency_ns = 0;

@@ -63,6 +63,7 @@ struct Platform {
   double activation_energy_pj = 0;  // per element (activation, pooling, accumulation)
   double tile_other_area_mm2 = 0;   // accumulators, activation unit, control
   NocSpec noc;
+  int data_bytes = 2;             // bytes per activation or error value moved between units
   double offchip_gbps = 25.6;
   double offchip_energy_pj_per_byte = 0;
 

@@ -1,0 +1,60 @@
+// What a timed run reports: per layer and phase of the training batches, latency, energy by
+// component, the activity charged and the crossbars' utilization; totals for training and
+// evaluation; figures of merit (time per batch and epoch, images per second, energy per image,
+// TOPS/W, area). Plain C++: the SystemC controller fills it, tests check it by hand.
+#pragma once
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "txsim/tlm/cost.h"
+#include "txsim/tlm/mapping.h"
+
+namespace txsim::hw {
+
+struct PhaseTotals {
+  uint64_t calls = 0;
+  Cost cost;          // latency_ns summed over the calls
+  Activity activity;  // what the crossbars did
+  uint64_t macs = 0;  // logical multiply-accumulates (rows x in x out per read or gradient)
+};
+
+struct EpochHardware {
+  int epoch = 0;
+  double train_ns = 0, eval_ns = 0, train_pj = 0, eval_pj = 0;
+  uint64_t train_samples = 0, train_batches = 0;
+};
+
+struct HardwareReport {
+  std::string platform;
+  double area_mm2 = 0;
+  int cells_per_crossbar = 0;
+  ChipMap map;
+  std::vector<std::array<PhaseTotals, kPhases>> layers;  // training batches only
+  PhaseTotals input;  // moving training batches in: off-chip port, global buffer, NoC
+  double train_ns = 0, eval_ns = 0, train_pj = 0, eval_pj = 0;
+  uint64_t train_samples = 0, train_batches = 0, eval_samples = 0;
+  uint64_t train_ops = 0;  // 2 x the MACs of forward, activation-gradient and weight-gradient
+  std::vector<EpochHardware> epochs;
+  double wall_seconds = 0;  // the simulator's own time for the whole run (set by the caller)
+
+  double images_per_second() const { return train_ns > 0 ? train_samples / (train_ns * 1e-9) : 0; }
+  double energy_per_image_pj() const { return train_samples ? train_pj / train_samples : 0; }
+  double tops_per_watt() const { return train_pj > 0 ? train_ops / train_pj : 0; }  // ops per pJ = TOPS/W
+  double batch_ns() const { return train_batches ? train_ns / train_batches : 0; }
+  // Fraction of the cells of the activated crossbars that did useful work in a read phase.
+  double utilization(const PhaseTotals& t) const;
+};
+
+// One line per layer and phase: layer, kind, phase, calls, latency_ns, energy_pj, then energy
+// by component, crossbars, replicas, first_tile, tiles, utilization (reads only), then the
+// activity charged (macs, crossbar reads, DAC and ADC conversions, programming pulses and slots).
+std::string layer_csv(const HardwareReport& r);
+nlohmann::json to_json(const HardwareReport& r);
+// The human summary printed after a timed run.
+std::string summary(const HardwareReport& r);
+
+}  // namespace txsim::hw

@@ -1,0 +1,129 @@
+#include "txsim/tlm/report.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace txsim::hw {
+
+double HardwareReport::utilization(const PhaseTotals& t) const {
+  const double cells = static_cast<double>(t.activity.crossbar_reads) * cells_per_crossbar;
+  return cells > 0 ? t.activity.device_macs / cells : 0;
+}
+
+namespace {
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string layer_csv(const HardwareReport& r) {
+  std::ostringstream out;
+  out << "layer,kind,phase,calls,latency_ns,energy_pj,array_pj,dac_pj,adc_pj,shift_add_pj,digital_pj,buffer_pj,noc_pj,"
+         "program_pj,crossbars,replicas,first_tile,tiles,utilization,macs,crossbar_reads,dac_conversions,adc_conversions,"
+         "program_pulses,program_slots\n";
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    const LayerPlacement& l = r.map.layers.at(i);
+    for (int ph = 0; ph < kPhases; ++ph) {
+      const PhaseTotals& t = r.layers[i][ph];
+      const Cost& c = t.cost;
+      const bool read = l.shape.analog && (ph == 0 || ph == 1);
+      out << i << "," << (l.shape.analog ? "analog" : "digital") << "," << phase_name(static_cast<Phase>(ph)) << ","
+          << t.calls << "," << number(c.latency_ns) << "," << number(c.energy_pj()) << "," << number(c.array_pj) << ","
+          << number(c.dac_pj) << "," << number(c.adc_pj) << "," << number(c.shift_add_pj) << "," << number(c.digital_pj)
+          << "," << number(c.buffer_pj) << "," << number(c.noc_pj) << "," << number(c.program_pj) << ","
+          << l.where.crossbars << "," << l.where.replicas << "," << l.where.first_tile << "," << l.where.tiles << ","
+          << (read ? number(r.utilization(t)) : "") << "," << t.macs << "," << t.activity.crossbar_reads << ","
+          << t.activity.dac_conversions << "," << t.activity.adc_conversions << "," << t.activity.program_pulses << ","
+          << t.activity.program_slots << "\n";
+    }
+  }
+  return out.str();
+}
+
+nlohmann::json to_json(const HardwareReport& r) {
+  using nlohmann::json;
+  json layers = json::array();
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    json phases = json::object();
+    for (int ph = 0; ph < kPhases; ++ph) {
+      const PhaseTotals& t = r.layers[i][ph];
+      phases[phase_name(static_cast<Phase>(ph))] = {{"calls", t.calls}, {"latency_ns", t.cost.latency_ns}, {"energy_pj", t.cost.energy_pj()}};
+    }
+    const LayerPlacement& l = r.map.layers.at(i);
+    layers.push_back({{"layer", i}, {"analog", l.shape.analog}, {"crossbars", l.where.crossbars}, {"phases", phases}});
+  }
+  json epochs = json::array();
+  for (const EpochHardware& e : r.epochs)
+    epochs.push_back({{"epoch", e.epoch}, {"train_seconds", e.train_ns * 1e-9}, {"eval_seconds", e.eval_ns * 1e-9},
+                      {"train_joules", e.train_pj * 1e-12}, {"train_batches", e.train_batches}});
+  return {{"platform", r.platform},
+          {"area_mm2", r.area_mm2},
+          {"crossbars_used", r.map.crossbars_used},
+          {"replicas", r.map.replicas},
+          {"train_seconds", r.train_ns * 1e-9},
+          {"batch_seconds", r.batch_ns() * 1e-9},
+          {"images_per_second", r.images_per_second()},
+          {"energy_per_image_joules", r.energy_per_image_pj() * 1e-12},
+          {"tops_per_watt", r.tops_per_watt()},
+          {"eval_seconds", r.eval_ns * 1e-9},
+          {"eval_joules", r.eval_pj * 1e-12},
+          {"train_samples", r.train_samples},
+          {"eval_samples", r.eval_samples},
+          {"simulated_images_per_wall_second", r.wall_seconds > 0 ? (r.train_samples + r.eval_samples) / r.wall_seconds : 0.0},
+          {"epochs", epochs},
+          {"layers", layers}};
+}
+
+std::string summary(const HardwareReport& r) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "hardware: platform %s, area %.3f mm2, %d crossbars hold the analog layers (x%d replicas)\n",
+                r.platform.c_str(), r.area_mm2, r.map.crossbars_used, r.map.replicas);
+  out << line;
+  for (const EpochHardware& e : r.epochs) {
+    std::snprintf(line, sizeof line, "  epoch %d: training %.6g s simulated (%.6g ms per batch), evaluation %.6g s\n", e.epoch,
+                  e.train_ns * 1e-9, e.train_batches ? e.train_ns / e.train_batches * 1e-6 : 0.0, e.eval_ns * 1e-9);
+    out << line;
+  }
+  std::snprintf(line, sizeof line,
+                "  training: %.6g images/s, %.6g uJ per image, %.4g TOPS/W (%.4g J for %llu images)\n",
+                r.images_per_second(), r.energy_per_image_pj() * 1e-6, r.tops_per_watt(), r.train_pj * 1e-12,
+                static_cast<unsigned long long>(r.train_samples));
+  out << line;
+  out << "  per layer and phase (training): latency share, energy share\n";
+  double total_ns = 0, total_pj = 0;
+  for (const auto& l : r.layers)
+    for (const PhaseTotals& t : l) {
+      total_ns += t.cost.latency_ns;
+      total_pj += t.cost.energy_pj();
+    }
+  total_ns += r.input.cost.latency_ns;
+  total_pj += r.input.cost.energy_pj();
+  for (std::size_t i = 0; i < r.layers.size(); ++i) {
+    out << "    layer " << i << (r.map.layers[i].shape.analog ? " analog " : " digital");
+    for (int ph = 0; ph < kPhases; ++ph) {
+      const PhaseTotals& t = r.layers[i][ph];
+      std::snprintf(line, sizeof line, "  %s %5.1f%% %5.1f%%", phase_name(static_cast<Phase>(ph)),
+                    total_ns > 0 ? 100 * t.cost.latency_ns / total_ns : 0.0, total_pj > 0 ? 100 * t.cost.energy_pj() / total_pj : 0.0);
+      out << line;
+    }
+    out << "\n";
+  }
+  std::snprintf(line, sizeof line, "    input (off-chip, global buffer, NoC): %5.1f%% %5.1f%%\n",
+                total_ns > 0 ? 100 * r.input.cost.latency_ns / total_ns : 0.0, total_pj > 0 ? 100 * r.input.cost.energy_pj() / total_pj : 0.0);
+  out << line;
+  if (r.wall_seconds > 0) {
+    std::snprintf(line, sizeof line, "  simulator: %.6g simulated images per wall second (%.1f s wall)\n",
+                  (r.train_samples + r.eval_samples) / r.wall_seconds, r.wall_seconds);
+    out << line;
+  }
+  return out.str();
+}
+
+}  // namespace txsim::hw

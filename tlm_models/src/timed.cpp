@@ -1,0 +1,349 @@
+#include "txsim/tlm/timed.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace txsim::hw {
+
+using sc_core::sc_time;
+using sc_core::SC_NS;
+
+namespace {
+
+double to_ns(const sc_time& t) { return t.to_seconds() * 1e9; }
+
+Cost scaled_energy(const Cost& c, double f) {
+  Cost s = c;
+  s.array_pj *= f;
+  s.dac_pj *= f;
+  s.adc_pj *= f;
+  s.shift_add_pj *= f;
+  s.digital_pj *= f;
+  s.buffer_pj *= f;
+  s.noc_pj *= f;
+  s.program_pj *= f;
+  return s;
+}
+
+}  // namespace
+
+// ---- targets ------------------------------------------------------------------------------------
+
+TimedUnit::TimedUnit(sc_core::sc_module_name name, const Platform& p) : sc_core::sc_module(name), socket("socket"), p_(p) {
+  socket.register_b_transport(this, &TimedUnit::b_transport);
+}
+
+void TimedUnit::set_trace(trace::TraceSink* sink) {
+  sink_ = sink;
+  tracks_.clear();
+}
+
+void TimedUnit::span(const char* unit, const Job& job, double start_ns, double ns) {
+  if (!sink_ || !job.traced || ns <= 0) return;
+  auto it = std::find_if(tracks_.begin(), tracks_.end(), [&](const auto& t) { return t.first == unit; });
+  if (it == tracks_.end()) {
+    tracks_.emplace_back(unit, sink_->track(std::string(basename()) + (*unit ? " " : "") + unit));
+    it = std::prev(tracks_.end());
+  }
+  sink_->span(it->second, job.label, start_ns, ns);
+}
+
+void TimedUnit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
+  Job* job = nullptr;
+  trans.get_extension(job);
+  if (!job || trans.get_command() != tlm::TLM_IGNORE_COMMAND) {
+    trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
+    return;
+  }
+  job->cost = Cost{};
+  serve(*job, to_ns(sc_core::sc_time_stamp() + delay));
+  delay += sc_time(job->cost.latency_ns, SC_NS);
+  trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+void Tile::serve(Job& j, double t0) {
+  switch (j.kind) {
+    case Job::Kind::Read: {
+      const Cost r = read_cost(p_, j.activity, j.where);
+      const Cost b = buffer_cost(p_.tile_buffer, j.bytes);
+      j.cost = scaled_energy(r, j.share);
+      j.cost.buffer_pj = b.buffer_pj;
+      j.cost.latency_ns = std::max(r.latency_ns, b.latency_ns);
+      // The ADCs convert each read cycle's columns: busy for their conversions of every cycle.
+      const double cycles = r.latency_ns / p_.read_cycle_ns();
+      const double adc_ns = cycles * std::ceil(static_cast<double>(p_.crossbar.cols) / p_.adc.per_crossbar) / p_.adc.gsps;
+      span("crossbars", j, t0, r.latency_ns);
+      span("ADCs", j, t0, adc_ns);
+      span("buffer", j, t0, b.latency_ns);
+      break;
+    }
+    case Job::Kind::Digital: {
+      const Cost d = digital_cost(p_, j.macs, 1);
+      const Cost b = buffer_cost(p_.tile_buffer, j.bytes);
+      j.cost.digital_pj = d.digital_pj * j.share;
+      j.cost.buffer_pj = b.buffer_pj;
+      j.cost.latency_ns = std::max(d.latency_ns * j.share, b.latency_ns);
+      span("digital", j, t0, d.latency_ns * j.share);
+      span("buffer", j, t0, b.latency_ns);
+      break;
+    }
+    case Job::Kind::Update: {
+      const Cost u = update_cost(p_, j.activity);
+      j.cost.program_pj = u.program_pj * j.share * j.where.replicas;  // every copy is programmed
+      j.cost.latency_ns = u.latency_ns;
+      span("programming", j, t0, u.latency_ns);
+      break;
+    }
+    default: j.cost.latency_ns = 0;
+  }
+}
+
+void Interconnect::serve(Job& j, double t0) {
+  j.cost = noc_cost(p_.noc, j.bytes, hops_between(p_, j.from, j.to));
+  span("", j, t0, j.cost.latency_ns);
+}
+
+void GlobalBuffer::serve(Job& j, double t0) {
+  j.cost = buffer_cost(p_.global_buffer, j.bytes);
+  span("", j, t0, j.cost.latency_ns);
+}
+
+void OffChipPort::serve(Job& j, double t0) {
+  j.cost.latency_ns = static_cast<double>(j.bytes) / p_.offchip_gbps;  // GB/s = bytes per ns
+  j.cost.buffer_pj = static_cast<double>(j.bytes) * p_.offchip_energy_pj_per_byte;
+  span("", j, t0, j.cost.latency_ns);
+}
+
+// ---- controller ---------------------------------------------------------------------------------
+
+Controller::Controller(sc_core::sc_module_name name, const Platform& p, ChipMap map, int sample_values)
+    : sc_core::sc_module(name), tile_port("tile_port"), noc_port("noc_port"), buffer_port("buffer_port"),
+      offchip_port("offchip_port"), busy("busy"), layer("layer"), phase("phase"), p_(p), sample_values_(sample_values) {
+  report_.platform = p.name;
+  report_.area_mm2 = p.area_mm2();
+  report_.cells_per_crossbar = p.crossbar.rows * p.crossbar.cols;
+  report_.layers.resize(map.layers.size());
+  report_.map = std::move(map);
+  SC_HAS_PROCESS(Controller);
+  SC_THREAD(run);
+  set_stack_size(64 << 20);  // the training runs in this thread (BLAS, OpenMP, im2col)
+}
+
+void Controller::set_trace(trace::TraceSink* sink, int batches) {
+  sink_ = sink;
+  trace_batches_ = batches;
+  control_track_ = sink ? sink->track("controller (layer phases)") : -1;
+}
+
+void Controller::run() {
+  qk_.reset();
+  if (work_) work_();
+  qk_.sync();
+  if (signals_) busy.write(false);
+}
+
+double Controller::now_ns() { return to_ns(sc_core::sc_time_stamp() + qk_.get_local_time()); }
+
+sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time at) {
+  tlm::tlm_generic_payload trans;
+  trans.set_command(tlm::TLM_IGNORE_COMMAND);
+  trans.set_address(0);
+  trans.set_data_ptr(nullptr);
+  trans.set_data_length(0);
+  trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  trans.set_extension(&job);
+  target.b_transport(trans, at);
+  trans.clear_extension(&job);
+  if (!trans.is_response_ok()) SC_REPORT_ERROR(name(), ("job refused: " + job.label).c_str());
+  return at;
+}
+
+void Controller::charge(double ns, const Cost& cost, PhaseTotals* totals) {
+  const double pj = cost.energy_pj();
+  if (train_) {
+    report_.train_ns += ns;
+    report_.train_pj += pj;
+    epoch_.train_ns += ns;
+    epoch_.train_pj += pj;
+  } else {
+    report_.eval_ns += ns;
+    report_.eval_pj += pj;
+    epoch_.eval_ns += ns;
+    epoch_.eval_pj += pj;
+  }
+  if (totals && train_) {
+    ++totals->calls;
+    Cost c = cost;
+    c.latency_ns = ns;
+    totals->cost += c;
+  }
+}
+
+void Controller::advance(sc_time end) {
+  qk_.set(end);
+  if (signals_ || qk_.need_sync()) qk_.sync();
+}
+
+void Controller::on_batch(int samples, bool train) {
+  train_ = train;
+  if (train) {
+    ++report_.train_batches;
+    report_.train_samples += samples;
+    ++epoch_.train_batches;
+    epoch_.train_samples += samples;
+    traced_ = sink_ && report_.train_batches <= static_cast<uint64_t>(trace_batches_);
+  } else {
+    report_.eval_samples += samples;
+    traced_ = false;
+  }
+  if (signals_) {
+    qk_.sync();
+    busy.write(train);
+  }
+  const sc_time start = qk_.get_local_time();
+  Job j;
+  j.traced = traced_;
+  j.label = std::string(train ? "train" : "eval") + " batch in";
+  j.bytes = static_cast<uint64_t>(samples) * sample_values_ * p_.data_bytes;
+  Cost total;
+  j.kind = Job::Kind::OffChip;
+  sc_time end = send(*offchip_port[0], j, start);
+  total += j.cost;
+  j.kind = Job::Kind::Buffer;
+  end = send(*buffer_port[0], j, end);
+  total += j.cost;
+  const int first = report_.map.layers.empty() ? 0 : report_.map.layers.front().where.first_tile;
+  if (first != 0) {
+    j.kind = Job::Kind::Transfer;
+    j.from = 0;
+    j.to = first;
+    end = send(*noc_port[0], j, end);
+    total += j.cost;
+  }
+  const double ns = to_ns(end - start);
+  if (traced_) sink_->span(control_track_, j.label, now_ns(), ns);
+  charge(ns, total, &report_.input);
+  advance(end);
+}
+
+void Controller::on_phase(const nn::PhaseEvent& e) {
+  // The network's input needs no gradient: the hardware skips the first layer's AG (the
+  // functional core computes it anyway, which changes no number of the training).
+  if (e.phase == Phase::ActivationGradient && e.index == 0) return;
+  const LayerPlacement& l = report_.map.layers.at(e.index);
+  const int ph = static_cast<int>(e.phase);
+  const uint64_t macs = static_cast<uint64_t>(e.rows) * e.in * e.out;
+  const uint64_t db = p_.data_bytes;
+  Job base;
+  base.phase = e.phase;
+  base.layer = e.index;
+  base.activity = e.activity;
+  base.where = l.where;
+  base.traced = traced_;
+  base.label = "L" + std::to_string(e.index) + " " + phase_name(e.phase);
+  uint64_t bytes = 0;  // buffer traffic of the whole layer
+  switch (e.phase) {
+    case Phase::Forward:
+    case Phase::ActivationGradient:
+      bytes = static_cast<uint64_t>(e.rows) * (e.in + e.out) * db;
+      base.kind = l.shape.analog ? Job::Kind::Read : Job::Kind::Digital;
+      base.macs = macs;
+      break;
+    case Phase::WeightGradient:
+      if (l.shape.analog && l.shape.in_array_update) return;  // formed by the update's pulse coincidences
+      bytes = static_cast<uint64_t>(e.rows) * (e.in + e.out) * db;
+      base.kind = Job::Kind::Digital;
+      base.macs = macs;
+      break;
+    case Phase::WeightUpdate:
+      if (l.shape.analog) {
+        base.kind = Job::Kind::Update;
+      } else {
+        base.kind = Job::Kind::Digital;
+        base.macs = static_cast<uint64_t>(e.in) * e.out;  // one multiply-add per weight
+      }
+      break;
+  }
+  if (signals_) {
+    qk_.sync();
+    layer.write(e.index);
+    phase.write(ph + 1);
+  }
+  const sc_time start = qk_.get_local_time();
+  sc_time end = start;
+  Cost total;
+  uint64_t bytes_left = bytes;
+  for (int t = l.where.first_tile; t < l.where.first_tile + l.where.tiles; ++t) {
+    Job j = base;
+    const int here = l.shape.analog ? l.crossbars_on(t) : 1;
+    const int all = l.shape.analog ? l.where.crossbars : 1;
+    j.share = static_cast<double>(here) / all;
+    j.bytes = t + 1 == l.where.first_tile + l.where.tiles ? bytes_left : bytes * here / all;
+    bytes_left -= j.bytes;
+    end = std::max(end, send(*tile_port[t], j, start));
+    total += j.cost;
+  }
+  // The result goes on to the tile of the layer that uses it next.
+  const int next = e.phase == Phase::Forward ? e.index + 1 : e.phase == Phase::ActivationGradient ? e.index - 1 : -1;
+  if (next >= 0 && next < static_cast<int>(report_.map.layers.size())) {
+    const int to = report_.map.layers[next].where.first_tile;
+    if (to != l.where.first_tile) {
+      Job j = base;
+      j.kind = Job::Kind::Transfer;
+      j.from = l.where.first_tile;
+      j.to = to;
+      j.bytes = static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in) * db;
+      end = send(*noc_port[0], j, end);
+      total += j.cost;
+    }
+  }
+  const double ns = to_ns(end - start);
+  if (traced_) sink_->span(control_track_, base.label, now_ns(), ns);
+  PhaseTotals* totals = &report_.layers[e.index][ph];
+  if (train_) {
+    totals->activity += e.activity;
+    if (e.phase != Phase::WeightUpdate) {
+      totals->macs += macs;
+      report_.train_ops += 2 * macs;
+    }
+  }
+  charge(ns, total, totals);
+  advance(end);
+}
+
+void Controller::on_epoch(int epoch) {
+  epoch_.epoch = epoch;
+  report_.epochs.push_back(epoch_);
+  epoch_ = EpochHardware{};
+}
+
+// ---- chip ---------------------------------------------------------------------------------------
+
+Chip::Chip(sc_core::sc_module_name name, const Platform& p, const ChipMap& map, int sample_values)
+    : sc_core::sc_module(name), controller("controller", p, map, sample_values), noc("noc", p), buffer("global_buffer", p),
+      offchip("offchip", p) {
+  for (int t = 0; t < p.tiles; ++t) {
+    tiles.push_back(std::make_unique<Tile>(("tile" + std::to_string(t)).c_str(), p));
+    controller.tile_port.bind(tiles.back()->socket);
+  }
+  controller.noc_port.bind(noc.socket);
+  controller.buffer_port.bind(buffer.socket);
+  controller.offchip_port.bind(offchip.socket);
+}
+
+void Chip::set_trace(trace::TraceSink* sink, int batches) {
+  controller.set_trace(sink, batches);
+  for (auto& t : tiles) t->set_trace(sink);
+  noc.set_trace(sink);
+  buffer.set_trace(sink);
+  offchip.set_trace(sink);
+}
+
+std::vector<LayerShape> layer_shapes(nn::Network& net) {
+  std::vector<LayerShape> out;
+  for (nn::WeightCore* c : net.cores())
+    out.push_back({c->analog(), c->in(), c->out(), c->crossbars(), c->in_array_update()});
+  return out;
+}
+
+}  // namespace txsim::hw
