@@ -1,6 +1,7 @@
 #include "txsim/trace/trace.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -44,10 +45,12 @@ json PerfettoTrace::to_json() const {
   std::stable_sort(order.begin(), order.end(), [](const Span* a, const Span* b) {
     return a->track != b->track ? a->track < b->track : a->start_ns < b->start_ns;
   });
+  // Times on SystemC's 1 ps grid, so that a span ending where the next begins reads the same.
+  auto us = [](double ns) { return static_cast<double>(std::llround(ns * 1000.0)) / 1e6; };
   for (const Span* s : order) {
     const int tid = s->track + 1;
-    events.push_back({{"name", s->name}, {"ph", "B"}, {"pid", pid}, {"tid", tid}, {"ts", s->start_ns / 1000.0}});
-    events.push_back({{"name", s->name}, {"ph", "E"}, {"pid", pid}, {"tid", tid}, {"ts", (s->start_ns + s->duration_ns) / 1000.0}});
+    events.push_back({{"name", s->name}, {"ph", "B"}, {"pid", pid}, {"tid", tid}, {"ts", us(s->start_ns)}});
+    events.push_back({{"name", s->name}, {"ph", "E"}, {"pid", pid}, {"tid", tid}, {"ts", us(s->start_ns + s->duration_ns)}});
   }
   return {{"displayTimeUnit", "ns"}, {"traceEvents", std::move(events)}};
 }

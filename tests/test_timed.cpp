@@ -1,0 +1,377 @@
+// The timed model end to end (SystemC; one process per test). Several chips may share one
+// simulation: each controller trains its own network in its own thread.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "txsim/nn/analog.h"
+#include "txsim/nn/data.h"
+#include "txsim/nn/network.h"
+#include "txsim/nn/train.h"
+#include "txsim/tlm/timed.h"
+#include "txsim/trace/trace.h"
+
+namespace txsim::hw {
+namespace {
+
+using nlohmann::json;
+
+// A platform for hand arithmetic: 8x8 crossbars, 4 per tile (2 PEs of 2), 4 tiles on a 2x2 mesh.
+json golden_platform() {
+  return json::parse(R"({
+    "name": "golden",
+    "crossbar": {"rows": 8, "cols": 8, "bits_per_cell": 2, "read_ns": 10, "read_energy_pj": 1,
+                 "write_pulse_ns": 5, "write_energy_pj": 0.5, "area_mm2": 0.001},
+    "dac": {"bits": 1, "energy_pj": 0.01, "area_mm2": 0.0001},
+    "adc": {"bits": 8, "per_crossbar": 2, "gsps": 0.5, "energy_pj": 0.2, "area_mm2": 0.002},
+    "shift_add": {"energy_pj": 0.001, "area_mm2": 0.0001},
+    "pe": {"crossbars": 2},
+    "tile": {"pes": 2, "buffer": {"kib": 1, "width_bytes": 8, "latency_ns": 1, "energy_pj": 2, "area_mm2": 0.01},
+             "digital_macs_per_ns": 4, "digital_mac_energy_pj": 0.1, "activation_energy_pj": 0.05, "other_area_mm2": 0.01},
+    "chip": {"tiles": 4, "replication": true, "data_bytes": 2,
+             "global_buffer": {"kib": 4, "width_bytes": 16, "latency_ns": 2, "energy_pj": 5, "area_mm2": 0.02},
+             "offchip_gbps": 1, "offchip_energy_pj_per_byte": 10},
+    "noc": {"kind": "mesh", "hop_ns": 1, "link_bytes": 4, "energy_pj_per_byte_hop": 0.5, "router_area_mm2": 0.001}
+  })");
+}
+
+nn::DevicePreset golden_preset() {
+  return nn::device_preset_from_json(json::parse(R"({"name": "golden",
+    "crossbar": {"rows": 8, "cols": 8, "weight_bits": 8, "bits_per_cell": 2, "input_bits": 8, "dac_bits": 1,
+                 "read_mode": "folded", "adc_bits": 8, "adc_range": "calibrated"}})"), "golden preset");
+}
+
+// digital 6->8, relu, analog 8->4, relu, analog 4->3
+nn::Workload golden_workload() {
+  return nn::workload_from_json(json::parse(R"({"name": "golden", "dataset": "synthetic", "input": [1, 1, 6], "classes": 3,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 6, "out": 8}, {"type": "relu"},
+               {"type": "linear", "in": 8, "out": 4, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 4, "out": 3, "analog": true}],
+    "train": {"epochs": 1, "batch": 4, "lr": 0.05}})"), "golden workload");
+}
+
+// One chip training one network in the shared simulation.
+struct Case {
+  Platform platform;
+  std::unique_ptr<nn::Network> net;
+  std::unique_ptr<Chip> chip;
+  nn::TrainResult result;
+  std::ostringstream log;
+};
+
+std::unique_ptr<Case> add_case(const char* name, const Platform& p, const nn::Workload& w, nn::DevicePreset preset,
+                               const nn::Split& data, uint64_t seed = 7) {
+  auto c = std::make_unique<Case>();
+  c->platform = p;
+  c->platform.apply_to(preset.crossbar.crossbar);
+  c->net = nn::build_network(w, seed, nn::analog_factory(preset));
+  c->chip = std::make_unique<Chip>(name, c->platform, map_layers(c->platform, layer_shapes(*c->net)),
+                                   static_cast<int>(data.train.sample_size()));
+  Case* raw = c.get();
+  raw->chip->controller.set_work([raw, w, seed, &data] {
+    nn::TrainOptions o;
+    o.config = w.train;
+    o.seed = seed;
+    o.observer = &raw->chip->controller;
+    raw->result = nn::train(*raw->net, data, o, raw->log);
+  });
+  return c;
+}
+
+nn::Split synthetic_split(int train, int test, std::vector<int> shape, int classes) {
+  return {nn::synthetic(train, shape, classes, 3, 0), nn::synthetic(test, shape, classes, 3, 1)};
+}
+
+std::vector<std::map<std::string, std::string>> parse_csv(const std::string& text) {
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  {
+    std::istringstream h(line);
+    for (std::string f; std::getline(h, f, ',');) header.push_back(f);
+  }
+  std::vector<std::map<std::string, std::string>> rows;
+  while (std::getline(in, line)) {
+    std::map<std::string, std::string> row;
+    std::istringstream l(line);
+    std::size_t i = 0;
+    for (std::string f; i < header.size(); ++i) {
+      if (!std::getline(l, f, ',')) f.clear();
+      row[header[i]] = f;
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Acceptance: the per-layer CSV of a small platform and workload equals the arithmetic from the
+// platform file. Two training batches of 4 samples, so every figure is twice one batch's.
+TEST(TimedGolden, PerLayerCsvMatchesHandArithmetic) {
+  const Platform p = platform_from_json(golden_platform(), "golden platform");
+  // Read cycle: the array's 10 ns, or 8 columns / 2 ADCs = 4 conversions at 0.5 GS/s = 8 ns: 10 ns.
+  ASSERT_DOUBLE_EQ(p.read_cycle_ns(), 10.0);
+  const nn::Split data = synthetic_split(8, 4, {1, 1, 6}, 3);
+  auto c = add_case("golden", p, golden_workload(), golden_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport& r = c->chip->controller.report();
+  // Mapping: 8 weight bits / 2 bits per cell = 4 slices x 2 (differential) = 8 crossbars per
+  // analog layer (each fits one 8x8 array): layer 2 on crossbars 0-7 (tiles 0, 1), layer 4 on
+  // 8-15 (tiles 2, 3). 16 of 16 used: one copy. The digital layer 0 sits on tile 0.
+  ASSERT_EQ(r.map.crossbars_used, 16);
+  ASSERT_EQ(r.map.replicas, 1);
+  ASSERT_EQ(r.map.layers[1].where.first_tile, 0);
+  ASSERT_EQ(r.map.layers[2].where.first_tile, 2);
+
+  const auto rows = parse_csv(layer_csv(r));
+  ASSERT_EQ(rows.size(), 12u);
+  auto at = [&](int layer, const char* phase) -> const std::map<std::string, std::string>& {
+    for (const auto& row : rows)
+      if (row.at("layer") == std::to_string(layer) && row.at("phase") == phase) return row;
+    throw std::runtime_error("no row");
+  };
+  auto num = [](const std::map<std::string, std::string>& row, const char* k) { return std::stod(row.at(k)); };
+  auto expect = [&](int layer, const char* phase, double calls, double ns, double pj) {
+    const auto& row = at(layer, phase);
+    EXPECT_EQ(num(row, "calls"), calls) << layer << phase;
+    EXPECT_DOUBLE_EQ(num(row, "latency_ns"), ns) << layer << phase;
+    EXPECT_NEAR(num(row, "energy_pj"), pj, 1e-9 * pj) << layer << phase;
+  };
+  // Layer 0, digital 6->8 on tile 0. FW: 4 x 6 x 8 = 192 MACs at 4 per ns = 48 ns, 19.2 pJ; the
+  // buffer moves 4 x (6 + 8) values x 2 bytes = 112 bytes = 14 accesses of 8 bytes: 14 ns (beside
+  // the MACs), 28 pJ. Layer 2 is on the same tile: no NoC. 48 ns, 47.2 pJ per batch.
+  expect(0, "FW", 2, 2 * 48, 2 * 47.2);
+  expect(0, "AG", 0, 0, 0);  // the input needs no gradient
+  expect(0, "WG", 2, 2 * 48, 2 * 47.2);  // the same MACs and traffic
+  expect(0, "WU", 2, 2 * 12, 2 * 4.8);   // 48 weights: 48 / 4 = 12 ns, 4.8 pJ
+  // Layer 2, analog 8->4, FW: 7 input planes (8-bit signed, 1-bit DAC) x 4 samples x 8 crossbars
+  // = 224 crossbar reads, 28 per crossbar: 280 ns; 224 pJ. DAC: 224 reads x 8 rows = 1792
+  // conversions: 17.92 pJ. ADC (folded: one per output per sample): 16: 3.2 pJ; shift-adds
+  // 0.016 pJ. Buffer: 4 x (8 + 4) x 2 = 96 bytes, 48 per tile: 6 accesses each, 24 pJ. The output
+  // goes to tile 2: one hop (2x2 mesh), 32 bytes = 8 flits of 4: (1 + 8 - 1) x 1 = 8 ns, 32 x
+  // 0.5 = 16 pJ. 288 ns, 285.136 pJ.
+  expect(1, "FW", 2, 2 * 288, 2 * (224 + 17.92 + 3.2 + 0.016 + 24 + 16));
+  EXPECT_DOUBLE_EQ(num(at(1, "FW"), "utilization"), 0.5);  // 8x4 weights in 8x8 arrays
+  // AG (the transposed read): 224 reads, 280 ns, 224 pJ; DAC 224 x 4 rows = 896: 8.96 pJ; ADC
+  // 4 x 8 = 32: 6.4 pJ, 0.032 pJ; buffer 24 pJ; to layer 0 on tile 0: no NoC.
+  expect(1, "AG", 2, 2 * 280, 2 * (224 + 8.96 + 6.4 + 0.032 + 24));
+  // WG: 4 x 8 x 4 = 128 MACs split over tiles 0 and 1: 64 / 4 = 16 ns, 12.8 pJ; buffer 96 bytes
+  // (6 ns per tile, 24 pJ).
+  expect(1, "WG", 2, 2 * 16, 2 * (12.8 + 24));
+  // WU: every slot of the slowest crossbar takes a 5 ns pulse; every pulse 0.5 pJ (one copy).
+  const auto& wu = at(1, "WU");
+  EXPECT_GT(num(wu, "program_pulses"), 0);
+  EXPECT_DOUBLE_EQ(num(wu, "latency_ns"), 5 * num(wu, "program_slots"));
+  EXPECT_NEAR(num(wu, "energy_pj"), 0.5 * num(wu, "program_pulses"), 1e-9 * num(wu, "energy_pj"));
+  // Layer 4, analog 4->3 on tiles 2, 3. FW: 224 reads: 280 ns, 224 pJ; DAC 224 x 4 = 896:
+  // 8.96 pJ; ADC 12: 2.4 pJ, 0.012 pJ; buffer 4 x (4 + 3) x 2 = 56 bytes, 28 per tile = 4
+  // accesses each: 16 pJ. Last layer: no transfer.
+  expect(2, "FW", 2, 2 * 280, 2 * (224 + 8.96 + 2.4 + 0.012 + 16));
+  EXPECT_DOUBLE_EQ(num(at(2, "FW"), "utilization"), 4.0 * 3 / 64);
+  // AG: 224 reads: 280 ns, 224 pJ; DAC 224 x 3 = 672: 6.72 pJ; ADC 4 x 4 = 16: 3.2 pJ, 0.016 pJ;
+  // buffer 16 pJ; 4 x 4 x 2 = 32 bytes back to tile 0: one hop, 8 ns, 16 pJ.
+  expect(2, "AG", 2, 2 * 288, 2 * (224 + 6.72 + 3.2 + 0.016 + 16 + 16));
+  // WG: 48 MACs over two tiles: 6 ns, 4.8 pJ; buffer 56 bytes: 4 ns per tile, 16 pJ.
+  expect(2, "WG", 2, 2 * 6, 2 * (4.8 + 16));
+  // The batch input: 4 x 6 values x 2 bytes = 48 bytes off chip at 1 GB/s: 48 ns, 480 pJ; into
+  // the global buffer: 3 accesses of 16 bytes: 6 ns, 15 pJ; layer 0 is on tile 0: no NoC.
+  EXPECT_DOUBLE_EQ(r.input.cost.latency_ns, 2 * 54.0);
+  EXPECT_NEAR(r.input.cost.energy_pj(), 2 * 495.0, 1e-9);
+  // Totals: every row plus the input.
+  double ns = r.input.cost.latency_ns, pj = r.input.cost.energy_pj();
+  for (const auto& row : rows) {
+    ns += num(row, "latency_ns");
+    pj += num(row, "energy_pj");
+  }
+  EXPECT_NEAR(r.train_ns, ns, 1e-9 * ns);
+  EXPECT_NEAR(r.train_pj, pj, 1e-9 * pj);
+  EXPECT_EQ(r.train_samples, 8u);
+  EXPECT_EQ(r.eval_samples, 4u);
+  // 2 x MACs of FW, AG and WG of the training batches: (192 + 0 + 192) + 3 x 128 + 3 x 48, twice.
+  // (The functional core computes the first layer's AG, which the hardware skips.)
+  EXPECT_EQ(r.train_ops, 2u * 2 * (192 + 192 + 3 * 128 + 3 * 48));
+}
+
+// A TxSim-like non-ideal preset (programming and read variation) on small crossbars.
+nn::DevicePreset noisy_preset() {
+  return nn::device_preset_from_json(json::parse(R"({"name": "noisy",
+    "crossbar": {"rows": 16, "cols": 16, "weight_bits": 8, "bits_per_cell": 2, "input_bits": 8, "dac_bits": 1,
+                 "read_mode": "folded", "adc_bits": 8, "adc_range": "calibrated"},
+    "device": {"g_min": 1e-6, "g_max": 1e-5, "program_sigma": 0.02, "read_noise_sigma": 0.005}})"), "noisy preset");
+}
+
+nn::Workload mlp_workload(int hidden) {
+  json j = json::parse(R"({"name": "mlp", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 16, "out": 32, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 32, "out": 4, "analog": true}],
+    "train": {"epochs": 2, "batch": 8, "lr": 0.05}})");
+  j["layers"][1]["out"] = hidden;
+  j["layers"][3]["in"] = hidden;
+  return nn::workload_from_json(j, "mlp workload");
+}
+
+Platform default_platform() { return load_platform(std::string(TXSIM_SOURCE_DIR) + "/platforms/default.json"); }
+
+// Acceptance: a timed run and a functional run of the same workload, seed and device give the
+// same accuracy and the same final conductances, bit for bit.
+TEST(TimedRun, SameAccuracyAndConductancesAsFunctional) {
+  const nn::Split data = synthetic_split(96, 32, {1, 4, 4}, 4);
+  const nn::Workload w = mlp_workload(32);
+  Platform p = default_platform();
+  nn::DevicePreset preset = noisy_preset();
+  p.apply_to(preset.crossbar.crossbar);  // the functional run uses the geometry the platform imposes
+  auto timed = add_case("timed", p, w, preset, data);
+  sc_core::sc_start();
+  auto functional = nn::build_network(w, 7, nn::analog_factory(preset));
+  nn::TrainOptions o;
+  o.config = w.train;
+  o.seed = 7;
+  std::ostringstream log;
+  const nn::TrainResult f = nn::train(*functional, data, o, log);
+  ASSERT_EQ(timed->result.epochs.size(), f.epochs.size());
+  for (std::size_t e = 0; e < f.epochs.size(); ++e) {
+    EXPECT_EQ(timed->result.epochs[e].train_loss, f.epochs[e].train_loss);
+    EXPECT_EQ(timed->result.epochs[e].test_accuracy, f.epochs[e].test_accuracy);
+  }
+  const auto a = timed->net->cores(), b = functional->cores();
+  ASSERT_EQ(a.size(), b.size());
+  int analog = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (!a[i]->analog()) continue;
+    ++analog;
+    const std::vector<float> ga = *a[i]->state(), gb = *b[i]->state();
+    ASSERT_EQ(ga.size(), gb.size());
+    // The state packs doubles (conductances, codes) into float pairs: compare the bytes.
+    EXPECT_EQ(std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(float)), 0) << "conductances of layer " << i << " differ";
+  }
+  EXPECT_EQ(analog, 2);
+  // And the timed run did charge the hardware: 2 epochs of 12 batches.
+  const HardwareReport& r = timed->chip->controller.report();
+  EXPECT_EQ(r.train_batches, 24u);
+  EXPECT_EQ(r.epochs.size(), 2u);
+  EXPECT_GT(r.train_ns, 0);
+  EXPECT_GT(r.layers[0][0].activity.crossbar_reads, 0u);
+}
+
+// Acceptance 6, in the direction physics says. Two chips in one simulation, the same workload.
+Platform variant(std::function<void(json&)> change) {
+  json j = read_json_file(std::string(TXSIM_SOURCE_DIR) + "/platforms/default.json");
+  change(j);
+  return platform_from_json(j, "variant");
+}
+
+uint64_t total(const HardwareReport& r, Phase ph, uint64_t Activity::*field) {
+  uint64_t n = 0;
+  for (const auto& l : r.layers) n += l[static_cast<int>(ph)].activity.*field;
+  return n;
+}
+
+double latency(const HardwareReport& r, Phase ph) {
+  double ns = 0;
+  for (const auto& l : r.layers) ns += l[static_cast<int>(ph)].cost.latency_ns;
+  return ns;
+}
+
+TEST(TimedDirection, MoreAdcsPerCrossbarReadFasterCostAreaSameConversions) {
+  const nn::Split data = synthetic_split(32, 8, {1, 4, 4}, 4);
+  const nn::Workload w = mlp_workload(32);
+  // ADC-bound: a 20 ns array read; one ADC takes 64 columns / 0.64 GS/s = 100 ns, four take 25 ns.
+  const Platform one = variant([](json& j) { j["crossbar"]["read_ns"] = 20; });
+  const Platform four = variant([](json& j) { j["crossbar"]["read_ns"] = 20; j["adc"]["per_crossbar"] = 4; });
+  ASSERT_DOUBLE_EQ(one.read_cycle_ns(), 100.0);
+  ASSERT_DOUBLE_EQ(four.read_cycle_ns(), 25.0);
+  auto a = add_case("one_adc", one, w, noisy_preset(), data);
+  auto b = add_case("four_adcs", four, w, noisy_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport &ra = a->chip->controller.report(), &rb = b->chip->controller.report();
+  EXPECT_LT(latency(rb, Phase::Forward), latency(ra, Phase::Forward));
+  EXPECT_LT(latency(rb, Phase::ActivationGradient), latency(ra, Phase::ActivationGradient));
+  EXPECT_GT(rb.area_mm2, ra.area_mm2);
+  EXPECT_EQ(total(rb, Phase::Forward, &Activity::adc_conversions), total(ra, Phase::Forward, &Activity::adc_conversions));
+  EXPECT_GT(total(ra, Phase::Forward, &Activity::adc_conversions), 0u);
+  EXPECT_LT(rb.train_ns, ra.train_ns);
+}
+
+TEST(TimedDirection, FasterWritePulsesShortenTheUpdatePhase) {
+  const nn::Split data = synthetic_split(32, 8, {1, 4, 4}, 4);
+  const nn::Workload w = mlp_workload(32);
+  const Platform slow = variant([](json& j) { j["crossbar"]["write_pulse_ns"] = 50; });
+  const Platform fast = variant([](json& j) { j["crossbar"]["write_pulse_ns"] = 10; });
+  auto a = add_case("slow", slow, w, noisy_preset(), data);
+  auto b = add_case("fast", fast, w, noisy_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport &ra = a->chip->controller.report(), &rb = b->chip->controller.report();
+  ASSERT_GT(latency(ra, Phase::WeightUpdate), 0);
+  EXPECT_DOUBLE_EQ(latency(rb, Phase::WeightUpdate) * 5, latency(ra, Phase::WeightUpdate));  // the same slots
+  EXPECT_EQ(total(ra, Phase::WeightUpdate, &Activity::program_pulses), total(rb, Phase::WeightUpdate, &Activity::program_pulses));
+  EXPECT_DOUBLE_EQ(latency(rb, Phase::Forward), latency(ra, Phase::Forward));
+}
+
+TEST(TimedDirection, LargerCrossbarsHoldTheSameLayerInFewerCrossbars) {
+  const nn::Split data = synthetic_split(32, 8, {1, 4, 4}, 4);
+  const nn::Workload w = mlp_workload(128);
+  const Platform small = variant([](json& j) { j["crossbar"]["rows"] = 32; j["crossbar"]["cols"] = 32; });
+  const Platform large = variant([](json& j) { j["crossbar"]["rows"] = 128; j["crossbar"]["cols"] = 128; });
+  auto a = add_case("small", small, w, noisy_preset(), data);
+  auto b = add_case("large", large, w, noisy_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport &ra = a->chip->controller.report(), &rb = b->chip->controller.report();
+  // Layer 16 -> 128: 32x32 arrays: 1 x 4 tiles x 4 slices x 2 = 32 crossbars; 128x128: 1 x 1 x 4 x 2 = 8.
+  EXPECT_EQ(ra.map.layers[0].where.crossbars, 32);
+  EXPECT_EQ(rb.map.layers[0].where.crossbars, 8);
+  EXPECT_LT(rb.map.crossbars_used, ra.map.crossbars_used);
+  EXPECT_LT(total(rb, Phase::Forward, &Activity::crossbar_reads), total(ra, Phase::Forward, &Activity::crossbar_reads));
+}
+
+// A platform too small for the workload is an error naming the platform and the counts.
+TEST(TimedMapping, TooFewCrossbarsIsAClearError) {
+  const Platform tiny = variant([](json& j) { j["chip"]["tiles"] = 1; });  // 16 crossbars of 64x64
+  const std::vector<LayerShape> layers = {{true, 784, 256, 104, false}};
+  try {
+    map_layers(tiny, layers);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("variant"), std::string::npos) << m;
+    EXPECT_NE(m.find("needs 104 crossbars"), std::string::npos) << m;
+    EXPECT_NE(m.find("has 16"), std::string::npos) << m;
+  }
+}
+
+// Acceptance 7: the trace has the structure the Perfetto UI reads.
+TEST(TimedTrace, PerfettoJsonIsWellFormedWithOneTrackPerUnit) {
+  const Platform p = platform_from_json(golden_platform(), "golden platform");
+  const nn::Split data = synthetic_split(8, 4, {1, 1, 6}, 3);
+  auto c = add_case("traced", p, golden_workload(), golden_preset(), data);
+  trace::PerfettoTrace t("test");
+  c->chip->set_trace(&t, 2);
+  sc_core::sc_start();
+  const json j = json::parse(t.to_json().dump());
+  const std::vector<std::string> problems = trace::validate_chrome_trace(j);
+  for (const auto& m : problems) ADD_FAILURE() << m;
+  std::map<std::string, int> spans_per_track;
+  std::map<int, std::string> names;
+  for (const json& e : j["traceEvents"])
+    if (e["ph"] == "M" && e["name"] == "thread_name") names[e["tid"]] = e["args"]["name"];
+  for (const json& e : j["traceEvents"])
+    if (e["ph"] == "B") ++spans_per_track[names[e["tid"]]];
+  for (const char* track : {"controller (layer phases)", "tile0 crossbars", "tile0 ADCs", "tile0 buffer", "tile0 digital",
+                            "tile0 programming", "tile2 crossbars", "noc", "global_buffer", "offchip"})
+    EXPECT_GT(spans_per_track[track], 0) << track;
+  // Two traced batches: the controller shows each layer-phase charged: 2 x (input + 3 FW +
+  // 2 AG (the first layer's is skipped) + 3 WG + 3 WU).
+  EXPECT_EQ(spans_per_track["controller (layer phases)"], 2 * (1 + 3 + 2 + 3 + 3));
+}
+
+}  // namespace
+}  // namespace txsim::hw
