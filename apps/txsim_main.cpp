@@ -86,13 +86,15 @@ extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
   // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
-  // with the TxSim-like preset for one epoch, beside the ideal (digital) run.
+  // with the TxSim-like preset for one epoch, timed on the default platform, beside the ideal
+  // (digital) run; figures, per-layer CSV and trace in runs/main.
   if (argc == 1) {
     const char* job[] = {"train", "--workload", "workloads/lenet5.json", "--device", "workloads/devices/txsim_reram.json",
-                         "--epochs", "1", "--compare-ideal"};
-    std::printf("txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json --epochs 1 "
-                "--compare-ideal\n");
-    return txsim::app::train_main(8, const_cast<char**>(job));
+                         "--platform", "platforms/default.json", "--epochs", "1", "--out", "runs/main", "--trace",
+                         "runs/main/trace.json", "--compare-ideal"};
+    std::printf("txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json "
+                "--platform platforms/default.json --epochs 1 --out runs/main --trace runs/main/trace.json --compare-ideal\n");
+    return txsim::app::train_main(static_cast<int>(sizeof job / sizeof *job), const_cast<char**>(job));
   }
   const std::string command = argv[1];
   if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);

@@ -75,8 +75,8 @@ std::unique_ptr<Case> add_case(const char* name, const Platform& p, const nn::Wo
   c->platform = p;
   c->platform.apply_to(preset.crossbar.crossbar);
   c->net = nn::build_network(w, seed, nn::analog_factory(preset));
-  c->chip = std::make_unique<Chip>(name, c->platform, map_layers(c->platform, layer_shapes(*c->net)),
-                                   static_cast<int>(data.train.sample_size()));
+  c->chip = std::make_unique<Chip>(name, c->platform);
+  c->chip->controller.configure(map_layers(c->platform, layer_shapes(*c->net)), static_cast<int>(data.train.sample_size()));
   Case* raw = c.get();
   raw->chip->controller.set_work([raw, w, seed, &data] {
     nn::TrainOptions o;

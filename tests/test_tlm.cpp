@@ -11,6 +11,7 @@
 
 #include "txsim/tlm/accelerator.h"
 #include "txsim/tlm/registers.h"
+#include "txsim/tlm/vp.h"
 
 namespace txsim::hw {
 namespace {
@@ -52,9 +53,11 @@ struct Host : sc_core::sc_module {
 struct Bench {
   Host host{"host"};
   Accelerator acc{"acc"};
+  Memory memory{"memory", 1 << 16};
   sc_core::sc_signal<bool> irq{"irq"};
   Bench() {
     host.socket.bind(acc.regs);
+    acc.dma.bind(memory.socket);
     acc.irq(irq);
     sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate
   }
@@ -92,15 +95,18 @@ TEST(TlmRegisters, WrongAddressesSizesAndCommandsGetTlmErrors) {
   EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x00, &v), tlm::TLM_COMMAND_ERROR_RESPONSE);
 }
 
-// START without a job runner ends the job with ERROR; the enabled interrupt raises the line;
-// writing 1 to IRQ_STATUS clears it and drops the line; RESET clears STATUS.
+// START sets BUSY at once; the job thread then finds no runner and ends the job with ERROR;
+// the enabled interrupt raises the line; writing 1 to IRQ_STATUS clears it and drops the line;
+// RESET clears STATUS.
 TEST(TlmRegisters, InterruptLineFollowsEnabledPendingBits) {
   Bench b;
   b.host.write(0x08, bits::kError);
   b.host.write(0x00, bits::kStart);
-  sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_NS));
+  EXPECT_EQ(b.host.read(0x04), bits::kBusy);
+  EXPECT_FALSE(b.irq.read());
+  sc_core::sc_start(sc_core::sc_time(10, sc_core::SC_NS));
   EXPECT_EQ(b.host.read(0x04), bits::kError);
-  EXPECT_EQ(b.host.read(0x3C), Accelerator::kNoRunner);
+  EXPECT_EQ(b.host.read(0x3C), errors::kNoRunner);
   EXPECT_EQ(b.host.read(0x00), 0u);  // START clears itself
   EXPECT_TRUE(b.irq.read());
   b.host.write(0x0C, bits::kError);

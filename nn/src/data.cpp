@@ -3,13 +3,13 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 
 #include "txsim/rng.h"
 
 namespace txsim::nn {
-namespace {
 
 // The whole file, decompressed if it is gzip (zlib reads plain files unchanged).
 std::vector<unsigned char> read_all(const std::string& path) {
@@ -26,6 +26,8 @@ std::vector<unsigned char> read_all(const std::string& path) {
   if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) throw DataError(path + ": read error: " + msg);
   return data;
 }
+
+namespace {
 
 uint32_t be32(const std::vector<unsigned char>& d, std::size_t at) {
   return (uint32_t(d[at]) << 24) | (uint32_t(d[at + 1]) << 16) | (uint32_t(d[at + 2]) << 8) | d[at + 3];
@@ -46,7 +48,11 @@ std::size_t Dataset::sample_size() const {
 }
 
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int classes) {
-  const auto img = read_all(images_path);
+  return parse_idx(read_all(images_path), images_path, read_all(labels_path), labels_path, classes);
+}
+
+Dataset parse_idx(const std::vector<unsigned char>& img, const std::string& images_path, const std::vector<unsigned char>& lab,
+                  const std::string& labels_path, int classes) {
   if (img.size() < 16) throw DataError(images_path + ": truncated IDX header (" + std::to_string(img.size()) + " bytes)");
   if (be32(img, 0) != 0x803)
     throw DataError(images_path + ": bad magic number " + hex(be32(img, 0)) + ": accepted 0x00000803 (IDX unsigned-byte images)");
@@ -57,7 +63,6 @@ Dataset load_idx(const std::string& images_path, const std::string& labels_path,
     throw DataError(images_path + ": " + std::to_string(img.size()) + " bytes where the header (" + std::to_string(n) +
                     " images of " + std::to_string(h) + "x" + std::to_string(w) + ") needs " + std::to_string(want) +
                     (img.size() < want ? " (truncated)" : ""));
-  const auto lab = read_all(labels_path);
   if (lab.size() < 8) throw DataError(labels_path + ": truncated IDX header (" + std::to_string(lab.size()) + " bytes)");
   if (be32(lab, 0) != 0x801)
     throw DataError(labels_path + ": bad magic number " + hex(be32(lab, 0)) + ": accepted 0x00000801 (IDX unsigned-byte labels)");
@@ -156,12 +161,22 @@ void normalize(Dataset& d, const std::vector<float>& mean, const std::vector<flo
   }
 }
 
-namespace {
 void keep_first(Dataset& d, int limit) {
   if (limit <= 0 || limit >= d.size()) return;
   d.labels.resize(limit);
   d.images.resize(static_cast<std::size_t>(limit) * d.sample_size());
 }
+
+void normalize_named(const std::string& name, Dataset& d) {
+  if (name == "mnist" || name == "fashion-mnist") {
+    const float mean = name == "mnist" ? 0.1307f : 0.2860f, sd = name == "mnist" ? 0.3081f : 0.3530f;
+    normalize(d, {mean}, {sd});
+  } else if (name == "cifar10") {
+    normalize(d, {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f});
+  }
+}
+
+namespace {
 
 std::string first_existing(const std::vector<std::string>& candidates) {
   for (const auto& c : candidates)
@@ -170,33 +185,37 @@ std::string first_existing(const std::vector<std::string>& candidates) {
 }
 }  // namespace
 
+std::array<std::string, 4> idx_files(const std::string& name, const std::string& data_dir) {
+  std::vector<std::string> dirs = {data_dir + "/" + name};
+  if (name == "fashion-mnist") dirs.push_back("/usr/share/datasets/fashion-mnist");
+  auto file = [&](const std::string& base) {
+    std::vector<std::string> c;
+    for (const auto& dir : dirs) {
+      c.push_back(dir + "/" + base);
+      c.push_back(dir + "/" + base + ".gz");
+    }
+    return first_existing(c);
+  };
+  return {file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"), file("t10k-images-idx3-ubyte"),
+          file("t10k-labels-idx1-ubyte")};
+}
+
 Split load_named(const std::string& name, const std::string& data_dir, int limit_train, int limit_test) {
   Split s;
   if (name == "mnist" || name == "fashion-mnist") {
-    std::vector<std::string> dirs = {data_dir + "/" + name};
-    if (name == "fashion-mnist") dirs.push_back("/usr/share/datasets/fashion-mnist");
-    auto file = [&](const std::string& base) {
-      std::vector<std::string> c;
-      for (const auto& dir : dirs) {
-        c.push_back(dir + "/" + base);
-        c.push_back(dir + "/" + base + ".gz");
-      }
-      return first_existing(c);
-    };
-    s.train = load_idx(file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"));
-    s.test = load_idx(file("t10k-images-idx3-ubyte"), file("t10k-labels-idx1-ubyte"));
-    const float mean = name == "mnist" ? 0.1307f : 0.2860f, sd = name == "mnist" ? 0.3081f : 0.3530f;
-    normalize(s.train, {mean}, {sd});
-    normalize(s.test, {mean}, {sd});
+    const std::array<std::string, 4> f = idx_files(name, data_dir);
+    s.train = load_idx(f[0], f[1]);
+    s.test = load_idx(f[2], f[3]);
+    normalize_named(name, s.train);
+    normalize_named(name, s.test);
   } else if (name == "cifar10") {
     const std::string dir = data_dir + "/cifar-10-batches-bin/";
     std::vector<std::string> train;
     for (int b = 1; b <= 5; ++b) train.push_back(dir + "data_batch_" + std::to_string(b) + ".bin");
     s.train = load_cifar10(train);
     s.test = load_cifar10({dir + "test_batch.bin"});
-    const std::vector<float> mean = {0.4914f, 0.4822f, 0.4465f}, sd = {0.2470f, 0.2435f, 0.2616f};
-    normalize(s.train, mean, sd);
-    normalize(s.test, mean, sd);
+    normalize_named(name, s.train);
+    normalize_named(name, s.test);
   } else if (name == "synthetic") {
     s.train = synthetic(2000, {1, 8, 8}, 4, 1, 0);
     s.test = synthetic(500, {1, 8, 8}, 4, 1, 1);

@@ -1,18 +1,71 @@
 #include "txsim/tlm/accelerator.h"
 
+#include <algorithm>
+
 namespace txsim::hw {
 
 Accelerator::Accelerator(sc_core::sc_module_name name, sc_core::sc_time register_latency)
-    : sc_core::sc_module(name), regs("regs"), irq("irq"), latency_(register_latency) {
+    : sc_core::sc_module(name), regs("regs"), dma("dma"), irq("irq"), latency_(register_latency) {
   regs.register_b_transport(this, &Accelerator::b_transport);
   SC_HAS_PROCESS(Accelerator);
   SC_METHOD(drive_irq);
   sensitive << irq_changed_;
+  SC_THREAD(job_thread);
+  set_stack_size(64 << 20);  // jobs train networks here (BLAS, OpenMP, im2col)
 }
 
 void Accelerator::drive_irq() { irq.write(file_.interrupt()); }
 
 void Accelerator::update_irq() { irq_changed_.notify(sc_core::SC_ZERO_TIME); }
+
+void Accelerator::finish(uint32_t error) {
+  const uint32_t bit = error == errors::kNone ? bits::kDone : bits::kError;
+  file_.set_hardware("STATUS", bit);
+  file_.set_hardware("ERROR_CODE", error);
+  file_.set_hardware("IRQ_STATUS", file_.get("IRQ_STATUS") | bit);
+  update_irq();
+}
+
+void Accelerator::job_thread() {
+  for (;;) {
+    sc_core::wait(start_);
+    qk_.reset();
+    const uint32_t error = runner_ ? runner_() : errors::kNoRunner;
+    qk_.sync();
+    finish(error);
+  }
+}
+
+bool Accelerator::transfer(tlm::tlm_command cmd, uint64_t address, unsigned char* data, std::size_t bytes) {
+  for (std::size_t done = 0; done < bytes;) {
+    const unsigned n = static_cast<unsigned>(std::min(kDmaBurst, bytes - done));
+    tlm::tlm_generic_payload t;
+    t.set_command(cmd);
+    t.set_address(address + done);
+    t.set_data_ptr(data + done);
+    t.set_data_length(n);
+    t.set_streaming_width(n);
+    t.set_byte_enable_ptr(nullptr);
+    t.set_dmi_allowed(false);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time delay = qk_.get_local_time();
+    dma->b_transport(t, delay);
+    if (!t.is_response_ok()) return false;
+    qk_.set(delay);
+    if (qk_.need_sync()) qk_.sync();
+    done += n;
+  }
+  return true;
+}
+
+bool Accelerator::dma_read(uint64_t address, void* data, std::size_t bytes) {
+  return transfer(tlm::TLM_READ_COMMAND, address, static_cast<unsigned char*>(data), bytes);
+}
+
+bool Accelerator::dma_write(uint64_t address, const void* data, std::size_t bytes) {
+  // The payload's pointer is not const, but a write only reads it.
+  return transfer(tlm::TLM_WRITE_COMMAND, address, static_cast<unsigned char*>(const_cast<void*>(data)), bytes);
+}
 
 void Accelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   const bool write = trans.get_command() == tlm::TLM_WRITE_COMMAND;
@@ -46,14 +99,10 @@ void Accelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&
       file_.set_hardware("STATUS", 0);
       file_.set_hardware("IRQ_STATUS", 0);
       file_.set_hardware("ERROR_CODE", 0);
-    } else if (ctrl & bits::kStart) {
-      if (runner_) {
-        runner_(file_);
-      } else {
-        file_.set_hardware("STATUS", bits::kError);
-        file_.set_hardware("ERROR_CODE", kNoRunner);
-        file_.set_hardware("IRQ_STATUS", file_.get("IRQ_STATUS") | bits::kError);
-      }
+    } else if ((ctrl & bits::kStart) && !(file_.get("STATUS") & bits::kBusy)) {
+      file_.set_hardware("STATUS", bits::kBusy);
+      file_.set_hardware("ERROR_CODE", 0);
+      start_.notify(delay);  // the job starts when the write lands
     }
   }
   update_irq();

@@ -116,17 +116,23 @@ void OffChipPort::serve(Job& j, double t0) {
 
 // ---- controller ---------------------------------------------------------------------------------
 
-Controller::Controller(sc_core::sc_module_name name, const Platform& p, ChipMap map, int sample_values)
+Controller::Controller(sc_core::sc_module_name name, const Platform& p)
     : sc_core::sc_module(name), tile_port("tile_port"), noc_port("noc_port"), buffer_port("buffer_port"),
-      offchip_port("offchip_port"), busy("busy"), layer("layer"), phase("phase"), p_(p), sample_values_(sample_values) {
-  report_.platform = p.name;
-  report_.area_mm2 = p.area_mm2();
-  report_.cells_per_crossbar = p.crossbar.rows * p.crossbar.cols;
-  report_.layers.resize(map.layers.size());
-  report_.map = std::move(map);
+      offchip_port("offchip_port"), busy("busy"), layer("layer"), phase("phase"), p_(p) {
   SC_HAS_PROCESS(Controller);
   SC_THREAD(run);
   set_stack_size(64 << 20);  // the training runs in this thread (BLAS, OpenMP, im2col)
+}
+
+void Controller::configure(ChipMap map, int sample_values) {
+  report_ = HardwareReport{};
+  report_.platform = p_.name;
+  report_.area_mm2 = p_.area_mm2();
+  report_.cells_per_crossbar = p_.crossbar.rows * p_.crossbar.cols;
+  report_.layers.resize(map.layers.size());
+  report_.map = std::move(map);
+  sample_values_ = sample_values;
+  epoch_ = EpochHardware{};
 }
 
 void Controller::set_trace(trace::TraceSink* sink, int batches) {
@@ -319,8 +325,8 @@ void Controller::on_epoch(int epoch) {
 
 // ---- chip ---------------------------------------------------------------------------------------
 
-Chip::Chip(sc_core::sc_module_name name, const Platform& p, const ChipMap& map, int sample_values)
-    : sc_core::sc_module(name), controller("controller", p, map, sample_values), noc("noc", p), buffer("global_buffer", p),
+Chip::Chip(sc_core::sc_module_name name, const Platform& p)
+    : sc_core::sc_module(name), controller("controller", p), noc("noc", p), buffer("global_buffer", p),
       offchip("offchip", p) {
   for (int t = 0; t < p.tiles; ++t) {
     tiles.push_back(std::make_unique<Tile>(("tile" + std::to_string(t)).c_str(), p));

@@ -13,7 +13,8 @@ TimedTraining train_timed(nn::Network& net, const nn::Split& data, nn::TrainOpti
   const auto t0 = std::chrono::steady_clock::now();
   const ChipMap map = map_layers(platform, layer_shapes(net));
   setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
-  auto chip = std::make_unique<Chip>("chip", platform, map, static_cast<int>(data.train.sample_size()));
+  auto chip = std::make_unique<Chip>("chip", platform);
+  chip->controller.configure(map, static_cast<int>(data.train.sample_size()));
   chip->set_trace(timed.trace, timed.trace_batches);
   sc_core::sc_trace_file* vcd = nullptr;
   const std::string vcd_tmp = timed.vcd_path + ".tmp";

@@ -2,6 +2,7 @@
 // generator for tests. Every malformed file is an error naming the file and what is wrong.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -26,6 +27,18 @@ struct Dataset {
 // IDX images (magic 0x803, N x H x W bytes) and labels (magic 0x801, N bytes), raw or gzip.
 // Pixels scaled to [0, 1].
 Dataset load_idx(const std::string& images_path, const std::string& labels_path, int classes = 10);
+// The same from bytes in memory (errors name images_name / labels_name).
+Dataset parse_idx(const std::vector<unsigned char>& images, const std::string& images_name,
+                  const std::vector<unsigned char>& labels, const std::string& labels_name, int classes = 10);
+// A whole file, decompressed if it is gzip; DataError naming the file when it cannot be read.
+std::vector<unsigned char> read_all(const std::string& path);
+// The IDX files of "mnist" or "fashion-mnist" as load_named finds them: train images, train
+// labels, test images, test labels.
+std::array<std::string, 4> idx_files(const std::string& name, const std::string& data_dir);
+// The per-channel normalization load_named applies to a named dataset (none for others).
+void normalize_named(const std::string& name, Dataset& d);
+// Keeps the first `limit` samples (limit <= 0: all).
+void keep_first(Dataset& d, int limit);
 // CIFAR-10 binary batches: records of 1 label byte + 3072 pixel bytes (3 x 32 x 32).
 Dataset load_cifar10(const std::vector<std::string>& batch_paths);
 // Class-dependent Gaussian blobs in the given shape: learnable, for tests. `seed` fixes the class

@@ -47,6 +47,34 @@ constexpr std::array<RegisterInfo, 14> kRegisters = {{
 
 constexpr uint32_t kRegisterSpan = 0x40;  // bytes the target decodes
 
+// ERROR_CODE values.
+namespace errors {
+constexpr uint32_t kNone = 0;
+constexpr uint32_t kNoRunner = 1;        // no job runner installed
+constexpr uint32_t kBadDescriptor = 2;   // the network descriptor is not valid JSON or names a bad field
+constexpr uint32_t kDmaError = 3;        // system memory answered a DMA access with an error
+constexpr uint32_t kBadData = 4;         // the data region is malformed (header, IDX files)
+constexpr uint32_t kResultTooSmall = 5;  // RESULT_SIZE cannot hold the results
+constexpr uint32_t kDoesNotFit = 6;      // the network needs more crossbars than the accelerator has
+constexpr uint32_t kDiverged = 7;        // training diverged (NaN or infinite loss)
+}  // namespace errors
+
+struct ErrorCodeInfo {
+  uint32_t code;
+  const char* name;
+  const char* description;
+};
+constexpr std::array<ErrorCodeInfo, 8> kErrorCodes = {{
+    {errors::kNone, "NONE", "no error"},
+    {errors::kNoRunner, "NO_RUNNER", "no job runner installed"},
+    {errors::kBadDescriptor, "BAD_DESCRIPTOR", "the network descriptor is not valid JSON or has a bad field"},
+    {errors::kDmaError, "DMA_ERROR", "system memory answered a DMA access with an error"},
+    {errors::kBadData, "BAD_DATA", "the data region is malformed (header or IDX files)"},
+    {errors::kResultTooSmall, "RESULT_TOO_SMALL", "RESULT_SIZE cannot hold the results"},
+    {errors::kDoesNotFit, "DOES_NOT_FIT", "the network needs more crossbars than the accelerator has"},
+    {errors::kDiverged, "DIVERGED", "training diverged (NaN or infinite loss)"},
+}};
+
 // The outcome of one register access, in the terms TLM responses need.
 enum class AccessResult { Ok, AddressError, CommandError, BurstError, ByteEnableError };
 

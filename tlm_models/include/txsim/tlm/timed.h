@@ -112,7 +112,12 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   sc_core::sc_signal<bool> busy;         // a training batch is being charged
   sc_core::sc_signal<int> layer, phase;  // the layer-phase charged now (phase: 1 FW .. 4 WU)
 
-  Controller(sc_core::sc_module_name name, const Platform& p, ChipMap map, int sample_values);
+  Controller(sc_core::sc_module_name name, const Platform& p);
+  // Before a run: where the network's layers sit and the values of one input sample. Starts a
+  // fresh report.
+  void configure(ChipMap map, int sample_values);
+  // Catches the simulated time up with the local offset (after the last phase of a run).
+  void sync() { qk_.sync(); }
   // The work to run in the controller's thread once the simulation starts (the training).
   void set_work(std::function<void()> work) { work_ = std::move(work); }
   // Spans of the first `batches` training batches go to `sink`.
@@ -135,7 +140,7 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
 
   const Platform& p_;
   HardwareReport report_;
-  int sample_values_;
+  int sample_values_ = 0;
   std::function<void()> work_;
   tlm_utils::tlm_quantumkeeper qk_;
   trace::TraceSink* sink_ = nullptr;
@@ -148,7 +153,8 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
 // bound together.
 class Chip final : public sc_core::sc_module {
  public:
-  Chip(sc_core::sc_module_name name, const Platform& p, const ChipMap& map, int sample_values);
+  // The hardware is the platform's; a network is mapped onto it by controller.configure().
+  Chip(sc_core::sc_module_name name, const Platform& p);
   Controller controller;
   std::vector<std::unique_ptr<Tile>> tiles;
   Interconnect noc;
