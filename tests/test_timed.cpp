@@ -13,12 +13,16 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <tlm_utils/simple_initiator_socket.h>
 
 #include "txsim/nn/analog.h"
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
+#include "txsim/tlm/job_format.h"
 #include "txsim/tlm/timed.h"
+#include "txsim/tlm/training_accelerator.h"
+#include "txsim/tlm/vp.h"
 #include "txsim/trace/trace.h"
 
 namespace txsim::hw {
@@ -371,6 +375,120 @@ TEST(TimedTrace, PerfettoJsonIsWellFormedWithOneTrackPerUnit) {
   // Two traced batches: the controller shows each layer-phase charged: 2 x (input + 3 FW +
   // 2 AG (the first layer's is skipped) + 3 WG + 3 WU).
   EXPECT_EQ(spans_per_track["controller (layer phases)"], 2 * (1 + 3 + 2 + 3 + 3));
+}
+
+// Jobs through the registers and DMA: a bad descriptor, a malformed data region and too small a
+// result region end with ERROR and their codes (the interrupt each time); a good job ends DONE
+// with the results in memory.
+std::vector<unsigned char> idx_images(int n, int h, int w, uint64_t seed) {
+  std::vector<unsigned char> b = {0, 0, 8, 3, 0, 0, 0, static_cast<unsigned char>(n), 0, 0, 0, static_cast<unsigned char>(h),
+                                  0, 0, 0, static_cast<unsigned char>(w)};
+  for (int i = 0; i < n * h * w; ++i) b.push_back(static_cast<unsigned char>((i * 37 + seed * 11 + (i / (h * w)) % 4 * 60) % 256));
+  return b;
+}
+std::vector<unsigned char> idx_labels(int n) {
+  std::vector<unsigned char> b = {0, 0, 8, 1, 0, 0, 0, static_cast<unsigned char>(n)};
+  for (int i = 0; i < n; ++i) b.push_back(static_cast<unsigned char>(i % 4));
+  return b;
+}
+
+struct JobHost : sc_core::sc_module {
+  tlm_utils::simple_initiator_socket<JobHost> bus;
+  sc_core::sc_in<bool> irq;
+  std::function<void(JobHost&)> body;
+  SC_HAS_PROCESS(JobHost);
+  explicit JobHost(sc_core::sc_module_name n) : sc_core::sc_module(n), bus("bus"), irq("irq") { SC_THREAD(run); }
+  void run() { body(*this); }
+  tlm::tlm_response_status access(tlm::tlm_command cmd, uint64_t a, void* p, unsigned n) {
+    tlm::tlm_generic_payload t;
+    t.set_command(cmd);
+    t.set_address(a);
+    t.set_data_ptr(static_cast<unsigned char*>(p));
+    t.set_data_length(n);
+    t.set_streaming_width(n);
+    t.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    sc_core::sc_time d = sc_core::SC_ZERO_TIME;
+    bus->b_transport(t, d);
+    wait(d);
+    return t.get_response_status();
+  }
+  void reg(uint32_t offset, uint32_t v) { EXPECT_EQ(access(tlm::TLM_WRITE_COMMAND, 0x4000'0000 + offset, &v, 4), tlm::TLM_OK_RESPONSE); }
+  uint32_t reg(uint32_t offset) {
+    uint32_t v = 0;
+    EXPECT_EQ(access(tlm::TLM_READ_COMMAND, 0x4000'0000 + offset, &v, 4), tlm::TLM_OK_RESPONSE);
+    return v;
+  }
+  // Puts the descriptor at 0x1000 and the data at 0x10000, runs a job, returns STATUS.
+  uint32_t job(const std::string& descriptor, const std::vector<unsigned char>& data, uint32_t result_size) {
+    std::string d = descriptor;
+    std::vector<unsigned char> x = data;
+    EXPECT_EQ(access(tlm::TLM_WRITE_COMMAND, 0x1000, d.data(), static_cast<unsigned>(d.size())), tlm::TLM_OK_RESPONSE);
+    EXPECT_EQ(access(tlm::TLM_WRITE_COMMAND, 0x10000, x.data(), static_cast<unsigned>(x.size())), tlm::TLM_OK_RESPONSE);
+    reg(0x10, 0x1000);
+    reg(0x18, static_cast<uint32_t>(d.size()));
+    reg(0x20, 0x10000);
+    reg(0x28, static_cast<uint32_t>(x.size()));
+    reg(0x30, 0x40000);
+    reg(0x38, result_size);
+    reg(0x08, bits::kDone | bits::kError);
+    reg(0x00, bits::kStart);
+    EXPECT_EQ(reg(0x04), bits::kBusy);
+    wait(irq.posedge_event());
+    const uint32_t status = reg(0x04);
+    reg(0x0C, bits::kDone | bits::kError);
+    return status;
+  }
+};
+
+TEST(TrainingAcceleratorJob, RegistersAndDmaOnlyWithErrorCodes) {
+  const Platform p = default_platform();
+  JobHost host("host");
+  Memory memory("memory", 1 << 20);
+  Router router("router");
+  TrainingAccelerator acc("acc", p);
+  sc_core::sc_signal<bool> irq("irq");
+  host.bus.bind(router.in);
+  acc.top.dma.bind(router.in);
+  router.add_target(0, 1 << 20);
+  router.out.bind(memory.socket);
+  router.add_target(0x4000'0000, kRegisterSpan);
+  router.out.bind(acc.top.regs);
+  acc.top.irq(irq);
+  host.irq(irq);
+  const IdxFiles files = {idx_images(32, 4, 4, 1), idx_labels(32), idx_images(8, 4, 4, 2), idx_labels(8)};
+  const std::vector<unsigned char> data = pack_data_region(files);
+  json d = {{"workload", json::parse(R"({"name": "tiny", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 16, "out": 8, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 8, "out": 4}], "train": {"epochs": 1, "batch": 8, "lr": 0.05}})")},
+            {"device", json::parse(R"({"crossbar": {"weight_bits": 8, "bits_per_cell": 2, "read_mode": "folded"}})")},
+            {"seed", 5}};
+  std::string results;
+  host.body = [&](JobHost& h) {
+    json bad = d;
+    bad["epochs"] = 0;
+    EXPECT_EQ(h.job(bad.dump(), data, 1 << 16), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kBadDescriptor);
+    EXPECT_NE(acc.last_error().find("epochs"), std::string::npos) << acc.last_error();
+    std::vector<unsigned char> broken = data;
+    broken[0] = 'X';
+    EXPECT_EQ(h.job(d.dump(), broken, 1 << 16), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kBadData);
+    EXPECT_EQ(h.job(d.dump(), data, 64), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kResultTooSmall);
+    EXPECT_EQ(h.job(d.dump(), data, 1 << 16), bits::kDone);
+    EXPECT_EQ(h.reg(0x3C), errors::kNone);
+    std::vector<unsigned char> region(1 << 16);
+    EXPECT_EQ(h.access(tlm::TLM_READ_COMMAND, 0x40000, region.data(), static_cast<unsigned>(region.size())), tlm::TLM_OK_RESPONSE);
+    results = unpack_result(region);
+  };
+  sc_core::sc_start();
+  ASSERT_FALSE(results.empty());
+  const json r = json::parse(results);
+  EXPECT_EQ(r["hardware"]["train_samples"], 32);
+  EXPECT_EQ(r["hardware"]["eval_samples"], 8);
+  EXPECT_GE(r["final_test_accuracy"].get<double>(), 0.0);
+  EXPECT_GT(r["hardware"]["train_seconds"].get<double>(), 0.0);
+  EXPECT_FALSE(irq.read());  // acknowledged
 }
 
 }  // namespace

@@ -57,6 +57,9 @@ std::string register_map_markdown() {
     const char* access = r.access == Access::ReadOnly ? "RO" : r.access == Access::ReadWrite ? "RW" : "W1C";
     out += std::string("| ") + offset + " | " + r.name + " | " + access + " | " + r.description + " |\n";
   }
+  out += "\n| ERROR_CODE | name | meaning |\n|---|---|---|\n";
+  for (const ErrorCodeInfo& e : kErrorCodes)
+    out += "| " + std::to_string(e.code) + " | " + e.name + " | " + e.description + " |\n";
   return out;
 }
 
