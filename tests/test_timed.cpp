@@ -337,6 +337,33 @@ TEST(TimedDirection, LargerCrossbarsHoldTheSameLayerInFewerCrossbars) {
   EXPECT_LT(total(rb, Phase::Forward, &Activity::crossbar_reads), total(ra, Phase::Forward, &Activity::crossbar_reads));
 }
 
+// Integration: every shipped platform runs a timed training (three chips in one simulation).
+TEST(TimedPlatforms, EachShippedPlatformTrainsAndReports) {
+  const nn::Split data = synthetic_split(32, 8, {1, 4, 4}, 4);
+  const nn::Workload w = mlp_workload(32);
+  std::vector<std::unique_ptr<Case>> cases;
+  for (const char* name : {"isaac", "neurosim", "default"}) {
+    const Platform p = load_platform(std::string(TXSIM_SOURCE_DIR) + "/platforms/" + name + ".json");
+    nn::DevicePreset preset = noisy_preset();
+    // NeuroSim's 5-bit cells hold a 5-bit weight in one device pair; the others slice 8 bits.
+    if (8 % p.crossbar.bits_per_cell != 0) preset.crossbar.crossbar.weight_bits = p.crossbar.bits_per_cell;
+    cases.push_back(add_case(name, p, w, preset, data));
+  }
+  sc_core::sc_start();
+  for (const auto& c : cases) {
+    const HardwareReport& r = c->chip->controller.report();
+    SCOPED_TRACE(r.platform);
+    EXPECT_EQ(r.train_samples, 64u);  // 2 epochs of 32
+    EXPECT_GT(r.train_ns, 0);
+    EXPECT_GT(r.train_pj, 0);
+    EXPECT_GT(r.area_mm2, 0);
+    EXPECT_GT(r.tops_per_watt(), 0);
+    EXPECT_GT(r.layers[0][static_cast<int>(Phase::Forward)].activity.crossbar_reads, 0u);
+    EXPECT_GT(r.layers[0][static_cast<int>(Phase::WeightUpdate)].cost.latency_ns, 0);
+    EXPECT_EQ(c->result.epochs.size(), 2u);
+  }
+}
+
 // A platform too small for the workload is an error naming the platform and the counts.
 TEST(TimedMapping, TooFewCrossbarsIsAClearError) {
   const Platform tiny = variant([](json& j) { j["chip"]["tiles"] = 1; });  // 16 crossbars of 64x64
