@@ -3,7 +3,7 @@
 // the data (IDX files) into memory, programs the accelerator's registers, starts it, waits for
 // the interrupt and reads the results back: everything crosses the bus (registers and DMA).
 //
-//   txsim_vp --workload workloads/mlp.json --device workloads/devices/txsim_reram.json \
+//   txsim_vp --workload workloads/mlp.json --device workloads/devices/txsim_reram.json
 //            --platform platforms/default.json --limit-train 2000 --limit-test 500 --out vp.json
 #include <cstdio>
 #include <iostream>
