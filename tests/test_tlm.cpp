@@ -121,7 +121,9 @@ TEST(TlmRegisters, MapTableIsConsistent) {
   for (std::size_t i = 0; i < kRegisters.size(); ++i) {
     EXPECT_EQ(kRegisters[i].offset % 4, 0u) << kRegisters[i].name;
     EXPECT_LT(kRegisters[i].offset, kRegisterSpan) << kRegisters[i].name;
-    if (i > 0) EXPECT_GT(kRegisters[i].offset, kRegisters[i - 1].offset) << kRegisters[i].name;
+    if (i > 0) {
+      EXPECT_GT(kRegisters[i].offset, kRegisters[i - 1].offset) << kRegisters[i].name;
+    }
     const std::string name = kRegisters[i].name;
     if (name.size() > 3 && name.compare(name.size() - 3, 3, "_LO") == 0) {  // address() reads HI next
       ASSERT_LT(i + 1, kRegisters.size());
