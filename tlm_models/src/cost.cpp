@@ -20,6 +20,19 @@ Cost& Cost::operator+=(const Cost& o) {
   return *this;
 }
 
+Cost Cost::energy_scaled(double f) const {
+  Cost s = *this;
+  s.array_pj *= f;
+  s.dac_pj *= f;
+  s.adc_pj *= f;
+  s.shift_add_pj *= f;
+  s.digital_pj *= f;
+  s.buffer_pj *= f;
+  s.noc_pj *= f;
+  s.program_pj *= f;
+  return s;
+}
+
 Cost read_cost(const Platform& p, const Activity& a, const Placement& where) {
   if (where.crossbars < 1 || where.replicas < 1) throw std::invalid_argument("read_cost: a placement needs crossbars and replicas >= 1");
   Cost c;

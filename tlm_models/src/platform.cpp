@@ -12,10 +12,12 @@ namespace txsim::hw {
 using nlohmann::json;
 using Fields = JsonFields<ConfigError>;
 
-double Platform::read_cycle_ns() const {
+double Platform::adc_cycle_ns() const {
   const int conversions = (crossbar.cols + adc.per_crossbar - 1) / adc.per_crossbar;  // per ADC
-  return std::max(crossbar.read_ns, conversions / adc.gsps);
+  return conversions / adc.gsps;
 }
+
+double Platform::read_cycle_ns() const { return std::max(crossbar.read_ns, adc_cycle_ns()); }
 
 double Platform::area_mm2() const {
   const double n = crossbars();

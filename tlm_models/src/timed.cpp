@@ -12,19 +12,6 @@ namespace {
 
 double to_ns(const sc_time& t) { return t.to_seconds() * 1e9; }
 
-Cost scaled_energy(const Cost& c, double f) {
-  Cost s = c;
-  s.array_pj *= f;
-  s.dac_pj *= f;
-  s.adc_pj *= f;
-  s.shift_add_pj *= f;
-  s.digital_pj *= f;
-  s.buffer_pj *= f;
-  s.noc_pj *= f;
-  s.program_pj *= f;
-  return s;
-}
-
 }  // namespace
 
 // ---- targets ------------------------------------------------------------------------------------
@@ -66,12 +53,12 @@ void Tile::serve(Job& j, double t0) {
     case Job::Kind::Read: {
       const Cost r = read_cost(p_, j.activity, j.where);
       const Cost b = buffer_cost(p_.tile_buffer, j.bytes);
-      j.cost = scaled_energy(r, j.share);
+      j.cost = r.energy_scaled(j.share);
       j.cost.buffer_pj = b.buffer_pj;
       j.cost.latency_ns = std::max(r.latency_ns, b.latency_ns);
       // The ADCs convert each read cycle's columns: busy for their conversions of every cycle.
       const double cycles = r.latency_ns / p_.read_cycle_ns();
-      const double adc_ns = cycles * std::ceil(static_cast<double>(p_.crossbar.cols) / p_.adc.per_crossbar) / p_.adc.gsps;
+      const double adc_ns = cycles * p_.adc_cycle_ns();
       span("crossbars", j, t0, r.latency_ns);
       span("ADCs", j, t0, adc_ns);
       span("buffer", j, t0, b.latency_ns);

@@ -23,6 +23,8 @@ struct Cost {
     return array_pj + dac_pj + adc_pj + shift_add_pj + digital_pj + buffer_pj + noc_pj + program_pj;
   }
   Cost& operator+=(const Cost& o);
+  // The same latency, every energy times f (a unit's share of a layer's work).
+  Cost energy_scaled(double f) const;
 };
 
 // Where a layer sits: its crossbars (one copy), how many copies, and its tiles.

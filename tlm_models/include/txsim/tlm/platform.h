@@ -71,6 +71,8 @@ struct Platform {
   // One read cycle of one crossbar: the array read, or its columns' conversions on the shared
   // ADCs if those take longer (they overlap with the next read), in ns.
   double read_cycle_ns() const;
+  // One ADC's conversions of one read cycle's columns (its share of the crossbar's columns), in ns.
+  double adc_cycle_ns() const;
   // Summed from the per-component areas, mm2.
   double area_mm2() const;
   // The crossbar geometry and periphery resolution the platform imposes on a device preset.
