@@ -15,6 +15,8 @@
 
 #include "txsim/tlm/registers.h"
 #include "circuit_commands.h"
+#include "plot_command.h"
+#include "sweep_command.h"
 #include "train_command.h"
 #include "txsim/config.h"
 #include "txsim/mapped_matrix.h"
@@ -101,6 +103,8 @@ int main(int argc, char** argv) {
   if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
   if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
   if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
+  if (command == "sweep") return txsim::app::sweep_main(argc - 1, argv + 1);
+  if (command == "plot") return txsim::app::plot_main(argc - 1, argv + 1);
   if (command == "register-map") {  // the accelerator's registers, as the README shows them
     std::fputs(txsim::hw::register_map_markdown().c_str(), stdout);
     return 0;
@@ -110,8 +114,8 @@ int main(int argc, char** argv) {
     ++argv;
   }
   po::options_description opts(
-      "txsim [train|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the main job\n"
-      "(train --help for its options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
+      "txsim [train|sweep|plot|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the\n"
+      "main job (train --help, sweep --help, plot --help for their options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
       "txsim layer options");
   opts.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(

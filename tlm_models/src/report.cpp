@@ -1,5 +1,6 @@
 #include "txsim/tlm/report.h"
 
+#include <array>
 #include <cstdio>
 #include <sstream>
 
@@ -58,6 +59,22 @@ nlohmann::json to_json(const HardwareReport& r) {
     const LayerPlacement& l = r.map.layers.at(i);
     layers.push_back({{"layer", i}, {"analog", l.shape.analog}, {"crossbars", l.where.crossbars}, {"phases", phases}});
   }
+  // Breakdowns of the training batches (the sweep's bars): energy by component and time by phase,
+  // summed over the layers; moving the batches in is its own entry.
+  Cost total = r.input.cost;
+  std::array<double, kPhases> phase_ns{};
+  for (const auto& layer : r.layers)
+    for (int ph = 0; ph < kPhases; ++ph) {
+      total += layer[ph].cost;
+      phase_ns[ph] += layer[ph].cost.latency_ns;
+    }
+  json by_phase = json::object();
+  for (int ph = 0; ph < kPhases; ++ph) by_phase[phase_name(static_cast<Phase>(ph))] = phase_ns[ph] * 1e-9;
+  by_phase["input"] = r.input.cost.latency_ns * 1e-9;
+  const json by_component = {{"array", total.array_pj * 1e-12},         {"dac", total.dac_pj * 1e-12},
+                             {"adc", total.adc_pj * 1e-12},             {"shift_add", total.shift_add_pj * 1e-12},
+                             {"digital", total.digital_pj * 1e-12},     {"buffer", total.buffer_pj * 1e-12},
+                             {"noc", total.noc_pj * 1e-12},             {"program", total.program_pj * 1e-12}};
   json epochs = json::array();
   for (const EpochHardware& e : r.epochs)
     epochs.push_back({{"epoch", e.epoch}, {"train_seconds", e.train_ns * 1e-9}, {"eval_seconds", e.eval_ns * 1e-9},
@@ -76,6 +93,8 @@ nlohmann::json to_json(const HardwareReport& r) {
           {"train_samples", r.train_samples},
           {"eval_samples", r.eval_samples},
           {"simulated_images_per_wall_second", r.wall_seconds > 0 ? (r.train_samples + r.eval_samples) / r.wall_seconds : 0.0},
+          {"train_energy_by_component_joules", by_component},
+          {"train_latency_by_phase_seconds", by_phase},
           {"epochs", epochs},
           {"layers", layers}};
 }

@@ -1,0 +1,352 @@
+// txsim plot: a sweep's results CSV as figures (gnuplot: PNG and SVG) and a Markdown table.
+//   accuracy   final test accuracy against the first grid axis (or --x), one line per value of
+//              the other axes, each with its ideal reference dashed; diverged points marked
+//   epochs     test accuracy against epoch for every point and reference
+//   energy     timed sweeps: training energy per image by component, one stacked bar per point
+//   latency    timed sweeps: training time per batch by phase, one stacked bar per point
+//   table.md   every point: its settings, accuracy, ideal, drop (and the timed figures)
+#include "plot_command.h"
+#include "command_util.h"
+#include "sweep.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+#include "txsim/config.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace txsim::app {
+
+namespace {
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::map<std::string, std::string>> rows;
+  std::vector<std::string> axes;  // the grid axes: the columns between id and seed
+};
+
+Table read_table(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open the sweep results");
+  std::stringstream text;
+  text << in.rdbuf();
+  const auto cells = sweep::parse_csv(text.str(), path);
+  if (cells.empty()) throw std::runtime_error(path + ": empty file; accepted a txsim sweep results.csv");
+  Table t;
+  t.header = cells[0];
+  const auto id = std::find(t.header.begin(), t.header.end(), "id"), seed = std::find(t.header.begin(), t.header.end(), "seed");
+  for (const char* need : {"kind", "status", "id", "seed", "final_test_accuracy", "ideal_test_accuracy", "test_accuracy_by_epoch"})
+    if (std::find(t.header.begin(), t.header.end(), need) == t.header.end())
+      throw std::runtime_error(path + ": no column '" + need + "'; accepted a txsim sweep results.csv");
+  if (seed < id) throw std::runtime_error(path + ": column 'seed' before 'id'; accepted a txsim sweep results.csv");
+  t.axes.assign(id + 1, seed);
+  for (std::size_t i = 1; i < cells.size(); ++i) {
+    if (cells[i].size() != t.header.size())
+      throw std::runtime_error(path + ": line " + std::to_string(i + 1) + " has " + std::to_string(cells[i].size()) +
+                               " fields; the header has " + std::to_string(t.header.size()));
+    std::map<std::string, std::string> r;
+    for (std::size_t k = 0; k < t.header.size(); ++k) r[t.header[k]] = cells[i][k];
+    t.rows.push_back(std::move(r));
+  }
+  return t;
+}
+
+bool is_number(const std::string& s, double* v = nullptr) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  const double d = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !std::isfinite(d)) return false;
+  if (v) *v = d;
+  return true;
+}
+
+// A value as the legend shows it: JSON strings lose their quotes, file names their folders.
+std::string shown(const std::string& json_text) {
+  std::string s = json_text;
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  const std::size_t slash = s.find_last_of('/');
+  if (slash != std::string::npos && s.size() > 5 && s.compare(s.size() - 5, 5, ".json") == 0) s = s.substr(slash + 1, s.size() - slash - 6);
+  return s;
+}
+
+std::string gp_string(const std::string& s) {  // a gnuplot string literal
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') q += '\\';
+    if (c == '_') q += "\\\\";  // no subscripts in enhanced text
+    q += c;
+  }
+  return q + "\"";
+}
+
+std::string percent(const std::string& v) {
+  double d = 0;
+  if (!is_number(v, &d)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", 100 * d);
+  return buf;
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+// Writes name.dat and name.gp, runs gnuplot for name.png and name.svg.
+void render(const std::string& dir, const std::string& name, const std::string& data, const std::string& script,
+            std::vector<std::string>& made) {
+  const std::string dat = dir + "/" + name + ".dat", gp = dir + "/" + name + ".gp";
+  write_atomically(dat, data);
+  std::string full = "set datafile separator '\\t'\nset encoding utf8\nset grid\nset key outside right top\n";
+  full += "set terminal pngcairo size 1000,600 font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".png'\n" + script;
+  full += "set terminal svg size 1000,600 dynamic font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".svg'\nreplot\nunset output\n";
+  write_atomically(gp, full);
+  const std::string cmd = "gnuplot '" + gp + "' 2> '" + dir + "/" + name + ".gnuplot.log'";
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) {
+    std::ifstream log(dir + "/" + name + ".gnuplot.log");
+    std::stringstream s;
+    s << log.rdbuf();
+    throw std::runtime_error("gnuplot failed on " + gp + " (is gnuplot installed? Debian: gnuplot-nox):\n" + s.str());
+  }
+  fs::remove(dir + "/" + name + ".gnuplot.log");
+  made.push_back(dir + "/" + name + ".png");
+  made.push_back(dir + "/" + name + ".svg");
+}
+
+void accuracy_plot(const Table& t, const std::string& x_axis, const std::string& dir, const std::string& title,
+                   std::vector<std::string>& made) {
+  std::vector<std::string> others;
+  for (const std::string& a : t.axes)
+    if (a != x_axis) others.push_back(a);
+  // Series: one per combination of the other axes, in order of appearance.
+  std::vector<std::string> series;
+  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_series;
+  for (const auto& r : t.rows) {
+    if (r.at("kind") != "grid") continue;
+    std::string key;
+    for (const std::string& o : others) key += (key.empty() ? "" : ", ") + o + "=" + shown(r.at(o));
+    if (!by_series.count(key)) series.push_back(key);
+    by_series[key].push_back(&r);
+  }
+  if (series.empty()) return;
+  bool numeric = true;
+  std::vector<double> xs;
+  for (const auto& r : t.rows)
+    if (r.at("kind") == "grid") {
+      double v = 0;
+      numeric = numeric && is_number(r.at(x_axis), &v);
+      xs.push_back(v);
+    }
+  // Categories keep the grid's order.
+  std::vector<std::string> categories;
+  for (const auto& r : t.rows)
+    if (r.at("kind") == "grid" && std::find(categories.begin(), categories.end(), r.at(x_axis)) == categories.end())
+      categories.push_back(r.at(x_axis));
+  std::ostringstream data;
+  std::string plot = "plot ";
+  int block = 0;
+  const bool log_x = numeric && *std::min_element(xs.begin(), xs.end()) > 0 &&
+                     *std::max_element(xs.begin(), xs.end()) / *std::min_element(xs.begin(), xs.end()) >= 100;
+  for (std::size_t s = 0; s < series.size(); ++s) {
+    // x, accuracy (%), ideal (%), diverged marker
+    for (const auto* r : by_series[series[s]]) {
+      const double x = numeric ? std::stod(r->at(x_axis))
+                               : static_cast<double>(std::find(categories.begin(), categories.end(), r->at(x_axis)) - categories.begin());
+      data << number(x) << "\t" << (r->at("status") == "ok" ? percent(r->at("final_test_accuracy")) : "NaN") << "\t"
+           << (is_number(r->at("ideal_test_accuracy")) ? percent(r->at("ideal_test_accuracy")) : "NaN") << "\t"
+           << (r->at("status") == "diverged" ? "0" : "NaN") << "\n";
+    }
+    data << "\n\n";
+    const std::string name = series[s].empty() ? "non-ideal" : series[s];
+    const int color = static_cast<int>(s) + 1;
+    plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/accuracy.dat' index " + std::to_string(block) +
+            " using 1:2 with linespoints lw 2 pt 7 lc " + std::to_string(color) + " title " + gp_string(name);
+    plot += ", '' index " + std::to_string(block) + " using 1:3 with lines dt 2 lw 1.5 lc " + std::to_string(color) + " title " +
+            gp_string("ideal" + std::string(series[s].empty() ? "" : " (" + series[s] + ")"));
+    plot += ", '' index " + std::to_string(block) + " using 1:4 with points pt 2 ps 2 lc " + std::to_string(color) +
+            " notitle";
+    ++block;
+  }
+  std::string script = "set title " + gp_string(title + ": final test accuracy against " + x_axis) + "\n";
+  script += "set xlabel " + gp_string(x_axis) + "\nset ylabel 'test accuracy (%)'\nset yrange [0:100]\n";
+  script += "set label 1 'x at 0%: diverged' at graph 0.01, graph 0.04 font ',9'\n";
+  if (log_x) script += "set logscale x\n";
+  if (!numeric) {
+    script += "set xtics (";
+    for (std::size_t i = 0; i < categories.size(); ++i) script += (i ? ", " : "") + gp_string(shown(categories[i])) + " " + std::to_string(i);
+    script += ")\nset xrange [-0.5:" + std::to_string(categories.size() - 0.5) + "]\n";
+  }
+  // Zoom in when every accuracy is high: the differences are what matters.
+  double lowest = 100;
+  for (const auto& r : t.rows) {
+    double v = 0;
+    if (is_number(r.at("final_test_accuracy"), &v)) lowest = std::min(lowest, 100 * v);
+    if (r.at("status") == "diverged") lowest = 0;
+  }
+  if (lowest > 50) script += "set yrange [" + number(std::floor(lowest / 5) * 5 - 5) + ":100]\nunset label 1\n";
+  render(dir, "accuracy", data.str(), script + plot + "\n", made);
+}
+
+void epochs_plot(const Table& t, const std::string& dir, const std::string& title, std::vector<std::string>& made) {
+  std::ostringstream data;
+  std::string plot = "plot ";
+  int block = 0, max_epochs = 0;
+  for (const auto& r : t.rows) {
+    std::stringstream acc(r.at("test_accuracy_by_epoch"));
+    int e = 0;
+    for (std::string v; std::getline(acc, v, ';');) data << ++e << "\t" << percent(v) << "\n";
+    if (e == 0) continue;
+    max_epochs = std::max(max_epochs, e);
+    data << "\n\n";
+    std::string name;
+    for (const std::string& a : t.axes)
+      if (!r.at(a).empty()) name += (name.empty() ? "" : ", ") + a + "=" + shown(r.at(a));
+    if (r.at("kind") == "ideal") name = "ideal (seed " + r.at("seed") + ")";
+    plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/epochs.dat' index " + std::to_string(block) +
+            " using 1:2 with linespoints lw 2 pt 7" + (r.at("kind") == "ideal" ? " dt 2 lc rgb 'black'" : "") + " title " +
+            gp_string(name);
+    ++block;
+  }
+  if (!block) return;
+  std::string script = "set title " + gp_string(title + ": test accuracy after each epoch") + "\n";
+  script += "set xlabel 'epoch'\nset ylabel 'test accuracy (%)'\nset xtics 1\nset xrange [0.5:" + number(max_epochs + 0.5) + "]\n";
+  render(dir, "epochs", data.str(), script + plot + "\n", made);
+}
+
+void bars_plot(const Table& t, const std::string& dir, const std::string& title, const std::string& name,
+               const std::vector<std::pair<std::string, std::string>>& parts, double scale,
+               const std::string& unit, std::vector<std::string>& made) {
+  std::ostringstream data;
+  data << "point";
+  for (const auto& p : parts) data << "\t" << p.second;
+  data << "\n";
+  int bars = 0;
+  for (const auto& r : t.rows) {
+    if (r.at("kind") != "grid" || r.at("status") != "ok" || r.at(parts[0].first).empty()) continue;
+    std::string label;
+    for (const std::string& a : t.axes) label += (label.empty() ? "" : " ") + shown(r.at(a));
+    std::string quoted = "\"";
+    for (char c : label) quoted += c == '"' ? '\'' : c;
+    data << quoted << "\"";
+    for (const auto& p : parts) data << "\t" << number(std::stod(r.at(p.first)) * scale);
+    data << "\n";
+    ++bars;
+  }
+  if (!bars) return;
+  std::string axes_names;
+  for (const std::string& a : t.axes) axes_names += (axes_names.empty() ? "" : ", ") + a;
+  std::string script = "set title " + gp_string(title + ": " + name) + "\n";
+  script += "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.85 border -1\nset boxwidth 0.7\n";
+  script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30\nset yrange [0:*]\n";
+  std::string plot = "plot ";
+  for (std::size_t k = 0; k < parts.size(); ++k)
+    plot += std::string(k ? ", " : "") + "'" + dir + "/" + (name == "energy per image by component" ? "energy" : "latency") +
+            ".dat' using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
+  render(dir, name == "energy per image by component" ? "energy" : "latency", data.str(), script + plot + "\n", made);
+}
+
+std::string markdown_table(const Table& t) {
+  const bool timed = std::find(t.header.begin(), t.header.end(), "energy_per_image_joules") != t.header.end();
+  std::ostringstream out;
+  out << "|";
+  for (const std::string& a : t.axes) out << " " << a << " |";
+  out << " seed | epochs | test accuracy (%) | ideal (%) | drop (points) |";
+  if (timed) out << " images/s | energy/image (µJ) | TOPS/W |";
+  out << "\n|";
+  for (std::size_t i = 0; i < t.axes.size() + 5 + (timed ? 3 : 0); ++i) out << "---|";
+  out << "\n";
+  for (const auto& r : t.rows) {
+    if (r.at("kind") != "grid") continue;
+    out << "|";
+    for (const std::string& a : t.axes) out << " " << shown(r.at(a)) << " |";
+    double drop = 0;
+    const bool has_drop = is_number(r.at("accuracy_drop"), &drop);
+    out << " " << r.at("seed") << " | " << r.at("epochs") << " | "
+        << (r.at("status") == "ok" ? percent(r.at("final_test_accuracy")) : "diverged") << " | "
+        << percent(r.at("ideal_test_accuracy")) << " | " << (has_drop ? number(std::round(drop * 10000) / 100) : "-") << " |";
+    if (timed) {
+      double ips = 0, e = 0, tw = 0;
+      const bool ok = is_number(r.at("images_per_second"), &ips) && is_number(r.at("energy_per_image_joules"), &e) &&
+                      is_number(r.at("tops_per_watt"), &tw);
+      out << " " << (ok ? number(std::round(ips)) : "-") << " | " << (ok ? number(e * 1e6) : "-") << " | " << (ok ? number(tw) : "-")
+          << " |";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+int plot_main(int argc, char** argv) {
+  po::options_description opts("txsim plot CSV: figures (gnuplot PNG + SVG) and a Markdown table from a sweep's results.csv");
+  opts.add_options()("help,h", "show this help")("csv", po::value<std::string>()->required(), "a txsim sweep results.csv")(
+      "out", po::value<std::string>(), "folder for the figures (default: plots/ beside the CSV)")(
+      "x", po::value<std::string>(), "the grid axis on the x axis of the accuracy plot (default: the first)")(
+      "title", po::value<std::string>(), "title prefix (default: the folder's name)");
+  po::positional_options_description pos;
+  pos.add("csv", 1);
+  return guarded("plot", opts, [&] {
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << opts << "\n";
+      return 0;
+    }
+    po::notify(vm);
+    const std::string csv = vm["csv"].as<std::string>();
+    const Table t = read_table(csv);
+    const fs::path parent = fs::path(csv).parent_path();
+    const std::string dir = vm.count("out") ? vm["out"].as<std::string>() : (parent / "plots").string();
+    const std::string title = vm.count("title") ? vm["title"].as<std::string>()
+                                                : fs::absolute(parent).lexically_normal().filename().string();
+    if (t.axes.empty()) throw std::runtime_error(csv + ": no grid axis columns between 'id' and 'seed'");
+    std::string x = t.axes.front();
+    if (vm.count("x")) {
+      x = vm["x"].as<std::string>();
+      if (std::find(t.axes.begin(), t.axes.end(), x) == t.axes.end()) {
+        std::string names;
+        for (const std::string& a : t.axes) names += (names.empty() ? "" : ", ") + a;
+        throw UsageError("--x '" + x + "': accepted one of the grid axes: " + names);
+      }
+    }
+    if (t.rows.empty()) throw std::runtime_error(csv + ": no finished point to plot");
+    fs::create_directories(dir);
+    std::vector<std::string> made;
+    accuracy_plot(t, x, dir, title, made);
+    epochs_plot(t, dir, title, made);
+    if (std::find(t.header.begin(), t.header.end(), "energy_array_joules_per_image") != t.header.end()) {
+      bars_plot(t, dir, title, "energy per image by component",
+                {{"energy_array_joules_per_image", "array"}, {"energy_dac_joules_per_image", "DAC"},
+                 {"energy_adc_joules_per_image", "ADC"}, {"energy_shift_add_joules_per_image", "shift-add"},
+                 {"energy_digital_joules_per_image", "digital"}, {"energy_buffer_joules_per_image", "buffers"},
+                 {"energy_noc_joules_per_image", "NoC"}, {"energy_program_joules_per_image", "programming"}},
+                1e6, "training energy per image (µJ)", made);
+      bars_plot(t, dir, title, "time per epoch by phase",
+                {{"latency_FW_seconds_per_epoch", "FW"}, {"latency_AG_seconds_per_epoch", "AG"},
+                 {"latency_WG_seconds_per_epoch", "WG"}, {"latency_WU_seconds_per_epoch", "WU"},
+                 {"latency_input_seconds_per_epoch", "input"}},
+                1.0, "training time per epoch (s)", made);
+    }
+    write_atomically(dir + "/table.md", markdown_table(t));
+    made.push_back(dir + "/table.md");
+    for (const std::string& m : made) std::printf("%s\n", m.c_str());
+    return 0;
+  });
+}
+
+}  // namespace txsim::app
