@@ -271,7 +271,7 @@ Spec spec_from_json(const ojson& j, const std::string& source) {
     }
   }
   if (!j.contains("grid") || !j["grid"].is_object() || j["grid"].empty())
-    throw SweepError(source + ": field 'grid' " + (j.contains("grid") ? "= " + j["grid"].dump() + " " : "is missing; ") +
+    throw SweepError(source + ": field 'grid' " + (j.contains("grid") ? "= " + j["grid"].dump() + ": " : "is missing; ") +
                      "accepted a non-empty object of path: [values], e.g. {\"update.nu\": [0, 0.5, 1]}");
   for (const auto& item : j["grid"].items()) {
     Axis a;
@@ -499,7 +499,7 @@ std::map<std::string, Row> read_results(const std::string& path, const Spec& spe
 std::string results_csv(const Spec& spec, const std::vector<Point>& points, const std::map<std::string, Row>& rows) {
   const std::vector<std::string> cols = columns(spec);
   std::string out;
-  for (std::size_t k = 0; k < cols.size(); ++k) out += (k ? "," : "") + cols[k];
+  for (std::size_t k = 0; k < cols.size(); ++k) out += (k ? "," : "") + csv_field(cols[k]);
   out += "\n";
   for (const Point& p : points) {
     auto it = rows.find(p.id);
