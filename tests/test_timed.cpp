@@ -361,6 +361,17 @@ TEST(TimedPlatforms, EachShippedPlatformTrainsAndReports) {
     EXPECT_GT(r.layers[0][static_cast<int>(Phase::Forward)].activity.crossbar_reads, 0u);
     EXPECT_GT(r.layers[0][static_cast<int>(Phase::WeightUpdate)].cost.latency_ns, 0);
     EXPECT_EQ(c->result.epochs.size(), 2u);
+    // hardware.json's breakdowns (the sweep's bars) add up to its totals: the phases run one
+    // after another, and every picojoule is charged to one component.
+    const json j = to_json(r);
+    double joules = 0, seconds = 0;
+    for (const auto& e : j.at("train_energy_by_component_joules").items()) joules += e.value().get<double>();
+    for (const auto& t : j.at("train_latency_by_phase_seconds").items()) seconds += t.value().get<double>();
+    EXPECT_EQ(j.at("train_energy_by_component_joules").size(), 8u);
+    EXPECT_NEAR(joules, r.train_pj * 1e-12, 1e-9 * r.train_pj * 1e-12);
+    EXPECT_NEAR(seconds, j.at("train_seconds").get<double>(), 1e-9 * j.at("train_seconds").get<double>());
+    EXPECT_GT(j.at("train_energy_by_component_joules").at("adc").get<double>(), 0);
+    EXPECT_GT(j.at("train_latency_by_phase_seconds").at("WU").get<double>(), 0);
   }
 }
 
