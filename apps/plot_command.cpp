@@ -110,7 +110,7 @@ void render(const std::string& dir, const std::string& name, const std::string& 
             std::vector<std::string>& made) {
   const std::string dat = dir + "/" + name + ".dat", gp = dir + "/" + name + ".gp";
   write_atomically(dat, data);
-  std::string full = "set datafile separator '\\t'\nset encoding utf8\nset grid\nset key outside right top\n";
+  std::string full = "set datafile separator '\\t'\nset encoding utf8\nset grid\nset key below\n";
   full += "set terminal pngcairo size 1000,600 font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".png'\n" + script;
   full += "set terminal svg size 1000,600 dynamic font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".svg'\nreplot\nunset output\n";
   write_atomically(gp, full);
@@ -175,8 +175,10 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
     const int color = static_cast<int>(s) + 1;
     plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/accuracy.dat' index " + std::to_string(block) +
             " using 1:2 with linespoints lw 2 pt 7 lc " + std::to_string(color) + " title " + gp_string(name);
-    plot += ", '' index " + std::to_string(block) + " using 1:3 with lines dt 2 lw 1.5 lc " + std::to_string(color) + " title " +
-            gp_string("ideal" + std::string(series[s].empty() ? "" : " (" + series[s] + ")"));
+    // One legend entry for the references: each is dashed in its line's colour.
+    plot += ", '' index " + std::to_string(block) + " using 1:3 with lines dt 2 lw 1.5 lc " + std::to_string(color) +
+            (s == 0 ? " title " + gp_string(series.size() > 1 ? "ideal (dashed, in each line's colour)" : "ideal (digital layers)")
+                    : std::string(" notitle"));
     plot += ", '' index " + std::to_string(block) + " using 1:4 with points pt 2 ps 2 lc " + std::to_string(color) +
             " notitle";
     ++block;

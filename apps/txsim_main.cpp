@@ -15,6 +15,7 @@
 
 #include "txsim/tlm/registers.h"
 #include "circuit_commands.h"
+#include "data_command.h"
 #include "plot_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
@@ -105,6 +106,7 @@ int main(int argc, char** argv) {
   if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
   if (command == "sweep") return txsim::app::sweep_main(argc - 1, argv + 1);
   if (command == "plot") return txsim::app::plot_main(argc - 1, argv + 1);
+  if (command == "make-data") return txsim::app::make_data_main(argc - 1, argv + 1);
   if (command == "register-map") {  // the accelerator's registers, as the README shows them
     std::fputs(txsim::hw::register_map_markdown().c_str(), stdout);
     return 0;
@@ -114,7 +116,7 @@ int main(int argc, char** argv) {
     ++argv;
   }
   po::options_description opts(
-      "txsim [train|sweep|plot|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the\n"
+      "txsim [train|sweep|plot|make-data|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the\n"
       "main job (train --help, sweep --help, plot --help for their options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
       "txsim layer options");
   opts.add_options()("help,h", "show this help")(
