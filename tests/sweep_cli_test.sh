@@ -5,7 +5,8 @@
 #    that was never interrupted; no training left running after the kill;
 #  - the plots (PNG and SVG) and the table come out of the CSV;
 #  - a timed sweep records time and energy and gets its breakdown bars;
-#  - a bad spec is refused before anything trains.
+#  - a bad spec is refused before anything trains;
+#  - make-data writes files that the CIFAR-10 loader reads.
 # Usage: sweep_cli_test.sh TXSIM SOURCE_DIR
 set -uo pipefail
 txsim=$1
@@ -70,6 +71,13 @@ rc=$?
 [ $rc = 1 ] || fail "bad spec: exit status $rc, expected 1"
 grep -q "bad.json: point .*unknown key 'update.nuu'" "$dir/bad.log" || fail "bad spec message: $(cat "$dir/bad.log")"
 [ -e "$dir/bad" ] && fail "bad spec: the output folder was created"
+
+# make-data: CIFAR-10's binary format (records of 1 + 3072 bytes), read back by the loader.
+"$txsim" make-data --out "$dir/cifar" --train 10 --test 3 > /dev/null 2>&1 || fail "make-data exited $?"
+[ "$(stat -c %s "$dir/cifar/cifar-10-batches-bin/data_batch_1.bin")" = $((2 * 3073)) ] || fail "make-data: data_batch_1.bin is not 2 records"
+[ "$(stat -c %s "$dir/cifar/cifar-10-batches-bin/test_batch.bin")" = $((3 * 3073)) ] || fail "make-data: test_batch.bin is not 3 records"
+"$txsim" train --workload workloads/vgg8.json --data "$dir/cifar" --epochs 1 --batch 5 > "$dir/cifar.log" 2>&1 || fail "training on make-data's files exited $?: $(tail -2 "$dir/cifar.log")"
+grep -q "vgg8 on cifar10 (10 train, 3 test samples)" "$dir/cifar.log" || fail "make-data's files: $(head -1 "$dir/cifar.log")"
 
 [ $failures = 0 ] && echo "sweep CLI: all checks passed"
 exit $((failures > 0))
