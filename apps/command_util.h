@@ -23,6 +23,18 @@ inline boost::program_options::variables_map parse(int argc, char** argv,
   return vm;
 }
 
+// The same with positional arguments (e.g. txsim sweep SPEC).
+inline boost::program_options::variables_map parse(int argc, char** argv,
+                                                   const boost::program_options::options_description& opts,
+                                                   const boost::program_options::positional_options_description& pos) {
+  boost::program_options::variables_map vm;
+  boost::program_options::store(
+      boost::program_options::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+  if (vm.count("help")) return vm;
+  boost::program_options::notify(vm);
+  return vm;
+}
+
 // Runs body(); option errors print the usage (status 2), usage errors status 2, others status 1.
 template <class F>
 int guarded(const char* command, const boost::program_options::options_description& opts, F&& body) {

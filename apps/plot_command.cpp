@@ -303,13 +303,11 @@ int plot_main(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("csv", 1);
   return guarded("plot", opts, [&] {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+    const po::variables_map vm = parse(argc, argv, opts, pos);
     if (vm.count("help")) {
       std::cout << opts << "\n";
       return 0;
     }
-    po::notify(vm);
     const std::string csv = vm["csv"].as<std::string>();
     const Table t = read_table(csv);
     const fs::path parent = fs::path(csv).parent_path();

@@ -334,13 +334,11 @@ int sweep_main(int argc, char** argv) {
   } finalize{ranks > 1};
 #endif
   return guarded("sweep", opts, [&] {
-    po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+    const po::variables_map vm = parse(argc, argv, opts, pos);
     if (vm.count("help")) {
       std::cout << opts << "\n";
       return 0;
     }
-    po::notify(vm);
     const int jobs = vm["jobs"].as<int>();
     if (jobs < 1 || jobs > 256) throw UsageError("--jobs must be in 1..256");
     Spec spec = sweep::load_spec(vm["spec"].as<std::string>());
