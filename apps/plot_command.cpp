@@ -229,7 +229,7 @@ void epochs_plot(const Table& t, const std::string& dir, const std::string& titl
   render(dir, "epochs", data.str(), script + plot + "\n", made);
 }
 
-void bars_plot(const Table& t, const std::string& dir, const std::string& title, const std::string& name,
+void bars_plot(const Table& t, const std::string& dir, const std::string& title, const std::string& stem, const std::string& name,
                const std::vector<std::pair<std::string, std::string>>& parts, double scale,
                const std::string& unit, std::vector<std::string>& made) {
   std::ostringstream data;
@@ -256,9 +256,8 @@ void bars_plot(const Table& t, const std::string& dir, const std::string& title,
   script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30\nset yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t k = 0; k < parts.size(); ++k)
-    plot += std::string(k ? ", " : "") + "'" + dir + "/" + (name == "energy per image by component" ? "energy" : "latency") +
-            ".dat' using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
-  render(dir, name == "energy per image by component" ? "energy" : "latency", data.str(), script + plot + "\n", made);
+    plot += std::string(k ? ", " : "") + "'" + dir + "/" + stem + ".dat' using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
+  render(dir, stem, data.str(), script + plot + "\n", made);
 }
 
 std::string markdown_table(const Table& t) {
@@ -330,13 +329,13 @@ int plot_main(int argc, char** argv) {
     accuracy_plot(t, x, dir, title, made);
     epochs_plot(t, dir, title, made);
     if (std::find(t.header.begin(), t.header.end(), "energy_array_joules_per_image") != t.header.end()) {
-      bars_plot(t, dir, title, "energy per image by component",
+      bars_plot(t, dir, title, "energy", "energy per image by component",
                 {{"energy_array_joules_per_image", "array"}, {"energy_dac_joules_per_image", "DAC"},
                  {"energy_adc_joules_per_image", "ADC"}, {"energy_shift_add_joules_per_image", "shift-add"},
                  {"energy_digital_joules_per_image", "digital"}, {"energy_buffer_joules_per_image", "buffers"},
                  {"energy_noc_joules_per_image", "NoC"}, {"energy_program_joules_per_image", "programming"}},
                 1e6, "training energy per image (µJ)", made);
-      bars_plot(t, dir, title, "time per epoch by phase",
+      bars_plot(t, dir, title, "latency", "time per epoch by phase",
                 {{"latency_FW_seconds_per_epoch", "FW"}, {"latency_AG_seconds_per_epoch", "AG"},
                  {"latency_WG_seconds_per_epoch", "WG"}, {"latency_WU_seconds_per_epoch", "WU"},
                  {"latency_input_seconds_per_epoch", "input"}},

@@ -44,21 +44,13 @@ Target classify(const std::string& path) {
 
 // Sets (or, for null, removes) a dotted field; the objects on the way are created.
 void set_field(json& doc, const std::string& field, const json& value, const std::string& where) {
-  json* node = &doc;
-  std::size_t start = 0;
-  while (true) {
-    if (!node->is_object()) throw SweepError(where + ": '" + field + "' runs through a value that is not an object");
-    const std::size_t dot = field.find('.', start);
-    const std::string key = field.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw SweepError(where + ": '" + field + "' has an empty name in the path");
-    if (dot == std::string::npos) {
-      if (value.is_null()) node->erase(key);
-      else (*node)[key] = value;
-      return;
-    }
-    node = &(*node)[key];
-    if (node->is_null()) *node = json::object();
-    start = dot + 1;
+  std::string key;
+  try {
+    json& parent = json_path_parent(doc, field, where, key);
+    if (value.is_null()) parent.erase(key);
+    else parent[key] = value;
+  } catch (const ConfigError& e) {
+    throw SweepError(e.what());
   }
 }
 
@@ -166,10 +158,6 @@ class Resolver {
   std::map<std::string, json> cache_;
 };
 
-// The fields a platform writes into the device preset's crossbar: a timed sweep sets them on the platform.
-const std::set<std::string> kPlatformOwned = {"crossbar.rows", "crossbar.cols", "crossbar.bits_per_cell", "crossbar.dac_bits",
-                                              "crossbar.adc_bits"};
-
 void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::pair<std::string, json>>& overrides,
                     const std::string& label) {
   const std::string where = spec.source + ": point " + label;
@@ -181,14 +169,14 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
     nn::DevicePreset preset = nn::device_preset_from_json(r.device, where + ": device " + r.device_file);
     if (r.platform.is_null()) return;
     const hw::Platform platform = hw::platform_from_json(r.platform, where + ": platform");
+    // A timed point's crossbar geometry and converters come from the platform.
     for (const auto& [path, value] : overrides) {
       const Target t = classify(path);
-      if (t.doc == Doc::Device && kPlatformOwned.count(t.field))
-        throw SweepError(spec.source + ": '" + path + "': the platform sets " + t.field +
-                         " on timed points; sweep platform." + (t.field == "crossbar.dac_bits"   ? std::string("dac.bits")
-                                                                 : t.field == "crossbar.adc_bits" ? std::string("adc.bits")
-                                                                                                  : t.field) +
-                         " instead");
+      if (t.doc != Doc::Device) continue;
+      for (const hw::ImposedField& f : hw::kImposedFields)
+        if (t.field == f.preset)
+          throw SweepError(spec.source + ": '" + path + "': the platform sets " + t.field + " on timed points; sweep platform." +
+                           f.platform + " instead");
     }
     platform.apply_to(preset.crossbar.crossbar);
     validate(preset.crossbar, where + ": device on the platform");
@@ -282,10 +270,8 @@ Spec spec_from_json(const ojson& j, const std::string& source) {
       a.paths.push_back(p);
     }
     if (a.paths.empty()) throw SweepError(source + ": grid '" + a.name + "': no path");
-    bool files = false, fields = false;
-    for (const std::string& p : a.paths) (classify(p).doc == Doc::File ? files : fields) = true;
+    const bool files = std::any_of(a.paths.begin(), a.paths.end(), [](const std::string& p) { return classify(p).doc == Doc::File; });
     if (files && a.paths.size() > 1) throw SweepError(source + ": grid '" + a.name + "': a file axis (workload, device, platform) stands alone");
-    (void)fields;
     if (!item.value().is_array() || item.value().empty())
       throw SweepError(source + ": grid '" + a.name + "' = " + item.value().dump() + ": accepted a non-empty array of values");
     std::set<std::string> distinct;

@@ -331,6 +331,22 @@ std::vector<std::vector<double>> read_numeric_csv(const std::string& path, std::
   return rows;
 }
 
+json& json_path_parent(json& j, const std::string& path, const std::string& source, std::string& key) {
+  json* node = &j;
+  std::size_t start = 0;
+  while (true) {
+    if (!node->is_object())
+      throw ConfigError(source + ": '" + path + "': '" + path.substr(0, start ? start - 1 : 0) + "' is not an object");
+    const std::size_t dot = path.find('.', start);
+    key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw ConfigError(source + ": '" + path + "': empty name in the path");
+    if (dot == std::string::npos) return *node;
+    node = &(*node)[key];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
+}
+
 void set_json_path(json& j, const std::string& assignment, const std::string& source) {
   const std::size_t eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -338,22 +354,8 @@ void set_json_path(json& j, const std::string& assignment, const std::string& so
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   json value = json::parse(text, nullptr, false);
   if (value.is_discarded()) value = text;
-  json* node = &j;
-  std::size_t start = 0;
-  while (true) {
-    if (!node->is_object())
-      throw ConfigError(source + ": '" + path + "': '" + path.substr(0, start ? start - 1 : 0) + "' is not an object");
-    const std::size_t dot = path.find('.', start);
-    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw ConfigError(source + ": '" + path + "': empty name in the path");
-    if (dot == std::string::npos) {
-      (*node)[key] = value;
-      return;
-    }
-    node = &(*node)[key];
-    if (node->is_null()) *node = json::object();
-    start = dot + 1;
-  }
+  std::string key;
+  json_path_parent(j, path, source, key)[key] = value;
 }
 
 json read_json_file(const std::string& path) {

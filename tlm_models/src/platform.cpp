@@ -27,6 +27,7 @@ double Platform::area_mm2() const {
   return n * per_crossbar + tiles * (tile_buffer.area_mm2 + tile_other_area_mm2) + global_buffer.area_mm2 + routers;
 }
 
+// Keep kImposedFields (platform.h) in step with the fields set here.
 void Platform::apply_to(ArrayConfig& array) const {
   array.rows = crossbar.rows;
   array.cols = crossbar.cols;

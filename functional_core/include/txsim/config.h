@@ -98,6 +98,10 @@ std::vector<std::vector<double>> read_numeric_csv(const std::string& path, std::
 // or taken as a string; the objects on the path are created when missing. Throws ConfigError
 // naming `source` when the assignment has no '=' or the path runs through a non-object.
 void set_json_path(nlohmann::json& j, const std::string& assignment, const std::string& source);
+// The object that holds the last name of a dotted path, and that name (in `key`); the objects on
+// the way are created. Throws ConfigError naming `source` when the path runs through a non-object
+// or has an empty name.
+nlohmann::json& json_path_parent(nlohmann::json& j, const std::string& path, const std::string& source, std::string& key);
 nlohmann::json to_json(const CrossbarConfig& config);
 CrossbarConfig load_crossbar_config(const std::string& path);
 

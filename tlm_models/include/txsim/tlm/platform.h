@@ -79,6 +79,17 @@ struct Platform {
   void apply_to(ArrayConfig& array) const;
 };
 
+// The device-preset fields apply_to overwrites, each beside the platform field it takes.
+struct ImposedField {
+  const char* preset;    // path in a device preset
+  const char* platform;  // path in a platform file
+};
+inline constexpr ImposedField kImposedFields[] = {{"crossbar.rows", "crossbar.rows"},
+                                                  {"crossbar.cols", "crossbar.cols"},
+                                                  {"crossbar.bits_per_cell", "crossbar.bits_per_cell"},
+                                                  {"crossbar.dac_bits", "dac.bits"},
+                                                  {"crossbar.adc_bits", "adc.bits"}};
+
 Platform platform_from_json(const nlohmann::json& j, const std::string& source);
 Platform load_platform(const std::string& path);
 
