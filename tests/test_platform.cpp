@@ -68,6 +68,36 @@ TEST(Platform, AppliesItsGeometryToADevicePreset) {
   EXPECT_EQ(a.adc_bits, 8);
 }
 
+// scale_from (crossbar) and scale_from_bits (ADC): the file's figures hold for the reference array
+// and ADC; other sizes scale with the cell count and with 2^bits (constant Walden figure of merit).
+TEST(Platform, ScalesArrayAndAdcFiguresFromTheirReference) {
+  nlohmann::json j = default_json();
+  j["crossbar"].erase("scale_from");
+  j["adc"].erase("scale_from_bits");
+  j["crossbar"]["rows"] = 128;
+  j["adc"]["bits"] = 5;
+  const Platform fixed = platform_from_json(j, "fixed.json");
+  EXPECT_DOUBLE_EQ(fixed.crossbar.read_energy_pj, 7.5);  // no reference: the figures as written
+  EXPECT_DOUBLE_EQ(fixed.adc.energy_pj, 1.5625);
+  j["crossbar"]["scale_from"] = {{"rows", 64}, {"cols", 64}};
+  j["adc"]["scale_from_bits"] = 8;
+  const Platform scaled = platform_from_json(j, "scaled.json");
+  EXPECT_DOUBLE_EQ(scaled.crossbar.read_energy_pj, 15.0);         // 128 x 64 cells: twice 64 x 64
+  EXPECT_DOUBLE_EQ(scaled.crossbar.area_mm2, 2 * 0.00000625);
+  EXPECT_DOUBLE_EQ(scaled.adc.energy_pj, 1.5625 / 8);              // 5 bits: 2^-3 of the 8-bit ADC
+  EXPECT_DOUBLE_EQ(scaled.adc.area_mm2, 0.0012 / 8);
+  EXPECT_DOUBLE_EQ(scaled.adc.gsps, fixed.adc.gsps);               // the rate is as written
+  j["adc"]["bits"] = 10;
+  EXPECT_DOUBLE_EQ(platform_from_json(j, "ten.json").adc.energy_pj, 1.5625 * 4);
+  j["adc"]["scale_from_bits"] = 0;
+  EXPECT_THROW(platform_from_json(j, "zero.json"), ConfigError);
+  j["adc"]["scale_from_bits"] = 8;
+  j["crossbar"]["scale_from"] = {{"rows", 64}};
+  EXPECT_THROW(platform_from_json(j, "half.json"), ConfigError);
+  j["crossbar"]["scale_from"] = {{"rows", 64}, {"cols", 64}, {"depth", 2}};
+  EXPECT_THROW(platform_from_json(j, "extra.json"), ConfigError);
+}
+
 std::string error_of(const nlohmann::json& j) {
   try {
     platform_from_json(j, "bad_platform.json");
@@ -103,6 +133,12 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
   j = default_json();
   j["pe"] = 4;
   EXPECT_EQ(error_of(j), "bad_platform.json: platform.pe: 4: accepted a JSON object");
+  j = default_json();
+  j["adc"]["scale_from_bits"] = 17;
+  EXPECT_EQ(error_of(j), "bad_platform.json: adc.scale_from_bits: 17: accepted an integer in 1..16");
+  j = default_json();
+  j["crossbar"]["scale_from"] = {{"rows", 64}};
+  EXPECT_EQ(error_of(j), "bad_platform.json: crossbar.scale_from: missing 'cols'");
   EXPECT_THROW(load_platform(kRoot + "/platforms/no_such_platform.json"), ConfigError);
 }
 

@@ -77,6 +77,17 @@ Platform platform_from_json(const json& j, const std::string& source) {
     c.write_pulse_ns = f.number("write_pulse_ns", 1e-3, kTime);
     c.write_energy_pj = f.number("write_energy_pj", 0, kEnergy);
     c.area_mm2 = f.number("area_mm2", 0, kArea);
+    // The read energy and the area are given for the array the platform describes. With
+    // "scale_from": {"rows": R, "cols": C} they are given for an R x C array instead and scale with
+    // the cell count, so a sweep over rows and columns changes them (one read drives every cell).
+    if (const json* from = f.object("scale_from", false)) {
+      Fields s(*from, "crossbar.scale_from", source);
+      const double cells = static_cast<double>(s.integer("rows", 2, 4096)) * s.integer("cols", 2, 4096);
+      s.finish();
+      const double factor = static_cast<double>(c.rows) * c.cols / cells;
+      c.read_energy_pj *= factor;
+      c.area_mm2 *= factor;
+    }
     f.finish();
   }
   {
@@ -93,6 +104,12 @@ Platform platform_from_json(const json& j, const std::string& source) {
     p.adc.gsps = f.number("gsps", 1e-6, 1000);
     p.adc.energy_pj = f.number("energy_pj", 0, kEnergy);
     p.adc.area_mm2 = f.number("area_mm2", 0, kArea);
+    // With "scale_from_bits": B, the energy per conversion and the area are given for a B-bit ADC
+    // and double with every bit above B (halve below): a constant Walden figure of merit,
+    // E = FOM * 2^bits. The conversion rate stays as written.
+    const double factor = std::ldexp(1.0, p.adc.bits - f.integer("scale_from_bits", 1, 16, p.adc.bits));
+    p.adc.energy_pj *= factor;
+    p.adc.area_mm2 *= factor;
     f.finish();
   }
   {
