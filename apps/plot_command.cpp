@@ -253,7 +253,7 @@ void bars_plot(const Table& t, const std::string& dir, const std::string& title,
   for (const std::string& a : t.axes) axes_names += (axes_names.empty() ? "" : ", ") + a;
   std::string script = "set title " + gp_string(title + ": " + name) + "\n";
   script += "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.85 border -1\nset boxwidth 0.7\n";
-  script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30\nset yrange [0:*]\n";
+  script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30 noenhanced\nset yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t k = 0; k < parts.size(); ++k)
     plot += std::string(k ? ", " : "") + "'" + dir + "/" + stem + ".dat' using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
