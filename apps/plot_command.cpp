@@ -34,7 +34,8 @@ namespace {
 struct Table {
   std::vector<std::string> header;
   std::vector<std::map<std::string, std::string>> rows;
-  std::vector<std::string> axes;  // the grid axes: the columns between id and seed
+  std::vector<std::string> axes;  // the grid axes: the columns between id and seed ("seed" for a grid over seeds only)
+  bool seed_axis = false;         // the grid points differ in their seed
 };
 
 Table read_table(const std::string& path) {
@@ -60,7 +61,31 @@ Table read_table(const std::string& path) {
     for (std::size_t k = 0; k < t.header.size(); ++k) r[t.header[k]] = cells[i][k];
     t.rows.push_back(std::move(r));
   }
+  std::set<std::string> seeds;
+  for (const auto& r : t.rows)
+    if (r.at("kind") == "grid") seeds.insert(r.at("seed"));
+  t.seed_axis = seeds.size() > 1;
+  if (t.axes.empty() && t.seed_axis) t.axes = {"seed"};  // a grid over seeds alone
   return t;
+}
+
+struct Spread {
+  double mean = 0, sd = 0;
+  int n = 0;
+};
+
+// Mean and sample standard deviation.
+Spread spread(const std::vector<double>& v) {
+  Spread s;
+  s.n = static_cast<int>(v.size());
+  if (v.empty()) return s;
+  for (double x : v) s.mean += x;
+  s.mean /= s.n;
+  if (s.n > 1) {
+    for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+    s.sd = std::sqrt(s.sd / (s.n - 1));
+  }
+  return s;
 }
 
 bool is_number(const std::string& s, double* v = nullptr) {
@@ -161,20 +186,38 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
   int block = 0;
   const bool log_x = numeric && *std::min_element(xs.begin(), xs.end()) > 0 &&
                      *std::max_element(xs.begin(), xs.end()) / *std::min_element(xs.begin(), xs.end()) >= 100;
+  // With several seeds per point (a seed axis beside others), each x shows the mean over the seeds
+  // with a bar of one standard deviation; diverged seeds are left out of the mean and marked.
+  const bool averaged = t.seed_axis && x_axis != "seed";
   for (std::size_t s = 0; s < series.size(); ++s) {
-    // x, accuracy (%), ideal (%), diverged marker
+    // x, accuracy (%), ideal (%), diverged marker, accuracy standard deviation (points)
+    std::vector<std::string> xs_in_order;
+    std::map<std::string, std::vector<const std::map<std::string, std::string>*>> at_x;
     for (const auto* r : by_series[series[s]]) {
-      const double x = numeric ? std::stod(r->at(x_axis))
-                               : static_cast<double>(std::find(categories.begin(), categories.end(), r->at(x_axis)) - categories.begin());
-      data << number(x) << "\t" << (r->at("status") == "ok" ? percent(r->at("final_test_accuracy")) : "NaN") << "\t"
-           << (is_number(r->at("ideal_test_accuracy")) ? percent(r->at("ideal_test_accuracy")) : "NaN") << "\t"
-           << (r->at("status") == "diverged" ? "0" : "NaN") << "\n";
+      if (!at_x.count(r->at(x_axis))) xs_in_order.push_back(r->at(x_axis));
+      at_x[r->at(x_axis)].push_back(r);
+    }
+    for (const std::string& xv : xs_in_order) {
+      const double x = numeric ? std::stod(xv)
+                               : static_cast<double>(std::find(categories.begin(), categories.end(), xv) - categories.begin());
+      std::vector<double> acc, ideal;
+      bool diverged = false;
+      for (const auto* r : at_x[xv]) {
+        double v = 0;
+        if (r->at("status") == "ok" && is_number(r->at("final_test_accuracy"), &v)) acc.push_back(100 * v);
+        if (is_number(r->at("ideal_test_accuracy"), &v)) ideal.push_back(100 * v);
+        diverged = diverged || r->at("status") == "diverged";
+      }
+      const Spread a = spread(acc), i = spread(ideal);
+      data << number(x) << "\t" << (a.n ? number(a.mean) : "NaN") << "\t" << (i.n ? number(i.mean) : "NaN") << "\t"
+           << (diverged ? "0" : "NaN") << "\t" << number(a.sd) << "\n";
     }
     data << "\n\n";
     const std::string name = series[s].empty() ? "non-ideal" : series[s];
     const int color = static_cast<int>(s) + 1;
     plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/accuracy.dat' index " + std::to_string(block) +
-            " using 1:2 with linespoints lw 2 pt 7 lc " + std::to_string(color) + " title " + gp_string(name);
+            (averaged ? " using 1:2:5 with yerrorlines" : " using 1:2 with linespoints") + " lw 2 pt 7 lc " +
+            std::to_string(color) + " title " + gp_string(name);
     // One legend entry for the references: each is dashed in its line's colour.
     plot += ", '' index " + std::to_string(block) + " using 1:3 with lines dt 2 lw 1.5 lc " + std::to_string(color) +
             (s == 0 ? " title " + gp_string(series.size() > 1 ? "ideal (dashed, in each line's colour)" : "ideal (digital layers)")
@@ -183,10 +226,12 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
             " notitle";
     ++block;
   }
-  std::string script = "set title " + gp_string(title + ": final test accuracy against " + x_axis) + "\n";
+  std::string script = "set title " + gp_string(title + ": final test accuracy against " + x_axis +
+                                               (averaged ? " (mean over seeds, bars: 1 s.d.)" : "")) + "\n";
   script += "set xlabel " + gp_string(x_axis) + "\nset ylabel 'test accuracy (%)'\nset yrange [0:100]\n";
   script += "set label 1 'x at 0%: diverged' at graph 0.01, graph 0.04 font ',9'\n";
   if (log_x) script += "set logscale x\n";
+  if (numeric) script += "set autoscale xfix\nset offsets graph 0.03, graph 0.03, 0, 0\n";  // end points and their bars clear the frame
   if (!numeric) {
     script += "set xtics (";
     for (std::size_t i = 0; i < categories.size(); ++i) script += (i ? ", " : "") + gp_string(shown(categories[i])) + " " + std::to_string(i);
@@ -264,16 +309,19 @@ std::string markdown_table(const Table& t) {
   const bool timed = std::find(t.header.begin(), t.header.end(), "energy_per_image_joules") != t.header.end();
   std::ostringstream out;
   out << "|";
-  for (const std::string& a : t.axes) out << " " << a << " |";
+  std::vector<std::string> axes;  // the seed has its own column
+  for (const std::string& a : t.axes)
+    if (a != "seed") axes.push_back(a);
+  for (const std::string& a : axes) out << " " << a << " |";
   out << " seed | epochs | test accuracy (%) | ideal (%) | drop (points) |";
   if (timed) out << " images/s | energy/image (µJ) | TOPS/W |";
   out << "\n|";
-  for (std::size_t i = 0; i < t.axes.size() + 5 + (timed ? 3 : 0); ++i) out << "---|";
+  for (std::size_t i = 0; i < axes.size() + 5 + (timed ? 3 : 0); ++i) out << "---|";
   out << "\n";
   for (const auto& r : t.rows) {
     if (r.at("kind") != "grid") continue;
     out << "|";
-    for (const std::string& a : t.axes) out << " " << shown(r.at(a)) << " |";
+    for (const std::string& a : axes) out << " " << shown(r.at(a)) << " |";
     double drop = 0;
     const bool has_drop = is_number(r.at("accuracy_drop"), &drop);
     out << " " << r.at("seed") << " | " << r.at("epochs") << " | "
@@ -287,6 +335,41 @@ std::string markdown_table(const Table& t) {
           << " |";
     }
     out << "\n";
+  }
+  if (!t.seed_axis) return out.str();
+  // Over the seeds: each combination of the other axes once, mean ± sample standard deviation.
+  out << "\nOver the seeds (mean ± standard deviation; diverged runs are counted, not averaged):\n\n|";
+  for (const std::string& a : axes) out << " " << a << " |";
+  out << " seeds | test accuracy (%) | ideal (%) | drop (points) | diverged |\n|";
+  for (std::size_t i = 0; i < axes.size() + 5; ++i) out << "---|";
+  out << "\n";
+  std::vector<std::string> keys;
+  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> groups;
+  for (const auto& r : t.rows) {
+    if (r.at("kind") != "grid") continue;
+    std::string key;
+    for (const std::string& a : axes) key += " " + shown(r.at(a)) + " |";
+    if (!groups.count(key)) keys.push_back(key);
+    groups[key].push_back(&r);
+  }
+  auto pm = [](const Spread& s) {
+    if (!s.n) return std::string("-");
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f ± %.2f", s.mean, s.sd);
+    return std::string(buf);
+  };
+  for (const std::string& key : keys) {
+    std::vector<double> acc, ideal, drop;
+    int diverged = 0;
+    for (const auto* r : groups[key]) {
+      double v = 0;
+      if (r->at("status") == "ok" && is_number(r->at("final_test_accuracy"), &v)) acc.push_back(100 * v);
+      if (is_number(r->at("ideal_test_accuracy"), &v)) ideal.push_back(100 * v);
+      if (r->at("status") == "ok" && is_number(r->at("accuracy_drop"), &v)) drop.push_back(100 * v);
+      diverged += r->at("status") == "diverged";
+    }
+    out << "|" << key << " " << groups[key].size() << " | " << pm(spread(acc)) << " | " << pm(spread(ideal)) << " | "
+        << pm(spread(drop)) << " | " << diverged << " |\n";
   }
   return out.str();
 }
@@ -313,7 +396,7 @@ int plot_main(int argc, char** argv) {
     const std::string dir = vm.count("out") ? vm["out"].as<std::string>() : (parent / "plots").string();
     const std::string title = vm.count("title") ? vm["title"].as<std::string>()
                                                 : fs::absolute(parent).lexically_normal().filename().string();
-    if (t.axes.empty()) throw std::runtime_error(csv + ": no grid axis columns between 'id' and 'seed'");
+    if (t.axes.empty()) throw std::runtime_error(csv + ": no grid axis columns between 'id' and 'seed', and one seed: nothing varies");
     std::string x = t.axes.front();
     if (vm.count("x")) {
       x = vm["x"].as<std::string>();

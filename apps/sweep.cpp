@@ -384,7 +384,8 @@ const std::vector<std::string> kComponents = {"array", "dac", "adc", "shift_add"
 
 std::vector<std::string> columns(const Spec& spec) {
   std::vector<std::string> c = {"point", "kind", "status", "id"};
-  for (const Axis& a : spec.axes) c.push_back(a.name);
+  for (const Axis& a : spec.axes)
+    if (a.name != "seed") c.push_back(a.name);  // a grid over seeds fills the seed column
   for (const char* s : {"seed", "epochs", "final_test_accuracy", "ideal_test_accuracy", "accuracy_drop", "test_accuracy_by_epoch",
                         "train_loss_by_epoch"})
     c.push_back(s);

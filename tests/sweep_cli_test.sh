@@ -5,6 +5,7 @@
 #    that was never interrupted; no training left running after the kill;
 #  - the plots (PNG and SVG) and the table come out of the CSV;
 #  - a timed sweep records time and energy and gets its breakdown bars;
+#  - a grid over seeds is averaged: mean and standard deviation in the table, error bars in the plot;
 #  - a bad spec is refused before anything trains;
 #  - make-data writes files that the CIFAR-10 loader reads.
 # Usage: sweep_cli_test.sh TXSIM SOURCE_DIR
@@ -63,6 +64,22 @@ head -1 "$dir/timed/results.csv" | grep -q "images_per_second,energy_per_image_j
 [ "$(tail -n +2 "$dir/timed/results.csv" | grep -c ',grid,ok,')" = 4 ] || fail "timed sweep: expected 4 grid rows"
 "$txsim" plot "$dir/timed/results.csv" > /dev/null 2>&1 || fail "txsim plot (timed) exited $?"
 for f in energy latency; do [ -s "$dir/timed/plots/$f.png" ] || fail "timed sweep: no $f.png"; done
+
+# Seeds as an axis: one seed column (not two), and the plot's table and accuracy figure give the
+# mean and sample standard deviation over the seeds, checked against the CSV's own numbers.
+"$txsim" sweep tests/sweep/seeds.json --out "$dir/seeds" > "$dir/seeds.log" 2>&1 || fail "seed sweep exited $?: $(tail -3 "$dir/seeds.log")"
+head -1 "$dir/seeds/results.csv" | grep -q ',id,update.nu,seed,epochs,' || fail "seed sweep header: $(head -1 "$dir/seeds/results.csv" | cut -c1-80)"
+"$txsim" plot "$dir/seeds/results.csv" > "$dir/seeds_plot.log" 2>&1 || fail "txsim plot (seeds) exited $?: $(tail -2 "$dir/seeds_plot.log")"
+grep -q "yerrorlines" "$dir/seeds/plots/accuracy.gp" || fail "seed sweep: the accuracy plot has no error bars"
+for nu in 0 0.9; do
+  expected=$(awk -F, -v nu=$nu '$2 == "grid" && $5 == nu { a = 100 * $8; s += a; q += a * a; n++ }
+    END { m = s / n; printf "| %s | %d | %.2f ± %.2f |", nu, n, m, sqrt((q - n * m * m) / (n - 1)) }' "$dir/seeds/results.csv")
+  grep -qF "$expected" "$dir/seeds/plots/table.md" || fail "seed summary for nu=$nu: expected '$expected' in: $(tail -3 "$dir/seeds/plots/table.md")"
+done
+sed 's/"update.nu": \[0, 0.9\], //' tests/sweep/seeds.json > "$dir/seeds_only.json"
+"$txsim" sweep "$dir/seeds_only.json" --out "$dir/seeds_only" > /dev/null 2>&1 || fail "seed-only sweep exited $?"
+"$txsim" plot "$dir/seeds_only/results.csv" > /dev/null 2>&1 || fail "txsim plot (seed-only grid) exited $?"
+grep -q "against seed" "$dir/seeds_only/plots/accuracy.gp" || fail "seed-only grid: the accuracy is not plotted against the seed"
 
 # A bad spec: refused before any training, naming the file and field.
 printf '{"workload": "workloads/mlp.json", "device": "workloads/devices/txsim_update.json", "grid": {"update.nu": [0, 0.5], "update.nuu": [1]}}' > "$dir/bad.json"
