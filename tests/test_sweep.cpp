@@ -2,8 +2,10 @@
 // point identities, and the results CSV. The runs themselves: tests/sweep_cli_test.sh.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "sweep.h"
 #include "txsim/config.h"
@@ -236,8 +238,16 @@ TEST(SweepCsv, ResultsKeepPointOrderAndFillTheIdeal) {
   const Spec s2 = spec_from_json(other, "other.json");
   EXPECT_THROW(read_results(path, s2, plan(s2)), SweepError);
   ojson more_axes = base_spec();
-  more_axes["grid"]["seed"] = {1};
+  more_axes["grid"]["crossbar.adc_bits"] = {8};  // the preset's own value: the same runs under another column
   const Spec s3 = spec_from_json(more_axes, "more.json");
   EXPECT_THROW(read_results(path, s3, plan(s3)), SweepError);  // other columns
+  // A grid over the seed fills the seed column: no column of its own, so a single-seed axis of the
+  // default seed is the same sweep, and its results are read back.
+  ojson seed_axis = base_spec();
+  seed_axis["grid"]["seed"] = {1};
+  const Spec s4 = spec_from_json(seed_axis, "seed.json");
+  const std::vector<std::string> cols4 = columns(s4);
+  EXPECT_EQ(std::count(cols4.begin(), cols4.end(), "seed"), 1);
+  EXPECT_EQ(read_results(path, s4, plan(s4)).size(), 3u);
   std::filesystem::remove(path);
 }
