@@ -31,9 +31,11 @@ namespace txsim::app {
 
 namespace {
 
+using Row = std::map<std::string, std::string>;
+
 struct Table {
   std::vector<std::string> header;
-  std::vector<std::map<std::string, std::string>> rows;
+  std::vector<Row> rows;
   std::vector<std::string> axes;  // the grid axes: the columns between id and seed ("seed" for a grid over seeds only)
   bool seed_axis = false;         // the grid points differ in their seed
 };
@@ -57,7 +59,7 @@ Table read_table(const std::string& path) {
     if (cells[i].size() != t.header.size())
       throw std::runtime_error(path + ": line " + std::to_string(i + 1) + " has " + std::to_string(cells[i].size()) +
                                " fields; the header has " + std::to_string(t.header.size()));
-    std::map<std::string, std::string> r;
+    Row r;
     for (std::size_t k = 0; k < t.header.size(); ++k) r[t.header[k]] = cells[i][k];
     t.rows.push_back(std::move(r));
   }
@@ -95,6 +97,53 @@ bool is_number(const std::string& s, double* v = nullptr) {
   if (end != s.c_str() + s.size() || !std::isfinite(d)) return false;
   if (v) *v = d;
   return true;
+}
+
+using Group = std::pair<std::string, std::vector<const Row*>>;
+
+// Rows grouped by key(row), the groups in order of first appearance.
+template <class Key>
+std::vector<Group> group_in_order(const std::vector<const Row*>& rows, Key key) {
+  std::vector<Group> groups;
+  std::map<std::string, std::size_t> index;
+  for (const Row* r : rows) {
+    const std::string k = key(*r);
+    auto [it, fresh] = index.emplace(k, groups.size());
+    if (fresh) groups.push_back({k, {}});
+    groups[it->second].second.push_back(r);
+  }
+  return groups;
+}
+
+std::vector<const Row*> grid_rows(const Table& t) {
+  std::vector<const Row*> grid;
+  for (const Row& r : t.rows)
+    if (r.at("kind") == "grid") grid.push_back(&r);
+  return grid;
+}
+
+// Rows that differ only in their seed, summarized: accuracy, reference and drop in percent and
+// points over the finished runs; diverged runs counted.
+struct Outcome {
+  Spread accuracy, ideal, drop;
+  int diverged = 0;
+};
+
+Outcome outcome(const std::vector<const Row*>& rows) {
+  std::vector<double> acc, ideal, drop;
+  Outcome o;
+  for (const Row* r : rows) {
+    double v = 0;
+    const bool ok = r->at("status") == "ok";
+    if (ok && is_number(r->at("final_test_accuracy"), &v)) acc.push_back(100 * v);
+    if (is_number(r->at("ideal_test_accuracy"), &v)) ideal.push_back(100 * v);
+    if (ok && is_number(r->at("accuracy_drop"), &v)) drop.push_back(100 * v);
+    o.diverged += r->at("status") == "diverged";
+  }
+  o.accuracy = spread(acc);
+  o.ideal = spread(ideal);
+  o.drop = spread(drop);
+  return o;
 }
 
 // A value as the legend shows it: JSON strings lose their quotes, file names their folders.
@@ -158,15 +207,11 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
   for (const std::string& a : t.axes)
     if (a != x_axis) others.push_back(a);
   // Series: one per combination of the other axes, in order of appearance.
-  std::vector<std::string> series;
-  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> by_series;
-  for (const auto& r : t.rows) {
-    if (r.at("kind") != "grid") continue;
+  const std::vector<Group> series = group_in_order(grid_rows(t), [&](const Row& r) {
     std::string key;
     for (const std::string& o : others) key += (key.empty() ? "" : ", ") + o + "=" + shown(r.at(o));
-    if (!by_series.count(key)) series.push_back(key);
-    by_series[key].push_back(&r);
-  }
+    return key;
+  });
   if (series.empty()) return;
   bool numeric = true;
   std::vector<double> xs;
@@ -191,29 +236,16 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
   const bool averaged = t.seed_axis && x_axis != "seed";
   for (std::size_t s = 0; s < series.size(); ++s) {
     // x, accuracy (%), ideal (%), diverged marker, accuracy standard deviation (points)
-    std::vector<std::string> xs_in_order;
-    std::map<std::string, std::vector<const std::map<std::string, std::string>*>> at_x;
-    for (const auto* r : by_series[series[s]]) {
-      if (!at_x.count(r->at(x_axis))) xs_in_order.push_back(r->at(x_axis));
-      at_x[r->at(x_axis)].push_back(r);
-    }
-    for (const std::string& xv : xs_in_order) {
+    for (const auto& [xv, rows] : group_in_order(series[s].second, [&](const Row& r) { return r.at(x_axis); })) {
       const double x = numeric ? std::stod(xv)
                                : static_cast<double>(std::find(categories.begin(), categories.end(), xv) - categories.begin());
-      std::vector<double> acc, ideal;
-      bool diverged = false;
-      for (const auto* r : at_x[xv]) {
-        double v = 0;
-        if (r->at("status") == "ok" && is_number(r->at("final_test_accuracy"), &v)) acc.push_back(100 * v);
-        if (is_number(r->at("ideal_test_accuracy"), &v)) ideal.push_back(100 * v);
-        diverged = diverged || r->at("status") == "diverged";
-      }
-      const Spread a = spread(acc), i = spread(ideal);
-      data << number(x) << "\t" << (a.n ? number(a.mean) : "NaN") << "\t" << (i.n ? number(i.mean) : "NaN") << "\t"
-           << (diverged ? "0" : "NaN") << "\t" << number(a.sd) << "\n";
+      const Outcome o = outcome(rows);
+      data << number(x) << "\t" << (o.accuracy.n ? number(o.accuracy.mean) : "NaN") << "\t"
+           << (o.ideal.n ? number(o.ideal.mean) : "NaN") << "\t" << (o.diverged ? "0" : "NaN") << "\t"
+           << number(o.accuracy.sd) << "\n";
     }
     data << "\n\n";
-    const std::string name = series[s].empty() ? "non-ideal" : series[s];
+    const std::string name = series[s].first.empty() ? "non-ideal" : series[s].first;
     const int color = static_cast<int>(s) + 1;
     plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/accuracy.dat' index " + std::to_string(block) +
             (averaged ? " using 1:2:5 with yerrorlines" : " using 1:2 with linespoints") + " lw 2 pt 7 lc " +
@@ -343,33 +375,21 @@ std::string markdown_table(const Table& t) {
   out << " seeds | test accuracy (%) | ideal (%) | drop (points) | diverged |\n|";
   for (std::size_t i = 0; i < axes.size() + 5; ++i) out << "---|";
   out << "\n";
-  std::vector<std::string> keys;
-  std::map<std::string, std::vector<const std::map<std::string, std::string>*>> groups;
-  for (const auto& r : t.rows) {
-    if (r.at("kind") != "grid") continue;
-    std::string key;
-    for (const std::string& a : axes) key += " " + shown(r.at(a)) + " |";
-    if (!groups.count(key)) keys.push_back(key);
-    groups[key].push_back(&r);
-  }
   auto pm = [](const Spread& s) {
     if (!s.n) return std::string("-");
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f ± %.2f", s.mean, s.sd);
     return std::string(buf);
   };
-  for (const std::string& key : keys) {
-    std::vector<double> acc, ideal, drop;
-    int diverged = 0;
-    for (const auto* r : groups[key]) {
-      double v = 0;
-      if (r->at("status") == "ok" && is_number(r->at("final_test_accuracy"), &v)) acc.push_back(100 * v);
-      if (is_number(r->at("ideal_test_accuracy"), &v)) ideal.push_back(100 * v);
-      if (r->at("status") == "ok" && is_number(r->at("accuracy_drop"), &v)) drop.push_back(100 * v);
-      diverged += r->at("status") == "diverged";
-    }
-    out << "|" << key << " " << groups[key].size() << " | " << pm(spread(acc)) << " | " << pm(spread(ideal)) << " | "
-        << pm(spread(drop)) << " | " << diverged << " |\n";
+  const auto groups = group_in_order(grid_rows(t), [&](const Row& r) {
+    std::string key;
+    for (const std::string& a : axes) key += " " + shown(r.at(a)) + " |";
+    return key;
+  });
+  for (const auto& [key, rows] : groups) {
+    const Outcome o = outcome(rows);
+    out << "|" << key << " " << rows.size() << " | " << pm(o.accuracy) << " | " << pm(o.ideal) << " | " << pm(o.drop) << " | "
+        << o.diverged << " |\n";
   }
   return out.str();
 }
