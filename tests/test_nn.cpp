@@ -385,6 +385,34 @@ TEST(NnPresets, MeasuredKindNeedsItsCsvAndOverridesAreChecked) {
   EXPECT_THROW(set_json_path(j, "update.nu", "p.json --set"), ConfigError);      // no '='
 }
 
+// Bit-sliced weights reprogrammed by write-verify would ignore an update model: that is an error
+// naming the field, unless update.sliced asks for open-loop pulses.
+TEST(NnPresets, UpdateModelOnVerifiedSlicesIsAnError) {
+  const nlohmann::json sliced = nlohmann::json::parse(
+      R"({"crossbar": {"rows": 16, "cols": 16, "weight_bits": 8, "bits_per_cell": 2}, "update": {"kind": "txsim", "nu": 0.5}})");
+  auto error = [](const nlohmann::json& j) {
+    try {
+      AnalogCore core(device_preset_from_json(j, "p.json"), 8, 4, 1, 0);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error(sliced).find("p.json: field 'update.kind' has no effect on bit-sliced weights (crossbar.bits_per_cell 2 < weight_bits 8)"),
+            std::string::npos) << error(sliced);
+  nlohmann::json noisy = sliced;
+  noisy["update"] = {{"write_noise", 0.5}};
+  EXPECT_NE(error(noisy).find("field 'update.write_noise'"), std::string::npos) << error(noisy);
+  nlohmann::json pulses = sliced;
+  pulses["update"]["sliced"] = "pulses";
+  EXPECT_EQ(error(pulses), "no error");
+  nlohmann::json plain = sliced;
+  plain.erase("update");
+  EXPECT_EQ(error(plain), "no error");
+  pulses["update"]["sliced"] = "open";
+  EXPECT_THROW(device_preset_from_json(pulses, "p.json"), ConfigError);
+}
+
 }  // namespace
 }  // namespace txsim::nn
 

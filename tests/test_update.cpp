@@ -437,6 +437,94 @@ TEST(PulsedUpdate, SlicedWeightsDoNotCompoundVariation) {
   for (std::size_t k = 0; k < codes.size(); ++k) EXPECT_EQ(m.codes()[k], std::min(codes[k] + 3, 255)) << k;
 }
 
+// Open-loop programming of bit-sliced weights (update.sliced "pulses"): each changed digit's
+// device takes one nominal pulse per level from where it is, along the update model. With the
+// linear model and ideal devices it lands exactly on the levels write-verify programs.
+TEST(PulsedUpdate, SlicedPulsesLinearLandOnTheLevels) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.weight_bits = 8;
+  c.crossbar.bits_per_cell = 2;
+  std::vector<float> w(30 * 20);
+  for (std::size_t k = 0; k < w.size(); ++k) w[k] = 0.8f * std::sin(0.37f * k);
+  MappedMatrix verify(c, 30, 20, 4), pulses(c, 30, 20, 4);
+  verify.program(w.data(), 1.0f);
+  pulses.program(w.data(), 1.0f);
+  UpdateConfig open_loop;
+  open_loop.sliced_pulses = true;
+  std::vector<float> dw(w.size());
+  for (int step = 0; step < 20; ++step) {
+    for (std::size_t k = 0; k < dw.size(); ++k) dw[k] = 0.05f * std::cos(0.11f * k + step);
+    verify.update(dw.data(), UpdateConfig{}, step);
+    pulses.update(dw.data(), open_loop, step);
+  }
+  EXPECT_EQ(verify.codes(), pulses.codes());
+  const auto a = verify.weights(), b = pulses.weights();
+  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-6f) << k;
+  EXPECT_EQ(verify.activity().program_pulses, pulses.activity().program_pulses);
+}
+
+// With TxSim's nu the same pulses fall short of the level by the closed form: from g_min, three
+// pulses of a third of the range reach (1 - e^-nu) / nu; three pulses back down leave the device
+// above g_min, and the read weight drifts from the controller's code.
+TEST(PulsedUpdate, SlicedPulsesFollowTheNonlinearity) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.weight_bits = 4;
+  c.crossbar.bits_per_cell = 2;
+  MappedMatrix m(c, 3, 2, 1);
+  std::vector<float> w(6, 0.0f);
+  m.program(w.data(), 15.0f);  // one code is 1.0
+  UpdateConfig u;
+  u.kind = UpdateKind::TxSim;
+  u.nu = 0.5;
+  u.sliced_pulses = true;
+  std::vector<float> dw(6, 0.0f);
+  dw[0] = 15.0f;  // code 0 -> 15: digits 0,0 -> 3,3 on the positive devices of weight (o 0, i 0)
+  m.update(dw.data(), u, 1);
+  const double g_min = c.device.g_min, span = c.device.g_max - c.device.g_min;
+  const double up = (1 - std::exp(-0.5)) / 0.5;
+  for (int s = 0; s < 2; ++s) {
+    EXPECT_NEAR((m.plane(s, 0).conductance(0, 0) - g_min) / span, up, 1e-9) << s;
+    EXPECT_EQ(m.plane(s, 1).conductance(0, 0), g_min) << s;       // the negative device rests
+    EXPECT_EQ(m.plane(s, 0).conductance(1, 0), g_min) << s;       // an unchanged weight's device too
+  }
+  EXPECT_EQ(m.codes()[0], 15);
+  EXPECT_NEAR(m.weights()[0], 15 * up, 1e-4);
+  dw[0] = -15.0f;  // back to code 0: three pulses down from `up`
+  m.update(dw.data(), u, 2);
+  const double down = 1 - (1 - (1 - 0.5 * (1 - up)) * std::exp(-0.5)) / 0.5;
+  EXPECT_EQ(m.codes()[0], 0);
+  EXPECT_NEAR((m.plane(1, 0).conductance(0, 0) - g_min) / span, down, 1e-9);
+  EXPECT_GT(down, 0.05);  // the device did not return to g_min
+}
+
+// Write noise on open-loop sliced pulses: one level (one pulse) moves a device by 1/3 of the
+// range with a spread of write_noise / 3 per pulse.
+TEST(PulsedUpdate, SlicedPulsesWriteNoiseVariance) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.weight_bits = 4;
+  c.crossbar.bits_per_cell = 2;
+  const int in = 100, out = 100;
+  MappedMatrix m(c, in, out, 2);
+  std::vector<float> w(in * out, 0.0f), dw(in * out, 1.0f);  // code 0 -> 1: one LSB pulse
+  m.program(w.data(), 15.0f);
+  UpdateConfig u;
+  u.sliced_pulses = true;
+  u.write_noise = 0.1;
+  m.update(dw.data(), u, 5);
+  const double g_min = c.device.g_min, span = c.device.g_max - c.device.g_min;
+  double s = 0, s2 = 0;
+  const int n = in * out;
+  for (int i = 0; i < in; ++i)
+    for (int o = 0; o < out; ++o) {
+      const double d = (m.plane(0, 0).conductance(i, o) - g_min) / span - 1.0 / 3;
+      s += d;
+      s2 += d * d;
+    }
+  const double mean = s / n, var = s2 / n - mean * mean, expected = std::pow(0.1 / 3, 2);
+  EXPECT_NEAR(mean, 0.0, 5 * std::sqrt(expected / n));
+  EXPECT_NEAR(var, expected, 5 * expected * std::sqrt(2.0 / n));
+}
+
 }  // namespace
 }  // namespace txsim
 

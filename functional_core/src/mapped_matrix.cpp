@@ -333,7 +333,8 @@ void MappedMatrix::restore_device_state(const std::vector<float>& s) {
 double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
   check_update(u, "update");
   if (step_scale_.empty()) {
-    step_scale_.assign(2 * static_cast<std::size_t>(in_) * out_, 1.0f);
+    // One factor per device: device order, the planes of one weight side by side (a pair: G+, G-).
+    step_scale_.assign(planes_.size() * in_ * out_, 1.0f);
     if (u.nl_d2d > 0) {
       nl_scale_.resize(step_scale_.size());
       fill_normal(derive_key(key_, 0xD2E), 0, nl_scale_.size(), nl_scale_.data());
@@ -379,10 +380,16 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
   if (!analog_cells()) {  // read-modify-write of the codes
     const ArrayConfig& a = config_.crossbar;
     const int q_max = this->q_max();
-    const uint64_t rounding = derive_key(key, 3);
+    const uint64_t rounding = derive_key(key, 3), noise_key = derive_key(key, 1);
     const double to_codes = 1.0 / w_step_;
     const int cols = a.weight_cols();
-    std::vector<uint32_t> row_max(static_cast<std::size_t>(planes_.size()) * in_ * col_tiles_, 0);
+    const std::size_t planes = planes_.size();
+    // Open loop: one level is 1 / (levels - 1) of the range, pulses_per_level nominal pulses.
+    const double step = u.sliced_pulses ? prepare_pulses(u) : 0.0;
+    const double pulses_per_level =
+        u.sliced_pulses ? 1.0 / (step * (config_.device.levels_for(a.bits_per_cell) - 1)) : 0.0;
+    const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+    std::vector<uint32_t> row_max(planes * in_ * col_tiles_, 0);
     for (int o = 0; o < out_; ++o)
       for (int i = 0; i < in_; ++i) {
         const std::size_t k = static_cast<std::size_t>(o) * in_ + i;
@@ -390,17 +397,30 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
         codes_[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
         if (codes_[k] == before) continue;
-        // Each device moves by its change of level: one pulse per level.
+        // Each device moves by its change of level: one level's pulses per level.
+        const std::size_t device = static_cast<std::size_t>(i) * out_ + o;
         for (int s = 0; s < a.slices(); ++s)
           for (int pol = 0; pol < polarities(); ++pol) {
-            const uint32_t pulses = static_cast<uint32_t>(std::abs(digit(codes_[k], s, pol) - digit(before, s, pol)));
+            const int change = digit(codes_[k], s, pol) - digit(before, s, pol);
+            if (change == 0) continue;
+            const std::size_t p = static_cast<std::size_t>(s * polarities() + pol);
+            const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_level : 1.0);
+            if (u.sliced_pulses) {
+              const std::size_t f = device * planes + p;  // this device's factors and noise draw
+              DeviceArray& plane = planes_[p];
+              const double x = (plane.conductance(i, o) - g_min) / span;
+              const double z = u.write_noise > 0 ? normal_at(noise_key, f) : 0.0;
+              plane.set(i, o, g_min + span * apply_pulses(u, step, x, n, change > 0, step_scale_[f], z, nl_scale(f)));
+            }
+            const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
             activity_.program_pulses += pulses;
-            uint32_t& m = row_max[(static_cast<std::size_t>(s * polarities() + pol) * in_ + i) * col_tiles_ + o / cols];
+            uint32_t& m = row_max[(p * in_ + i) * col_tiles_ + o / cols];
             m = std::max(m, pulses);
           }
       }
     charge_row_serial(row_max);
-    program_codes();
+    if (u.sliced_pulses) forward_.valid = backward_.valid = false;
+    else program_codes();
     return;
   }
   const double step = prepare_pulses(u);

@@ -52,6 +52,10 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         if (v == "centered") p.update.one_sided = false;
         else if (v == "one_sided") p.update.one_sided = true;
         else fail(field, v, "\"centered\" (both devices around the middle) or \"one_sided\" (one device holds |w|)");
+      } else if (key == "sliced") {
+        if (v == "verify") p.update.sliced_pulses = false;
+        else if (v == "pulses") p.update.sliced_pulses = true;
+        else fail(field, v, "\"verify\" (a changed digit is reprogrammed to its level) or \"pulses\" (open-loop pulses along the update model)");
       } else if (key == "csv") {
         if (!v.is_string()) fail(field, v, "a CSV file name (relative to the preset's folder)");
         std::filesystem::path csv(v.get<std::string>());
@@ -80,7 +84,7 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
         (key == "stochastic" ? p.update.stochastic : p.update.mixed_precision) = v.get<bool>();
       } else {
         throw ConfigError(source + ": unknown key '" + field + "'; accepted keys: kind, pulses, asymmetry, nl_ltp, "
-                          "nl_ltd, nu, csv, pair, write_noise, step_d2d, nl_d2d, stochastic, mixed_precision, bit_length");
+                          "nl_ltd, nu, csv, pair, sliced, write_noise, step_d2d, nl_d2d, stochastic, mixed_precision, bit_length");
       }
     }
     if ((p.update.kind == UpdateKind::Measured) != (p.update.measured != nullptr))
@@ -109,6 +113,22 @@ AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t see
   if (bit_length_ > 0 && !pulsed_)
     throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(bit_length_) +
                       ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");
+  if (!pulsed_ && !update_.sliced_pulses) {
+    // Write-verify reprograms a changed digit to its level: an update model would have no effect.
+    const UpdateConfig& u = update_;
+    const char* field = u.kind != UpdateKind::Linear ? "kind"
+                        : u.write_noise > 0          ? "write_noise"
+                        : u.asymmetry != 0           ? "asymmetry"
+                        : u.step_d2d > 0             ? "step_d2d"
+                        : u.nl_d2d > 0               ? "nl_d2d"
+                                                     : nullptr;
+    if (field)
+      throw ConfigError(preset.source + ": field 'update." + field + "' has no effect on bit-sliced weights (crossbar.bits_per_cell " +
+                        std::to_string(preset.crossbar.crossbar.bits_per_cell) + " < weight_bits " +
+                        std::to_string(preset.crossbar.crossbar.weight_bits) +
+                        "), whose changed digits are reprogrammed by write-verify; accepted: update.sliced = \"pulses\" "
+                        "(open-loop pulses along the update model) or bits_per_cell == weight_bits");
+  }
   const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
   if (bit_length_ > 0 && update_.one_sided)
     throw ConfigError(preset.source + ": field 'update.pair' = \"one_sided\": accepted \"centered\" with pulse trains (update.bit_length > 0)");

@@ -58,6 +58,11 @@ struct UpdateConfig {
   bool one_sided = false;    // pair mapping: false: both devices around the middle, each moves half
                              // the change; true (TxSim, ISAAC): one device holds |w| above g_min,
                              // the other rests at g_min, and the holder takes the whole change
+  bool sliced_pulses = false;  // bit-sliced weights (bits_per_cell < weight_bits): false ("verify"):
+                               // a changed digit's device is reprogrammed to its level (write-verify;
+                               // the update model does not apply); true ("pulses"): it takes one
+                               // nominal pulse per level of change from its present conductance,
+                               // open loop, along the update model (nonlinearity, write noise)
 };
 
 // Validates (throws std::invalid_argument naming the field and what is accepted).
