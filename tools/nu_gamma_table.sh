@@ -2,11 +2,12 @@
 # The TxSim nu / gamma study (issue 4): LeNet-5 on MNIST, one epoch per point, with the
 # TxSim-like update preset (workloads/devices/txsim_update.json: one-sided pairs, 8-bit analog
 # cells); nu swept at gamma 0, gamma swept at the preset's nu. Prints a Markdown table.
-# Usage: tools/nu_gamma_table.sh [extra txsim train options, e.g. --epochs 2]
+# Usage: [PRESET=workloads/devices/txsim_sliced.json] tools/nu_gamma_table.sh [extra txsim train
+# options, e.g. --epochs 2]  (PRESET: another update preset, e.g. TxSim's 2-bit cells)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 txsim=build/apps/txsim
-preset=workloads/devices/txsim_update.json
+preset=${PRESET:-workloads/devices/txsim_update.json}
 run() {  # prints the final test accuracy of one point
   "$txsim" train --workload workloads/lenet5.json --device "$preset" --epochs 1 "$@" |
     sed -n 's/^final test accuracy: \(.*\)%$/\1/p'
