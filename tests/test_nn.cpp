@@ -87,6 +87,66 @@ TEST(NnGradients, BatchNorm) {
   check_gradients(bn, random_tensor({4, 3, 3, 3}, 5), 5e-3);
 }
 
+// Running statistics: a moving average with momentum 0.1; with average_statistics on, the plain
+// average of the batches since (batch means and unbiased variances), also inside residual blocks;
+// switched off, the moving average resumes from there.
+TEST(NnBatchNorm, PreciseStatisticsAreThePlainAverageOfTheBatches) {
+  auto stats = [](const Tensor& x, int c, double& mean, double& var) {
+    const int n = x.shape[0], hw = x.shape[2] * x.shape[3];
+    double s = 0, s2 = 0;
+    for (int b = 0; b < n; ++b)
+      for (int i = 0; i < hw; ++i) {
+        const double v = x.data[(static_cast<std::size_t>(b) * x.shape[1] + c) * hw + i];
+        s += v;
+        s2 += v * v;
+      }
+    const double count = double(n) * hw;
+    mean = s / count;
+    var = (s2 / count - mean * mean) * count / (count - 1);
+  };
+  std::vector<Tensor> batches;
+  for (int k = 0; k < 3; ++k) {
+    Tensor x = random_tensor({4, 2, 3, 3}, 20 + k);
+    for (float& v : x.data) v = v * (1.0f + k) + 2.0f * k;  // batches with different statistics
+    batches.push_back(x);
+  }
+  BatchNorm2d bn(2);
+  Tensor y;
+  bn.forward(batches[0], y, true);
+  double m0, v0;
+  stats(batches[0], 1, m0, v0);
+  EXPECT_NEAR(bn.running_mean()[1], 0.1 * m0, 1e-5);
+  EXPECT_NEAR(bn.running_var()[1], 0.9 + 0.1 * v0, 1e-5);
+  bn.average_statistics(true);
+  double mean = 0, var = 0;
+  for (const Tensor& x : batches) {
+    bn.forward(x, y, true);
+    double m, v;
+    stats(x, 1, m, v);
+    mean += m / 3;
+    var += v / 3;
+  }
+  EXPECT_NEAR(bn.running_mean()[1], mean, 1e-5);
+  EXPECT_NEAR(bn.running_var()[1], var, 1e-4);
+  bn.forward(batches[0], y, false);  // evaluation changes nothing
+  EXPECT_NEAR(bn.running_mean()[1], mean, 1e-5);
+  bn.average_statistics(false);
+  bn.forward(batches[0], y, true);
+  EXPECT_NEAR(bn.running_mean()[1], 0.9 * mean + 0.1 * m0, 1e-5);
+
+  // Through a network with a residual block: its batch norm averages too.
+  Workload w = workload_from_json(nlohmann::json::parse(R"({"name": "bn", "dataset": "mnist", "input": [2, 3, 3], "classes": 2,
+      "layers": [{"type": "residual", "main": [{"type": "batchnorm2d"}]}, {"type": "flatten"}, {"type": "linear", "in": 18, "out": 2}]})"),
+                                 "bn.json");
+  auto net = build_network(w, 1);
+  auto* block = dynamic_cast<Residual*>(net->layers()[0].get());
+  ASSERT_NE(block, nullptr);
+  net->average_statistics(true);
+  for (const Tensor& x : batches) net->forward(x, true);
+  net->average_statistics(false);
+  EXPECT_NEAR((*block->buffers()[0])[1], mean, 1e-5);
+}
+
 TEST(NnGradients, ReluAwayFromZero) {
   ReLU r;
   Tensor x = random_tensor({3, 10}, 6);

@@ -347,6 +347,9 @@ void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
   batch_mean_.assign(c_, 0.0f);
   inv_std_.assign(c_, 0.0f);
   if (train) xhat_.resize(x.shape);
+  // The weight of this batch in the running statistics: the moving average's, or 1/k for the
+  // k-th batch of a plain average.
+  const double momentum = averaged_ >= 0 && train ? 1.0 / static_cast<double>(++averaged_) : momentum_;
   for (int c = 0; c < c_; ++c) {
     double mean = mean_[c], var = var_[c];
     if (train) {
@@ -361,8 +364,8 @@ void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
       const double count = double(n) * hw;
       mean = s / count;
       var = std::max(0.0, s2 / count - mean * mean);
-      mean_[c] = static_cast<float>((1 - momentum_) * mean_[c] + momentum_ * mean);
-      var_[c] = static_cast<float>((1 - momentum_) * var_[c] + momentum_ * var * count / std::max(1.0, count - 1));
+      mean_[c] = static_cast<float>((1 - momentum) * mean_[c] + momentum * mean);
+      var_[c] = static_cast<float>((1 - momentum) * var_[c] + momentum * var * count / std::max(1.0, count - 1));
     }
     const float inv = static_cast<float>(1 / std::sqrt(var + eps_));
     batch_mean_[c] = static_cast<float>(mean);

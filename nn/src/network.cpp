@@ -67,6 +67,10 @@ std::vector<std::vector<float>*> Residual::buffers() {
   return out;
 }
 
+void Residual::average_statistics(bool on) {
+  for (Network* n : {main_.get(), shortcut_.get()}) n->average_statistics(on);
+}
+
 void Residual::restored() {
   for (Network* n : {main_.get(), shortcut_.get()})
     for (const auto& l : n->layers()) l->restored();
@@ -93,6 +97,10 @@ std::vector<WeightCore*> Network::cores() {
 void Network::observe(PhaseObserver* observer) {
   const std::vector<WeightCore*> all = cores();
   for (std::size_t i = 0; i < all.size(); ++i) all[i]->observe(observer, static_cast<int>(i));
+}
+
+void Network::average_statistics(bool on) {
+  for (auto& l : layers_) l->average_statistics(on);
 }
 
 std::vector<std::pair<Layer*, Param*>> Network::params() {
@@ -197,6 +205,7 @@ Workload workload_from_json(const json& j, const std::string& source) {
     w.train.step_gamma = m.number("step_gamma", 0, 1, 0.1);
     w.train.crop_padding = m.integer("crop_padding", 0, 64, 0);
     w.train.flip = m.boolean("flip", false);
+    w.train.bn_recalibrate = m.integer("bn_recalibrate", 0, 1 << 20, 0);
     m.finish();
   }
   top.finish();

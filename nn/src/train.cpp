@@ -195,6 +195,20 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     m.lr = lr;
     m.train_loss = loss_sum / seen;
     m.train_accuracy = double(correct) / seen;
+    if (t.bn_recalibrate > 0) {
+      // Precise batch-norm statistics: the moving averages lag behind weights that moved during
+      // the epoch; replace them by the plain average over the epoch's first batches (forward
+      // reads only, as inference batches for the timed model; no update).
+      net.average_statistics(true);
+      for (int b = 0; b < std::min(t.bn_recalibrate, batches); ++b) {
+        const int n = std::min(t.batch, data.train.size() - b * t.batch);
+        gather(data.train, idx, b * t.batch, n, x, labels);
+        augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
+        if (o.observer) o.observer->on_batch(n, false);
+        net.forward(x, true);
+      }
+      net.average_statistics(false);
+    }
     m.test_accuracy = evaluate(net, data.test, 256, o.observer);
     if (o.observer) o.observer->on_epoch(m.epoch);
     m.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();

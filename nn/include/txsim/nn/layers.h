@@ -65,6 +65,9 @@ class Layer {
   virtual void apply_step(Param& p, const std::vector<float>& step, double lr);
   // Appends the weight cores of this layer (and of layers it contains), in network order.
   virtual void collect_cores(std::vector<WeightCore*>& /*cores*/) {}
+  // Precise statistics: while on, train-mode forwards make the running statistics the plain
+  // average over the batches seen since it was switched on (instead of a moving average).
+  virtual void average_statistics(bool /*on*/) {}
 };
 
 // y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
@@ -205,12 +208,14 @@ class BatchNorm2d final : public Layer {
   std::vector<std::vector<float>*> buffers() override { return {&mean_, &var_}; }
   std::vector<float>& running_mean() { return mean_; }
   std::vector<float>& running_var() { return var_; }
+  void average_statistics(bool on) override { averaged_ = on ? 0 : -1; }
 
  private:
   int c_;
   float momentum_, eps_;
   Param gamma_, beta_;
   std::vector<float> mean_, var_;        // running
+  long averaged_ = -1;                   // batches averaged so far; -1: moving average
   std::vector<float> batch_mean_, inv_std_;
   Tensor xhat_;
 };

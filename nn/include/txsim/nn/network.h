@@ -35,6 +35,8 @@ class Network {
   std::vector<WeightCore*> cores();
   // Sends every weighted layer's phase reports to `observer` (nullptr: none); layer i of cores().
   void observe(PhaseObserver* observer);
+  // Every layer's precise statistics on or off (Layer::average_statistics).
+  void average_statistics(bool on);
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
@@ -57,6 +59,7 @@ class Residual final : public Layer {
   void restored() override;
   void apply_step(Param& p, const std::vector<float>& step, double lr) override;
   void collect_cores(std::vector<WeightCore*>& cores) override;
+  void average_statistics(bool on) override;
 
  private:
   std::unique_ptr<Network> main_, shortcut_;
@@ -76,6 +79,8 @@ struct TrainConfig {
   double step_gamma = 0.1;
   int crop_padding = 0;     // augmentation: random crops of the image padded by this many pixels
   bool flip = false;        // augmentation: random left-right mirroring
+  int bn_recalibrate = 0;   // before each evaluation, batch-norm statistics become the plain
+                            // average over this many training batches (no update); 0: off
 };
 
 double learning_rate(const TrainConfig& t, int epoch);  // epoch from 0
