@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <memory>
 #include <vector>
 
@@ -389,10 +390,16 @@ namespace {
 // workload file parses: a preset that cannot load would only fail in a user's run.
 TEST(NnPresets, ShippedPresetsAndWorkloadsLoad) {
   const std::string root = TXSIM_SOURCE_DIR;
-  for (const char* name : {"ideal", "txsim_reram", "txsim_update", "neurosim", "pcm", "constant_step", "measured_example"}) {
-    const DevicePreset p = load_device_preset(root + "/workloads/devices/" + name + ".json");
+  int presets = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root + "/workloads/devices")) {
+    if (entry.path().extension() != ".json") continue;
+    const std::string name = entry.path().string();
+    const DevicePreset p = load_device_preset(name);
     EXPECT_FALSE(p.name.empty()) << name;
+    EXPECT_NO_THROW(AnalogCore(p, 8, 4, 1, 0)) << name;  // and a layer takes it
+    ++presets;
   }
+  EXPECT_GE(presets, 8);
   const DevicePreset m = load_device_preset(root + "/workloads/devices/measured_example.json");
   ASSERT_TRUE(m.update.measured);
   EXPECT_EQ(m.update.measured->ltp_pulses(), 100);
