@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <memory>
 #include <vector>
 
@@ -316,6 +317,62 @@ TEST(AnalogTwin, CheckpointRestoresDevices) {
   fill_normal(1, 0, x.size(), x.ptr());
   const Tensor ya = a->forward(x, false), yb = b->forward(x, false);
   EXPECT_EQ(ya.data, yb.data);
+}
+
+// The training loop with batch-norm recalibration, through a checkpoint: two epochs in one run
+// and one epoch then --resume give the same metrics and the same parameters, bit for bit; the
+// recalibrated statistics are those a plain average over the first batches gives, not the
+// moving average's.
+TEST(NnTrain, RecalibratedRunResumesBitForBit) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [2, 6, 6], "classes": 3,
+    "layers": [{"type": "conv2d", "out": 4, "kernel": 3, "padding": 1}, {"type": "batchnorm2d"}, {"type": "relu"},
+               {"type": "flatten"}, {"type": "linear", "in": 144, "out": 3}],
+    "train": {"epochs": 2, "batch": 16, "lr": 0.05, "flip": true, "crop_padding": 1, "bn_recalibrate": 3}})");
+  const Workload w = workload_from_json(j, "recal.json");
+  Split data;
+  data.train = synthetic(160, {2, 6, 6}, 3, 5, 0);
+  data.test = synthetic(60, {2, 6, 6}, 3, 5, 1);
+  std::ostringstream log;
+  TrainOptions whole;
+  whole.config = w.train;
+  whole.seed = 9;
+  auto a = build_network(w, 9);
+  const TrainResult ra = train(*a, data, whole, log);
+  ASSERT_EQ(ra.epochs.size(), 2u);
+
+  TrainOptions first = whole;
+  first.out_dir = ::testing::TempDir() + "recal_run";
+  std::filesystem::remove_all(first.out_dir);
+  first.config.epochs = 1;
+  auto b = build_network(w, 9);
+  train(*b, data, first, log);
+  TrainOptions rest = first;
+  rest.config.epochs = 2;
+  rest.resume = true;
+  auto c = build_network(w, 1);  // everything comes from the checkpoint
+  const TrainResult rc = train(*c, data, rest, log);
+  ASSERT_EQ(rc.epochs.size(), 2u);
+  for (int e = 0; e < 2; ++e) {
+    EXPECT_EQ(ra.epochs[e].train_loss, rc.epochs[e].train_loss) << e;
+    EXPECT_EQ(ra.epochs[e].test_accuracy, rc.epochs[e].test_accuracy) << e;
+  }
+  const auto pa = a->params(), pc = c->params();
+  ASSERT_EQ(pa.size(), pc.size());
+  for (std::size_t k = 0; k < pa.size(); ++k) EXPECT_EQ(pa[k].second->value, pc[k].second->value) << k;
+  auto* bn_a = dynamic_cast<BatchNorm2d*>(a->layers()[1].get());
+  auto* bn_c = dynamic_cast<BatchNorm2d*>(c->layers()[1].get());
+  ASSERT_TRUE(bn_a && bn_c);
+  EXPECT_EQ(bn_a->running_mean(), bn_c->running_mean());
+  EXPECT_EQ(bn_a->running_var(), bn_c->running_var());
+
+  // Without recalibration the moving average after the epoch differs from the recalibrated one.
+  Workload plain = w;
+  plain.train.bn_recalibrate = 0;
+  auto d = build_network(plain, 9);
+  TrainOptions p = whole;
+  p.config = plain.train;
+  train(*d, data, p, log);
+  EXPECT_NE(dynamic_cast<BatchNorm2d*>(d->layers()[1].get())->running_mean(), bn_a->running_mean());
 }
 
 }  // namespace

@@ -148,6 +148,13 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
   Tensor x, dlogits;
   std::vector<int> labels;
   const int batches = (data.train.size() + t.batch - 1) / t.batch;
+  // Batch b of an epoch's shuffled order (idx), augmented: into x and labels; returns its size.
+  auto load_batch = [&](int epoch, int b) {
+    const int n = std::min(t.batch, data.train.size() - b * t.batch);
+    gather(data.train, idx, b * t.batch, n, x, labels);
+    augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
+    return n;
+  };
   for (int epoch = start; epoch < t.epochs; ++epoch) {
     const auto t0 = Clock::now();
     const double lr = learning_rate(t, epoch);
@@ -159,9 +166,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     long correct = 0, seen = 0;
     auto last_draw = Clock::now();
     for (int b = 0; b < batches; ++b) {
-      const int n = std::min(t.batch, data.train.size() - b * t.batch);
-      gather(data.train, idx, b * t.batch, n, x, labels);
-      augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
+      const int n = load_batch(epoch, b);
       if (o.observer) o.observer->on_batch(n, true);
       const LossResult r = softmax_cross_entropy(net.forward(x, true), labels, &dlogits);
       if (!std::isfinite(r.loss)) {
@@ -201,9 +206,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
       // reads only, as inference batches for the timed model; no update).
       net.average_statistics(true);
       for (int b = 0; b < std::min(t.bn_recalibrate, batches); ++b) {
-        const int n = std::min(t.batch, data.train.size() - b * t.batch);
-        gather(data.train, idx, b * t.batch, n, x, labels);
-        augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
+        const int n = load_batch(epoch, b);
         if (o.observer) o.observer->on_batch(n, false);
         net.forward(x, true);
       }
