@@ -351,6 +351,14 @@ double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
   return 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
 }
 
+void MappedMatrix::pulse_device(const UpdateConfig& u, double step, std::size_t p, int i, int o, double n, bool up,
+                                std::size_t f, double z) {
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  DeviceArray& plane = planes_[p];
+  const double x = (plane.conductance(i, o) - g_min) / span;
+  plane.set(i, o, g_min + span * apply_pulses(u, step, x, n, up, step_scale_[f], z, nl_scale(f)));
+}
+
 void MappedMatrix::program_centered(const float* w, float w_scale) {
   const ArrayConfig& a = config_.crossbar;
   if (!analog_cells())
@@ -388,7 +396,6 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     const double step = u.sliced_pulses ? prepare_pulses(u) : 0.0;
     const double pulses_per_level =
         u.sliced_pulses ? 1.0 / (step * (config_.device.levels_for(a.bits_per_cell) - 1)) : 0.0;
-    const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
     std::vector<uint32_t> row_max(planes * in_ * col_tiles_, 0);
     for (int o = 0; o < out_; ++o)
       for (int i = 0; i < in_; ++i) {
@@ -407,10 +414,7 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
             const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_level : 1.0);
             if (u.sliced_pulses) {
               const std::size_t f = device * planes + p;  // this device's factors and noise draw
-              DeviceArray& plane = planes_[p];
-              const double x = (plane.conductance(i, o) - g_min) / span;
-              const double z = u.write_noise > 0 ? normal_at(noise_key, f) : 0.0;
-              plane.set(i, o, g_min + span * apply_pulses(u, step, x, n, change > 0, step_scale_[f], z, nl_scale(f)));
+              pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);
             }
             const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
             activity_.program_pulses += pulses;
@@ -458,13 +462,13 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         // The holder is the device above the other (at a tie, the one the change raises); it
         // saturates at g_min when the weight would cross zero, and the next update hands over.
         const bool positive_holds = xp > xn || (xp == xn && up);
-        if (positive_holds) pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
-        else neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
+        if (positive_holds) pulse_device(u, step, 0, i, o, n, up, 2 * k, zp);
+        else pulse_device(u, step, 1, i, o, n, !up, 2 * k + 1, zn);
         charge(positive_holds ? 0 : 1, i, o, n);
         continue;
       }
-      pos.set(i, o, g_min + span * apply_pulses(u, step, xp, n, up, step_scale_[2 * k], zp, nl_scale(2 * k)));
-      neg.set(i, o, g_min + span * apply_pulses(u, step, xn, n, !up, step_scale_[2 * k + 1], zn, nl_scale(2 * k + 1)));
+      pulse_device(u, step, 0, i, o, n, up, 2 * k, zp);
+      pulse_device(u, step, 1, i, o, n, !up, 2 * k + 1, zn);
       charge(0, i, o, n);
       charge(1, i, o, n);
     }

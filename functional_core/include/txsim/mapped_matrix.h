@@ -127,6 +127,10 @@ class MappedMatrix {
   // Pulsed updates: the nominal step of one pulse (normalized conductance), after making sure the
   // device-to-device step factors exist (drawn once, fixed for the layer's lifetime).
   double prepare_pulses(const UpdateConfig& u);
+  // Moves device (i, o) of plane p by n pulses up or down along the update model, from the
+  // conductance it has; f indexes its device-to-device factors, z is its write-noise draw.
+  void pulse_device(const UpdateConfig& u, double step, std::size_t p, int i, int o, double n, bool up, std::size_t f,
+                    double z);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
   void read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key, float* y,
                     Scratch& scratch) const;
