@@ -15,6 +15,7 @@
 
 #include "txsim/tlm/registers.h"
 #include "circuit_commands.h"
+#include "command_util.h"
 #include "data_command.h"
 #include "plot_command.h"
 #include "sweep_command.h"
@@ -127,10 +128,8 @@ int main(int argc, char** argv) {
       "seed", po::value<uint64_t>()->default_value(1), "random seed")(
       "repeats", po::value<int>()->default_value(5), "timed repetitions")(
       "print-config", "print the effective config as JSON and exit");
-  try {
-    po::variables_map vm;
-    po::store(po::parse_command_line(argc, argv, opts), vm);
-    po::notify(vm);
+  return txsim::app::guarded("layer", opts, [&] {
+    const po::variables_map vm = txsim::app::parse(argc, argv, opts);
     if (vm.count("help")) {
       std::cout << opts << "\n";
       return 0;
@@ -144,16 +143,8 @@ int main(int argc, char** argv) {
     }
     const int in = vm["in"].as<int>(), out = vm["out"].as<int>(), batch = vm["batch"].as<int>();
     const int repeats = vm["repeats"].as<int>();
-    if (in < 1 || out < 1 || batch < 1 || repeats < 1) {
-      std::cerr << "txsim: --in, --out, --batch and --repeats must be >= 1\n";
-      return 2;
-    }
+    if (in < 1 || out < 1 || batch < 1 || repeats < 1)
+      throw txsim::app::UsageError("--in, --out, --batch and --repeats must be >= 1");
     return run_layer(config, in, out, batch, vm["seed"].as<uint64_t>(), repeats);
-  } catch (const po::error& e) {
-    std::cerr << "txsim: " << e.what() << "\n" << opts << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "txsim: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
