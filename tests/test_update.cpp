@@ -325,6 +325,44 @@ TEST(PulsedUpdate, OneSidedPairMovesOnlyTheHolder) {
   EXPECT_NEAR(after[4], 3 * step, 1e-6);
 }
 
+// Why ν hurts one-sided pairs: with zero-mean noise of +-a per update, a device's mean move is
+// (a / 2) nu (1 - 2x), zero at x = 1/2. On a one-sided pair x is |w| (w_scale 1), so noise alone
+// drives every weight from 0 to |w| = 1/2 (time constant 1 / (nu a) updates); without nu the
+// weights only random-walk, and on centered pairs x = 1/2 is w = 0, so they stay near zero.
+TEST(PulsedUpdate, NuDrivesNoisyOneSidedWeightsToHalfRange) {
+  const int n = 1000, updates = 2000;
+  const double step = 1.0 / 1023, a = 8 * step;  // 8 pulses per update: time constant 256 at nu 0.5
+  auto mean_abs_w = [&](double nu, bool one_sided) {
+    MappedMatrix m(analog_config(), 20, 50, 3);
+    std::vector<float> w(n, 0.0f);
+    if (one_sided) m.program(w.data(), 1.0f);
+    else m.program_centered(w.data(), 1.0f);
+    UpdateConfig u;
+    u.kind = UpdateKind::TxSim;
+    u.nu = nu;
+    u.one_sided = one_sided;
+    u.stochastic = false;
+    std::vector<float> dw(n);
+    // Centered pairs move each device by half the change: twice the change, the same device noise.
+    const float size = static_cast<float>(one_sided ? a : 2 * a);
+    for (int t = 0; t < updates; ++t) {
+      for (int k = 0; k < n; ++k) dw[k] = uniform01(99, static_cast<uint64_t>(t) * n + k) < 0.5 ? size : -size;
+      m.update(dw.data(), u, t);
+    }
+    double sum = 0;
+    for (float v : m.weights()) sum += std::fabs(v);
+    return sum / n;
+  };
+  // Stationary spread of x at nu 0.5: a sqrt(1 / (2 nu a)) = 0.088, so the mean of 1000 has a
+  // standard error of 0.003; the transient has decayed by e^-8.
+  EXPECT_NEAR(mean_abs_w(0.5, true), 0.5, 0.02);
+  EXPECT_NEAR(mean_abs_w(1.0, true), 0.5, 0.02);
+  // A random walk of 2000 steps of a: mean |w| = a sqrt(2000) sqrt(2 / pi) = 0.28.
+  EXPECT_LT(mean_abs_w(0.0, true), 0.35);
+  // Centered: each device's x = 1/2 is w = 0; spread about 2 x 0.088 x sqrt(2/pi) = 0.14.
+  EXPECT_LT(mean_abs_w(0.5, false), 0.2);
+}
+
 // Programming activity, counted by hand. Centered pairs, n = (o + i) % 3 pulses on each device:
 // pulses = 2 sum n; crossbars of 32 rows write row by row, a row taking its largest count (2),
 // so the slowest crossbar (a full row tile) takes 32 x 2 slots.
