@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <sstream>
 #include <memory>
 #include <vector>
@@ -373,6 +376,65 @@ TEST(NnTrain, RecalibratedRunResumesBitForBit) {
   p.config = plain.train;
   train(*d, data, p, log);
   EXPECT_NE(dynamic_cast<BatchNorm2d*>(d->layers()[1].get())->running_mean(), bn_a->running_mean());
+}
+
+// Divergence stops the run with a message and leaves the last finished epoch's checkpoint and
+// metrics alone, whether the loss goes non-finite (digital layers) or non-finite values reach
+// a crossbar first (an analog layer's input, error signal or update), which before was an
+// uncaught error that ended the process.
+TEST(NnTrain, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [1, 6, 6], "classes": 3,
+    "layers": [{"type": "conv2d", "out": 2, "kernel": 3, "padding": 1}, {"type": "relu"}, {"type": "flatten"},
+               {"type": "linear", "in": 72, "out": 8, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 8, "out": 3}],
+    "train": {"epochs": 1, "batch": 16, "lr": 0.05}})");
+  const Workload w = workload_from_json(j, "diverge.json");
+  Split data;
+  data.train = synthetic(96, {1, 6, 6}, 3, 5, 0);
+  data.test = synthetic(30, {1, 6, 6}, 3, 5, 1);
+  std::ostringstream log;
+  TrainOptions first;
+  first.config = w.train;
+  first.seed = 2;
+  first.out_dir = ::testing::TempDir() + "diverge_run";
+  std::filesystem::remove_all(first.out_dir);
+  auto a = build_network(w, 2, analog_factory(ideal_preset()));
+  const TrainResult r1 = train(*a, data, first, log);
+  ASSERT_FALSE(r1.diverged);
+  auto read_text = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string metrics = read_text(first.out_dir + "/metrics.json");
+
+  // An infinite learning rate: the first step's change is not finite, which the analog layer
+  // refuses to program.
+  TrainOptions rest = first;
+  rest.config.epochs = 3;
+  rest.config.lr = std::numeric_limits<double>::infinity();
+  rest.resume = true;
+  auto b = build_network(w, 2, analog_factory(ideal_preset()));
+  const TrainResult r2 = train(*b, data, rest, log);
+  EXPECT_TRUE(r2.diverged);
+  EXPECT_NE(r2.message.find("training diverged at epoch 2, batch "), std::string::npos) << r2.message;
+  EXPECT_NE(r2.message.find("not finite"), std::string::npos) << r2.message;
+  EXPECT_NE(r2.message.find("the last good checkpoint (epoch 1) is kept in"), std::string::npos) << r2.message;
+  ASSERT_EQ(r2.epochs.size(), 1u);
+  EXPECT_EQ(r2.final_test_accuracy, r1.final_test_accuracy);
+  EXPECT_EQ(read_text(first.out_dir + "/metrics.json"), metrics);
+  auto c = build_network(w, 5, analog_factory(ideal_preset()));
+  EXPECT_EQ(load_checkpoint(*c, first.out_dir + "/checkpoint.bin"), 1);
+  const auto pa = a->params(), pc = c->params();
+  for (std::size_t k = 0; k < pa.size(); ++k) EXPECT_EQ(pa[k].second->value, pc[k].second->value) << k;
+
+  // All digital: the loss itself goes non-finite.
+  auto d = build_network(w, 2);
+  TrainOptions digital = first;
+  digital.out_dir.clear();
+  digital.config.lr = std::numeric_limits<double>::infinity();
+  const TrainResult r3 = train(*d, data, digital, log);
+  EXPECT_TRUE(r3.diverged);
+  EXPECT_NE(r3.message.find("(loss "), std::string::npos) << r3.message;
 }
 
 }  // namespace

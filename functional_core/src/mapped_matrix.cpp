@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -437,9 +438,11 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
   const int cols = config_.crossbar.weight_cols();
   std::vector<uint32_t> row_max(2 * static_cast<std::size_t>(in_) * col_tiles_, 0);
   auto charge = [&](int plane, int i, int o, double n) {
-    activity_.program_pulses += static_cast<uint64_t>(n);
+    // Counts saturate rather than overflow (a diverging run can ask for absurd pulse counts).
+    const double counted = std::min(n, double(std::numeric_limits<uint32_t>::max()));
+    activity_.program_pulses += static_cast<uint64_t>(counted);
     uint32_t& m = row_max[(static_cast<std::size_t>(plane) * in_ + i) * col_tiles_ + o / cols];
-    m = std::max(m, static_cast<uint32_t>(n));
+    m = std::max(m, static_cast<uint32_t>(counted));
   };
   for (int o = 0; o < out_; ++o)
     for (int i = 0; i < in_; ++i) {

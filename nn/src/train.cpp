@@ -155,6 +155,17 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
     return n;
   };
+  // Divergence (a non-finite loss, or non-finite values reaching a crossbar) ends the run; the
+  // checkpoint of the last finished epoch stays.
+  auto diverge = [&](int epoch, const std::string& where) {
+    result.diverged = true;
+    result.message = "training diverged at epoch " + std::to_string(epoch + 1) + ", " + where +
+                     (ckpt.empty() ? "" : "; the last good checkpoint (epoch " + std::to_string(epoch) + ") is kept in " + ckpt);
+    if (o.progress_bar) log << "\n";
+    log << result.message << "\n";
+    result.final_test_accuracy = result.epochs.empty() ? 0 : result.epochs.back().test_accuracy;
+    return result;
+  };
   for (int epoch = start; epoch < t.epochs; ++epoch) {
     const auto t0 = Clock::now();
     const double lr = learning_rate(t, epoch);
@@ -168,19 +179,15 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     for (int b = 0; b < batches; ++b) {
       const int n = load_batch(epoch, b);
       if (o.observer) o.observer->on_batch(n, true);
-      const LossResult r = softmax_cross_entropy(net.forward(x, true), labels, &dlogits);
-      if (!std::isfinite(r.loss)) {
-        result.diverged = true;
-        result.message = "training diverged at epoch " + std::to_string(epoch + 1) + ", batch " + std::to_string(b + 1) +
-                         " (loss " + std::to_string(r.loss) + ")" +
-                         (ckpt.empty() ? "" : "; the last good checkpoint (epoch " + std::to_string(epoch) + ") is kept in " + ckpt);
-        if (o.progress_bar) log << "\n";
-        log << result.message << "\n";
-        result.final_test_accuracy = result.epochs.empty() ? 0 : result.epochs.back().test_accuracy;
-        return result;
+      LossResult r;
+      try {
+        r = softmax_cross_entropy(net.forward(x, true), labels, &dlogits);
+        if (!std::isfinite(r.loss)) return diverge(epoch, "batch " + std::to_string(b + 1) + " (loss " + std::to_string(r.loss) + ")");
+        net.backward(dlogits);
+        sgd_step(net, t, lr);
+      } catch (const NonFiniteError& e) {
+        return diverge(epoch, "batch " + std::to_string(b + 1) + " (" + e.what() + ")");
       }
-      net.backward(dlogits);
-      sgd_step(net, t, lr);
       loss_sum += r.loss * n;
       correct += r.correct;
       seen += n;
@@ -200,19 +207,23 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     m.lr = lr;
     m.train_loss = loss_sum / seen;
     m.train_accuracy = double(correct) / seen;
-    if (t.bn_recalibrate > 0) {
-      // Precise batch-norm statistics: the moving averages lag behind weights that moved during
-      // the epoch; replace them by the plain average over the epoch's first batches (forward
-      // reads only, as inference batches for the timed model; no update).
-      net.average_statistics(true);
-      for (int b = 0; b < std::min(t.bn_recalibrate, batches); ++b) {
-        const int n = load_batch(epoch, b);
-        if (o.observer) o.observer->on_batch(n, false);
-        net.forward(x, true);
+    try {
+      if (t.bn_recalibrate > 0) {
+        // Precise batch-norm statistics: the moving averages lag behind weights that moved during
+        // the epoch; replace them by the plain average over the epoch's first batches (forward
+        // reads only, as inference batches for the timed model; no update).
+        net.average_statistics(true);
+        for (int b = 0; b < std::min(t.bn_recalibrate, batches); ++b) {
+          const int n = load_batch(epoch, b);
+          if (o.observer) o.observer->on_batch(n, false);
+          net.forward(x, true);
+        }
+        net.average_statistics(false);
       }
-      net.average_statistics(false);
+      m.test_accuracy = evaluate(net, data.test, 256, o.observer);
+    } catch (const NonFiniteError& e) {  // the last batch's step left non-finite weights
+      return diverge(epoch, std::string("evaluation (") + e.what() + ")");
     }
-    m.test_accuracy = evaluate(net, data.test, 256, o.observer);
     if (o.observer) o.observer->on_epoch(m.epoch);
     m.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     result.epochs.push_back(m);
