@@ -159,8 +159,10 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
   // checkpoint of the last finished epoch stays.
   auto diverge = [&](int epoch, const std::string& where) {
     result.diverged = true;
-    result.message = "training diverged at epoch " + std::to_string(epoch + 1) + ", " + where +
-                     (ckpt.empty() ? "" : "; the last good checkpoint (epoch " + std::to_string(epoch) + ") is kept in " + ckpt);
+    result.message = "training diverged at epoch " + std::to_string(epoch + 1) + ", " + where;
+    if (!ckpt.empty())
+      result.message += epoch == 0 ? "; no epoch had finished, so there is no checkpoint"
+                                   : "; the last good checkpoint (epoch " + std::to_string(epoch) + ") is kept in " + ckpt;
     if (o.progress_bar) log << "\n";
     log << result.message << "\n";
     result.final_test_accuracy = result.epochs.empty() ? 0 : result.epochs.back().test_accuracy;
