@@ -386,6 +386,8 @@ void MappedMatrix::program_centered(const float* w, float w_scale) {
 
 void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
   if (!(w_scale_ > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
+  for (std::size_t k = 0, n = static_cast<std::size_t>(in_) * out_; k < n; ++k)
+    if (!std::isfinite(dw[k])) throw NonFiniteInput("MappedMatrix::update: change [" + std::to_string(k) + "] is not finite");
   if (!analog_cells()) {  // read-modify-write of the codes
     const ArrayConfig& a = config_.crossbar;
     const int q_max = this->q_max();

@@ -13,7 +13,7 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
   if (!bad) return;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string where = "crossbar input [" + std::to_string(i / length) + "][" + std::to_string(i % length) + "]";
-    if (!std::isfinite(x[i])) throw std::invalid_argument(where + " is not finite");
+    if (!std::isfinite(x[i])) throw NonFiniteInput(where + " is not finite");
     if (x[i] < 0 && !array.input_signed)
       throw std::invalid_argument(where + " = " + std::to_string(x[i]) + " is negative but crossbar.input_signed is false");
   }

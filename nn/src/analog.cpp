@@ -137,17 +137,7 @@ AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t see
   w_.value = m_.weights();  // the weights the devices hold
 }
 
-namespace {
-// Crossbars reject non-finite inputs; in a network that means the values exploded upstream.
-void check_finite(const float* v, std::size_t n, const char* what) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (!std::isfinite(v[i]))
-      throw NonFiniteError(std::string("an analog layer's ") + what + " [" + std::to_string(i) + "] is not finite");
-}
-}  // namespace
-
 void AnalogCore::forward(const float* x, int rows, float* y) {
-  check_finite(x, static_cast<std::size_t>(rows) * in_, "input");
   if (bit_length_ > 0) {
     x_.assign(x, x + static_cast<std::size_t>(rows) * in_);
     rows_ = rows;
@@ -156,13 +146,11 @@ void AnalogCore::forward(const float* x, int rows, float* y) {
 }
 
 void AnalogCore::backward(const float* dy, int rows, float* dx) {
-  check_finite(dy, static_cast<std::size_t>(rows) * out_, "error signal");
   if (bit_length_ > 0) d_.assign(dy, dy + static_cast<std::size_t>(rows) * out_);
   m_.backward(dy, rows, dx);
 }
 
 void AnalogCore::apply(const std::vector<float>& step, double lr) {
-  check_finite(step.data(), step.size(), "weight update");
   if (bit_length_ > 0 && rows_ > 0 && d_.size() == static_cast<std::size_t>(rows_) * out_)
     m_.pulsed_update(x_.data(), d_.data(), rows_, lr, bit_length_, update_, derive_key(key_, ++updates_));
   else

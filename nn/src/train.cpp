@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "txsim/config.h"
+#include "txsim/periphery.h"
 #include "txsim/rng.h"
 
 namespace txsim::nn {
@@ -155,8 +156,8 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     augment_batch(x.data, x.shape, t.crop_padding, t.flip, derive_key(derive_key(o.seed, 0xA06 + epoch), b));
     return n;
   };
-  // Divergence (a non-finite loss, or non-finite values reaching a crossbar) ends the run; the
-  // checkpoint of the last finished epoch stays.
+  // Divergence (a non-finite loss, or non-finite values reaching a crossbar: NonFiniteInput)
+  // ends the run; the checkpoint of the last finished epoch stays.
   auto diverge = [&](int epoch, const std::string& where) {
     result.diverged = true;
     result.message = "training diverged at epoch " + std::to_string(epoch + 1) + ", " + where;
@@ -187,7 +188,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
         if (!std::isfinite(r.loss)) return diverge(epoch, "batch " + std::to_string(b + 1) + " (loss " + std::to_string(r.loss) + ")");
         net.backward(dlogits);
         sgd_step(net, t, lr);
-      } catch (const NonFiniteError& e) {
+      } catch (const NonFiniteInput& e) {
         return diverge(epoch, "batch " + std::to_string(b + 1) + " (" + e.what() + ")");
       }
       loss_sum += r.loss * n;
@@ -223,7 +224,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
         net.average_statistics(false);
       }
       m.test_accuracy = evaluate(net, data.test, 256, o.observer);
-    } catch (const NonFiniteError& e) {  // the last batch's step left non-finite weights
+    } catch (const NonFiniteInput& e) {  // the last batch's step left non-finite weights
       return diverge(epoch, std::string("evaluation (") + e.what() + ")");
     }
     if (o.observer) o.observer->on_epoch(m.epoch);

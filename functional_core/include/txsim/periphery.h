@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "txsim/config.h"
@@ -15,8 +16,15 @@ struct QuantizedInputs {
   std::vector<float> step;  // per sample: the real value of one integer step
 };
 
-// Throws std::invalid_argument naming the first NaN/inf input, or negative one when inputs are
-// unsigned.
+// A NaN or inf handed to a crossbar (an input to read, a change to program). In training this
+// means the run has diverged, which the training loop reports as such.
+class NonFiniteInput : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// Throws NonFiniteInput naming the first NaN/inf input, or std::invalid_argument naming the first
+// negative one when inputs are unsigned.
 void check_inputs(const float* x, int batch, int length, const ArrayConfig& array);
 
 // Quantizes one sample (checked inputs) into out[0..length); returns its step.

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <stdexcept>
 #include <vector>
 
 #include "txsim/activity.h"
@@ -69,13 +68,6 @@ class Layer {
   // Precise statistics: while on, train-mode forwards make the running statistics the plain
   // average over the batches seen since it was switched on (instead of a moving average).
   virtual void average_statistics(bool /*on*/) {}
-};
-
-// A non-finite value (inf, NaN) reached a crossbar: during training, the run has diverged
-// (exploding activations or errors), which train() reports like a non-finite loss.
-class NonFiniteError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
