@@ -2,6 +2,7 @@
 // and MappedMatrix::update against the weight change it was asked for.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <omp.h>
 #include <fstream>
@@ -102,6 +103,33 @@ TEST(UpdateModel, TxSimNuMatchesItsDifferentialEquation) {
   u.nu = 0;
   EXPECT_NEAR(apply_pulses(u, step, 0.3, 9, true, 1.0, 0), 0.3 + 9 * step, 1e-12);
   EXPECT_EQ(apply_pulses(u, step, 0.99, 5, true, 1.0, 0), 1.0);  // saturates
+}
+
+// Oracle: CrossSim's asymmetric nonlinearity (Agarwal et al., IJCNN 2016), written from its
+// published equations. On a weight window [wmin, wmax] with nonlinearity alpha and
+// w0 = (wmax - wmin) / (1 - e^-alpha), a requested change d (dn = d / (wmax - wmin)) becomes
+// (w0 + wmin - w)(1 - e^(-alpha dn)) when d > 0 and (wmax - w0 - w)(1 - e^(alpha dn)) when d < 0.
+// That is the txsim model with nu = 1 - e^-alpha, once the request is counted in pulses:
+// n = alpha |dn| / (nu step). nu = 1 is the limit alpha -> infinity.
+TEST(UpdateModel, TxSimNuIsCrossSimsAsymmetricNonlinearity) {
+  const double wmin = -0.6, wmax = 0.6, range = wmax - wmin, step = 1.0 / 256;
+  for (double alpha : {0.3, 1.0, 4.0}) {
+    const double w0 = range / (1 - std::exp(-alpha));
+    UpdateConfig u;
+    u.kind = UpdateKind::TxSim;
+    u.nu = 1 - std::exp(-alpha);
+    for (double x0 : {0.05, 0.5, 0.9}) {
+      for (double dn : {0.03, -0.03, 0.2, -0.2}) {
+        const double w = wmin + x0 * range, d = dn * range;
+        const double crosssim = d > 0 ? (w0 + wmin - w) * (1 - std::exp(-alpha * dn))
+                                      : (wmax - w0 - w) * (1 - std::exp(alpha * dn));
+        const double expected = std::clamp((w + crosssim - wmin) / range, 0.0, 1.0);
+        const double n = alpha * std::abs(dn) / (u.nu * step);
+        EXPECT_NEAR(apply_pulses(u, step, x0, n, d > 0, 1.0, 0), expected, 1e-12)
+            << "alpha " << alpha << " x0 " << x0 << " dn " << dn;
+      }
+    }
+  }
 }
 
 // A measured device (CSV). Oracle: a pulse-response table sampled from NeuroSim's curve
