@@ -141,7 +141,7 @@ int validate_main(int argc, char** argv) {
       "g-min", po::value<double>()->default_value(1e-5), "random conductances from (siemens)")(
       "g-max", po::value<double>()->default_value(1e-4), "random conductances to (siemens)")(
       "v-max", po::value<double>()->default_value(0.2), "random inputs in [0, v-max] volts")(
-      "seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "seed", po::value<std::string>()->default_value("1"), "random seed")(
       "netlist", po::value<std::string>(), "where to write the SPICE netlist (default: a temporary file)");
   opts.add_options()("source-ohm", po::value<double>()->default_value(100), "ohm")(
       "sink-ohm", po::value<double>()->default_value(50), "ohm")("wire-ohm", po::value<double>()->default_value(2.5), "ohm")(
@@ -156,7 +156,7 @@ int validate_main(int argc, char** argv) {
     const Direction dir = parse_direction(vm["direction"].as<std::string>());
     const IvModel iv = IvModel::parse(vm["iv"].as<std::string>(), "--iv");
     const Parasitics p = parasitics_of(vm);
-    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const uint64_t seed = seed_option(vm);
     Conductances c;
     if (vm.count("conductances")) {
       c = read_conductances(vm["conductances"].as<std::string>());
@@ -200,7 +200,7 @@ int validate_main(int argc, char** argv) {
 
 int circuit_error_main(int argc, char** argv) {
   po::options_description opts("txsim circuit-error: the error of each fast parasitic model against the exact solve");
-  opts.add_options()("help,h", "show this help")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
+  opts.add_options()("help,h", "show this help")("seed", po::value<std::string>()->default_value("1"), "random seed")(
       "source-ohm", po::value<double>()->default_value(100), "ohm")("sink-ohm", po::value<double>()->default_value(50), "ohm")(
       "vectors", po::value<int>()->default_value(64), "random input vectors per crossbar");
   return guarded("circuit-error", opts, [&] {
@@ -209,7 +209,7 @@ int circuit_error_main(int argc, char** argv) {
       std::cout << opts << "\n";
       return 0;
     }
-    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const uint64_t seed = seed_option(vm);
     const int vectors = vm["vectors"].as<int>();
     if (vectors < 1) throw UsageError("--vectors: accepted >= 1");
     std::printf("Worst relative error of the output currents against the exact solve, over %d random input\n"

@@ -2,7 +2,11 @@
 // options, and one place that turns exceptions into messages and exit statuses.
 #pragma once
 
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <iostream>
+#include <string>
 #include <stdexcept>
 
 #include <boost/program_options.hpp>
@@ -33,6 +37,25 @@ inline boost::program_options::variables_map parse(int argc, char** argv,
   if (vm.count("help")) return vm;
   boost::program_options::notify(vm);
   return vm;
+}
+
+// --seed: decimal digits only (Boost reads "-1" as 2^64 - 1 for an unsigned option).
+inline uint64_t seed_option(const boost::program_options::variables_map& vm) {
+  const std::string s = vm["seed"].as<std::string>();
+  const bool digits = !s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  const unsigned long long v = digits ? std::strtoull(s.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE) throw UsageError("--seed '" + s + "': accepted a whole number in 0..18446744073709551615");
+  return v;
+}
+
+// An integer option that must lie in [lo, hi].
+inline int int_option(const boost::program_options::variables_map& vm, const char* name, int lo, int hi, const char* meaning) {
+  const int v = vm[name].as<int>();
+  if (v < lo || v > hi)
+    throw UsageError(std::string("--") + name + " " + std::to_string(v) + ": accepted " + std::to_string(lo) + ".." + std::to_string(hi) +
+                     " (" + meaning + ")");
+  return v;
 }
 
 // Runs body(); option errors print the usage (status 2), usage errors status 2, others status 1.

@@ -44,7 +44,7 @@ int make_data_main(int argc, char** argv) {
       "for timing the CIFAR workloads and checking a pipeline where the real images are not installed");
   opts.add_options()("help,h", "show this help")("out", po::value<std::string>()->required(), "output folder")(
       "train", po::value<int>()->default_value(50000), "training images (split over 5 batch files)")(
-      "test", po::value<int>()->default_value(10000), "test images")("seed", po::value<uint64_t>()->default_value(1), "seed");
+      "test", po::value<int>()->default_value(10000), "test images")("seed", po::value<std::string>()->default_value("1"), "seed");
   return guarded("make-data", opts, [&] {
     const po::variables_map vm = parse(argc, argv, opts);
     if (vm.count("help")) {
@@ -54,7 +54,7 @@ int make_data_main(int argc, char** argv) {
     const int train = vm["train"].as<int>(), test = vm["test"].as<int>();
     if (train < 5 || train > 1000000 || test < 1 || test > 1000000)
       throw UsageError("--train must be in 5..1000000 and --test in 1..1000000");
-    const uint64_t seed = vm["seed"].as<uint64_t>();
+    const uint64_t seed = seed_option(vm);
     const std::string dir = vm["out"].as<std::string>() + "/cifar-10-batches-bin";
     std::filesystem::create_directories(dir);
     const nn::Dataset tr = nn::synthetic(train, {3, 32, 32}, 10, seed, 0), te = nn::synthetic(test, {3, 32, 32}, 10, seed, 1);

@@ -12,7 +12,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,6 +28,8 @@
 #include <boost/program_options.hpp>
 
 #include "txsim/config.h"
+
+extern char** environ;
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -41,11 +48,7 @@ struct Table {
 };
 
 Table read_table(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(path + ": cannot open the sweep results");
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto cells = sweep::parse_csv(text.str(), path);
+  const auto cells = sweep::parse_csv(read_text_file(path, kMaxConfigBytes), path);
   if (cells.empty()) throw std::runtime_error(path + ": empty file; accepted a txsim sweep results.csv");
   Table t;
   t.header = cells[0];
@@ -155,14 +158,18 @@ std::string shown(const std::string& json_text) {
   return s;
 }
 
-std::string gp_string(const std::string& s) {  // a gnuplot string literal
-  std::string q = "\"";
+// A gnuplot string literal that holds `s` as text, whatever it is: single-quoted, where gnuplot
+// substitutes nothing (double-quoted strings run `backquoted` text as a shell command and
+// expand escapes); a quote is doubled, control characters become spaces. The terminals are
+// noenhanced, so _ ^ { } @ & ~ are shown as they are.
+std::string gp_string(const std::string& s) {
+  std::string q = "'";
   for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    if (c == '_') q += "\\\\";  // no subscripts in enhanced text
-    q += c;
+    if (c == '\'') q += "''";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) q += ' ';
+    else q += c;
   }
-  return q + "\"";
+  return q + "'";
 }
 
 std::string percent(const std::string& v) {
@@ -180,23 +187,41 @@ std::string number(double v) {
 }
 
 // Writes name.dat and name.gp, runs gnuplot for name.png and name.svg.
+// gnuplot on `script`, without a shell: its standard error into `log`. Returns its exit status.
+int run_gnuplot(const std::string& script, const std::string& log) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  std::string program = "gnuplot";
+  std::vector<char*> argv = {program.data(), const_cast<char*>(script.c_str()), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return 127;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return 127;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+// Writes name.dat and name.gp, runs gnuplot for name.png and name.svg.
 void render(const std::string& dir, const std::string& name, const std::string& data, const std::string& script,
             std::vector<std::string>& made) {
-  const std::string dat = dir + "/" + name + ".dat", gp = dir + "/" + name + ".gp";
+  const std::string dat = dir + "/" + name + ".dat", gp = dir + "/" + name + ".gp", log = dir + "/" + name + ".gnuplot.log";
   write_atomically(dat, data);
   std::string full = "set datafile separator '\\t'\nset encoding utf8\nset grid\nset key below\n";
-  full += "set terminal pngcairo size 1000,600 font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".png'\n" + script;
-  full += "set terminal svg size 1000,600 dynamic font 'DejaVu Sans,11'\nset output '" + dir + "/" + name + ".svg'\nreplot\nunset output\n";
+  full += "set terminal pngcairo size 1000,600 noenhanced font 'DejaVu Sans,11'\nset output " + gp_string(dir + "/" + name + ".png") + "\n" + script;
+  full += "set terminal svg size 1000,600 dynamic noenhanced font 'DejaVu Sans,11'\nset output " + gp_string(dir + "/" + name + ".svg") +
+          "\nreplot\nunset output\n";
   write_atomically(gp, full);
-  const std::string cmd = "gnuplot '" + gp + "' 2> '" + dir + "/" + name + ".gnuplot.log'";
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0) {
-    std::ifstream log(dir + "/" + name + ".gnuplot.log");
+  if (run_gnuplot(gp, log) != 0) {
+    std::ifstream in(log);
     std::stringstream s;
-    s << log.rdbuf();
+    s << in.rdbuf();
     throw std::runtime_error("gnuplot failed on " + gp + " (is gnuplot installed? Debian: gnuplot-nox):\n" + s.str());
   }
-  fs::remove(dir + "/" + name + ".gnuplot.log");
+  fs::remove(log);
   made.push_back(dir + "/" + name + ".png");
   made.push_back(dir + "/" + name + ".svg");
 }
@@ -247,7 +272,7 @@ void accuracy_plot(const Table& t, const std::string& x_axis, const std::string&
     data << "\n\n";
     const std::string name = series[s].first.empty() ? "non-ideal" : series[s].first;
     const int color = static_cast<int>(s) + 1;
-    plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/accuracy.dat' index " + std::to_string(block) +
+    plot += std::string(block ? ", \\\n     " : "") + gp_string(dir + "/accuracy.dat") + " index " + std::to_string(block) +
             (averaged ? " using 1:2:5 with yerrorlines" : " using 1:2 with linespoints") + " lw 2 pt 7 lc " +
             std::to_string(color) + " title " + gp_string(name);
     // One legend entry for the references: each is dashed in its line's colour.
@@ -295,7 +320,7 @@ void epochs_plot(const Table& t, const std::string& dir, const std::string& titl
     for (const std::string& a : t.axes)
       if (!r.at(a).empty()) name += (name.empty() ? "" : ", ") + a + "=" + shown(r.at(a));
     if (r.at("kind") == "ideal") name = "ideal (seed " + r.at("seed") + ")";
-    plot += std::string(block ? ", \\\n     " : "") + "'" + dir + "/epochs.dat' index " + std::to_string(block) +
+    plot += std::string(block ? ", \\\n     " : "") + gp_string(dir + "/epochs.dat") + " index " + std::to_string(block) +
             " using 1:2 with linespoints lw 2 pt 7" + (r.at("kind") == "ideal" ? " dt 2 lc rgb 'black'" : "") + " title " +
             gp_string(name);
     ++block;
@@ -330,10 +355,10 @@ void bars_plot(const Table& t, const std::string& dir, const std::string& title,
   for (const std::string& a : t.axes) axes_names += (axes_names.empty() ? "" : ", ") + a;
   std::string script = "set title " + gp_string(title + ": " + name) + "\n";
   script += "set style data histograms\nset style histogram rowstacked\nset style fill solid 0.85 border -1\nset boxwidth 0.7\n";
-  script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30 noenhanced\nset yrange [0:*]\n";
+  script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30\nset yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t k = 0; k < parts.size(); ++k)
-    plot += std::string(k ? ", " : "") + "'" + dir + "/" + stem + ".dat' using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
+    plot += std::string(k ? ", " : "") + gp_string(dir + "/" + stem + ".dat") + " using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
   render(dir, stem, data.str(), script + plot + "\n", made);
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "txsim/config.h"
+#include "txsim/json_fields.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/network.h"
 #include "txsim/tlm/platform.h"
@@ -285,14 +286,13 @@ Spec spec_from_json(const ojson& j, const std::string& source) {
 }
 
 Spec load_spec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw SweepError(path + ": cannot open the sweep spec");
-  ojson j;
+  std::string text;
   try {
-    in >> j;
-  } catch (const ojson::parse_error& e) {
-    throw SweepError(path + ": not valid JSON: " + e.what());
+    text = read_text_file(path, kMaxConfigBytes);
+  } catch (const ConfigError& e) {
+    throw SweepError(std::string(e.what()) + " (the sweep spec)");
   }
+  const ojson j = parse_json<SweepError, ojson>(text, path);
   return spec_from_json(j, path);
 }
 
@@ -457,11 +457,8 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text, const s
 
 std::map<std::string, Row> read_results(const std::string& path, const Spec& spec, const std::vector<Point>& points) {
   std::map<std::string, Row> rows;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return rows;
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto table = parse_csv(text.str(), path);
+  if (!std::filesystem::exists(path)) return rows;
+  const auto table = parse_csv(read_text_file(path, kMaxConfigBytes), path);
   if (table.empty()) return rows;
   const std::vector<std::string> want = columns(spec);
   if (table[0] != want)

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ int train_main(int argc, char** argv) {
       "device", po::value<std::string>()->default_value("digital"),
       "device preset (JSON, e.g. workloads/devices/ideal.json) for the layers marked analog, or digital")(
       "epochs", po::value<int>(), "override the workload's epochs")("batch", po::value<int>(), "override the batch size")(
-      "lr", po::value<double>(), "override the learning rate")("seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "lr", po::value<double>(), "override the learning rate")("seed", po::value<std::string>()->default_value("1"), "random seed")(
       "out", po::value<std::string>(), "output folder: metrics.csv, metrics.json, checkpoint.bin")(
       "resume", "continue from the checkpoint in --out")(
       "set", po::value<std::vector<std::string>>()->composing(),
@@ -60,17 +61,34 @@ int train_main(int argc, char** argv) {
     const std::string device = vm["device"].as<std::string>();
     const bool timed = vm.count("platform") > 0;
     if (!timed && (vm.count("trace") || vm.count("vcd"))) throw std::invalid_argument("--trace and --vcd need --platform");
-    if (vm["trace-batches"].as<int>() < 1) throw std::invalid_argument("--trace-batches must be >= 1");
+    int_option(vm, "trace-batches", 1, 1 << 30, "training batches in the trace");
+    const int limit_train = int_option(vm, "limit-train", 0, 1 << 30, "0: every training sample");
+    const int limit_test = int_option(vm, "limit-test", 0, 1 << 30, "0: every test sample");
+    // Output paths are checked before training, not after it.
+    for (const char* name : {"trace", "vcd"})
+      if (vm.count(name)) {
+        const std::filesystem::path path = vm[name].as<std::string>(), folder = path.parent_path();
+        if (path.filename().empty() || std::filesystem::is_directory(path))
+          throw UsageError(std::string("--") + name + " '" + path.string() + "': accepted a file name, not a folder");
+        if (!folder.empty() && !std::filesystem::is_directory(folder))
+          throw UsageError(std::string("--") + name + " '" + path.string() + "': the folder '" + folder.string() + "' does not exist");
+      }
     hw::Platform platform;
-    if (timed) platform = hw::load_platform(vm["platform"].as<std::string>());
+    // What a checkpoint of this run belongs to: the workload, device and platform as loaded.
+    nlohmann::json run = {{"workload", read_json_file(vm["workload"].as<std::string>())}, {"device", "digital"}};
+    if (timed) {
+      platform = hw::load_platform(vm["platform"].as<std::string>());
+      run["platform"] = read_json_file(vm["platform"].as<std::string>());
+    }
     nn::CoreFactory factory;
     std::string device_name = "digital";
     if (device == "digital" && vm.count("set")) throw std::invalid_argument("--set needs a --device preset");
     if (device != "digital") {
       nlohmann::json j = read_json_file(device);
       const std::vector<std::string> sets = vm.count("set") ? vm["set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-      for (const std::string& s : sets) set_json_path(j, s, device + " --set");
-      nn::DevicePreset preset = nn::device_preset_from_json(j, device);
+      for (const std::string& s : sets) set_json_path(j, s, "command line --set");
+      nn::DevicePreset preset = nn::device_preset_from_json(j, sets.empty() ? device : device + " with the command line's --set");
+      run["device"] = j;
       if (timed) {
         platform.apply_to(preset.crossbar.crossbar);
         validate(preset.crossbar, device + " on platform " + platform.source);
@@ -79,9 +97,8 @@ int train_main(int argc, char** argv) {
       device_name = preset.name;
       for (const std::string& s : sets) device_name += " " + s;
     }
-    const uint64_t seed = vm["seed"].as<uint64_t>();
-    const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), vm["limit-train"].as<int>(),
-                                          vm["limit-test"].as<int>());
+    const uint64_t seed = seed_option(vm);
+    const nn::Split data = nn::load_named(w.dataset, vm["data"].as<std::string>(), limit_train, limit_test);
     auto net = nn::build_network(w, seed, factory);
     std::printf("txsim train: %s on %s (%d train, %d test samples), device %s (%d analog layers), %zu parameters, seed %llu\n",
                 w.name.c_str(), w.dataset.c_str(), data.train.size(), data.test.size(), device_name.c_str(),
@@ -94,6 +111,7 @@ int train_main(int argc, char** argv) {
     o.resume = vm.count("resume") > 0;
     o.progress_bar = isatty(fileno(stdout));
     o.label = w.name + " / " + device_name;
+    o.run = run;
     nn::TrainResult r;
     if (timed) {
       std::printf("timed on platform %s (%s): crossbars %dx%d, %d-bit cells, %d-bit DACs, %d-bit ADCs\n", platform.name.c_str(),
@@ -131,6 +149,8 @@ int train_main(int argc, char** argv) {
       io.out_dir = o.out_dir.empty() ? "" : o.out_dir + "/ideal";
       io.resume = o.resume && !io.out_dir.empty();
       io.label = w.name + " / digital";
+      io.run["device"] = "digital";
+      io.run.erase("platform");
       const nn::TrainResult ri = nn::train(*ideal, data, io, std::cout);
       std::printf("test accuracy: %s %.2f%%, ideal %.2f%% (difference %+.2f points)\n", device_name.c_str(),
                   100 * r.final_test_accuracy, 100 * ri.final_test_accuracy,

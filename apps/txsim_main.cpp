@@ -82,50 +82,18 @@ int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, u
   return 0;
 }
 
-}  // namespace
-
 // libsystemc.so carries a main() that calls sc_main, so the symbol must exist; txsim has its own
 // main (the timed run elaborates and starts SystemC itself), so this is never called.
 extern "C" int sc_main(int, char**) { return 1; }
 
-int main(int argc, char** argv) {
-  // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
-  // with the TxSim-like preset for one epoch, timed on the default platform, beside the ideal
-  // (digital) run; figures, per-layer CSV and trace in runs/main.
-  if (argc == 1) {
-    const char* job[] = {"train", "--workload", "workloads/lenet5.json", "--device", "workloads/devices/txsim_reram.json",
-                         "--platform", "platforms/default.json", "--epochs", "1", "--out", "runs/main", "--trace",
-                         "runs/main/trace.json", "--compare-ideal"};
-    std::printf("txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json "
-                "--platform platforms/default.json --epochs 1 --out runs/main --trace runs/main/trace.json --compare-ideal\n");
-    return txsim::app::train_main(static_cast<int>(sizeof job / sizeof *job), const_cast<char**>(job));
-  }
-  const std::string command = argv[1];
-  if (command == "crossbar-solve") return txsim::app::crossbar_solve_main(argc - 1, argv + 1);
-  if (command == "validate") return txsim::app::validate_main(argc - 1, argv + 1);
-  if (command == "circuit-error") return txsim::app::circuit_error_main(argc - 1, argv + 1);
-  if (command == "train") return txsim::app::train_main(argc - 1, argv + 1);
-  if (command == "sweep") return txsim::app::sweep_main(argc - 1, argv + 1);
-  if (command == "plot") return txsim::app::plot_main(argc - 1, argv + 1);
-  if (command == "make-data") return txsim::app::make_data_main(argc - 1, argv + 1);
-  if (command == "register-map") {  // the accelerator's registers, as the README shows them
-    std::fputs(txsim::hw::register_map_markdown().c_str(), stdout);
-    return 0;
-  }
-  if (command == "layer") {  // the layer job takes the options below
-    --argc;
-    ++argv;
-  }
-  po::options_description opts(
-      "txsim [train|sweep|plot|make-data|layer|crossbar-solve|validate|circuit-error|register-map] [options]; without a command, the\n"
-      "main job (train --help, sweep --help, plot --help for their options). txsim layer: one layer mapped onto crossbars, error and speed.\n"
-      "txsim layer options");
+int layer_main(int argc, char** argv) {
+  po::options_description opts("txsim layer: one layer mapped onto crossbars, its error against float GEMM and its speed");
   opts.add_options()("help,h", "show this help")(
       "config", po::value<std::string>(), "crossbar config JSON (default: the embedded TxSim-like ReRAM layer)")(
       "in", po::value<int>()->default_value(1024), "layer inputs")(
       "out", po::value<int>()->default_value(1024), "layer outputs")(
       "batch", po::value<int>()->default_value(128), "samples per batch")(
-      "seed", po::value<uint64_t>()->default_value(1), "random seed")(
+      "seed", po::value<std::string>()->default_value("1"), "random seed")(
       "repeats", po::value<int>()->default_value(5), "timed repetitions")(
       "print-config", "print the effective config as JSON and exit");
   return txsim::app::guarded("layer", opts, [&] {
@@ -145,6 +113,73 @@ int main(int argc, char** argv) {
     const int repeats = vm["repeats"].as<int>();
     if (in < 1 || out < 1 || batch < 1 || repeats < 1)
       throw txsim::app::UsageError("--in, --out, --batch and --repeats must be >= 1");
-    return run_layer(config, in, out, batch, vm["seed"].as<uint64_t>(), repeats);
+    return run_layer(config, in, out, batch, txsim::app::seed_option(vm), repeats);
   });
+}
+
+int register_map_main(int, char**) {
+  std::fputs(txsim::hw::register_map_markdown().c_str(), stdout);
+  return 0;
+}
+
+// The subcommands, once: dispatch and the help text both read this list.
+struct Subcommand {
+  const char* name;
+  int (*main)(int, char**);
+  const char* summary;
+};
+constexpr Subcommand kSubcommands[] = {
+    {"train", txsim::app::train_main, "train a workload on crossbars, functional or timed on a platform"},
+    {"sweep", txsim::app::sweep_main, "a grid of training runs from a spec, resumable, on threads or MPI ranks"},
+    {"plot", txsim::app::plot_main, "figures and a Markdown table from a sweep's results.csv"},
+    {"make-data", txsim::app::make_data_main, "write a synthetic dataset in MNIST or CIFAR-10 format"},
+    {"layer", layer_main, "one layer mapped onto crossbars: error against float GEMM and speed"},
+    {"crossbar-solve", txsim::app::crossbar_solve_main, "output currents of one crossbar with parasitics"},
+    {"validate", txsim::app::validate_main, "a crossbar's currents against ngspice"},
+    {"circuit-error", txsim::app::circuit_error_main, "the fast parasitic models' error against the exact solve"},
+    {"register-map", register_map_main, "the accelerator's registers as a Markdown table"},
+};
+
+void print_help() {
+  std::printf("txsim %s: training on resistive crossbars, functional and timed (SystemC TLM-2.0)\n\n"
+              "usage: txsim COMMAND [options]   (txsim COMMAND --help for its options)\n"
+              "       txsim                     the main job: LeNet-5 on MNIST, TxSim-like preset, timed on platforms/default.json\n"
+              "       txsim --version | --help\n\ncommands:\n",
+              TXSIM_VERSION);
+  for (const Subcommand& c : kSubcommands) std::printf("  %-15s %s\n", c.name, c.summary);
+}
+
+}  // namespace
+
+// libsystemc.so carries a main() that calls sc_main, so the symbol must exist; txsim has its own
+// main (the timed run elaborates and starts SystemC itself), so this is never called.
+extern "C" int sc_main(int, char**) { return 1; }
+
+int main(int argc, char** argv) {
+  // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
+  // with the TxSim-like preset for one epoch, timed on the default platform, beside the ideal
+  // (digital) run; figures, per-layer CSV and trace in runs/main.
+  if (argc == 1) {
+    const char* job[] = {"train", "--workload", "workloads/lenet5.json", "--device", "workloads/devices/txsim_reram.json",
+                         "--platform", "platforms/default.json", "--epochs", "1", "--out", "runs/main", "--trace",
+                         "runs/main/trace.json", "--compare-ideal"};
+    std::printf("txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json "
+                "--platform platforms/default.json --epochs 1 --out runs/main --trace runs/main/trace.json --compare-ideal\n");
+    return txsim::app::train_main(static_cast<int>(sizeof job / sizeof *job), const_cast<char**>(job));
+  }
+  const std::string command = argv[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    print_help();
+    return 0;
+  }
+  if (command == "--version") {
+    std::printf("txsim %s\n", TXSIM_VERSION);
+    return 0;
+  }
+  for (const Subcommand& c : kSubcommands)
+    if (command == c.name) return c.main(argc - 1, argv + 1);
+  std::string names;
+  for (const Subcommand& c : kSubcommands) names += std::string(names.empty() ? "" : ", ") + c.name;
+  std::fprintf(stderr, "txsim: unknown command '%s'; accepted: %s (txsim --help)\n", command.c_str(), names.c_str());
+  return 2;
 }

@@ -314,8 +314,12 @@ TEST(AnalogTwin, CheckpointRestoresDevices) {
   auto a = build_network(w, 3, analog_factory(noisy));
   auto b = build_network(w, 4, analog_factory(noisy));  // another seed: other devices
   const std::string path = ::testing::TempDir() + "twin_ckpt.bin";
-  save_checkpoint(*a, 5, path);
-  EXPECT_EQ(load_checkpoint(*b, path), 5);
+  Checkpoint c;
+  c.epoch = 5;
+  c.epochs.resize(5);
+  for (int e = 0; e < 5; ++e) c.epochs[e].epoch = e + 1;
+  save_checkpoint(*a, c, nullptr, path);
+  EXPECT_EQ(load_checkpoint(*b, nullptr, path, 5).epoch, 5);
   Tensor x({2, 1, 8, 8});
   fill_normal(1, 0, x.size(), x.ptr());
   const Tensor ya = a->forward(x, false), yb = b->forward(x, false);
@@ -407,12 +411,16 @@ TEST(NnTrain, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   };
   const std::string metrics = read_text(first.out_dir + "/metrics.json");
 
-  // An infinite learning rate: the first step's change is not finite, which the analog layer
-  // refuses to program.
+  // The same run for three epochs with a step schedule whose second epoch's learning rate is
+  // infinite: epoch 1 is the run above, and epoch 2's first step's change is not finite, which
+  // the analog layer refuses to program.
   TrainOptions rest = first;
+  rest.out_dir = ::testing::TempDir() + "diverge_run_step";
+  std::filesystem::remove_all(rest.out_dir);
   rest.config.epochs = 3;
-  rest.config.lr = std::numeric_limits<double>::infinity();
-  rest.resume = true;
+  rest.config.schedule = Schedule::Step;
+  rest.config.step_epochs = 1;
+  rest.config.step_gamma = std::numeric_limits<double>::infinity();
   auto b = build_network(w, 2, analog_factory(ideal_preset()));
   const TrainResult r2 = train(*b, data, rest, log);
   EXPECT_TRUE(r2.diverged);
@@ -421,9 +429,11 @@ TEST(NnTrain, DivergenceStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   EXPECT_NE(r2.message.find("the last good checkpoint (epoch 1) is kept in"), std::string::npos) << r2.message;
   ASSERT_EQ(r2.epochs.size(), 1u);
   EXPECT_EQ(r2.final_test_accuracy, r1.final_test_accuracy);
-  EXPECT_EQ(read_text(first.out_dir + "/metrics.json"), metrics);
+  const nlohmann::json m1 = nlohmann::json::parse(metrics), m2 = nlohmann::json::parse(read_text(rest.out_dir + "/metrics.json"));
+  ASSERT_EQ(m2["epochs"].size(), 1u);
+  for (const char* k : {"epoch", "lr", "train_loss", "train_accuracy", "test_accuracy"}) EXPECT_EQ(m2["epochs"][0][k], m1["epochs"][0][k]) << k;
   auto c = build_network(w, 5, analog_factory(ideal_preset()));
-  EXPECT_EQ(load_checkpoint(*c, first.out_dir + "/checkpoint.bin"), 1);
+  EXPECT_EQ(load_checkpoint(*c, nullptr, rest.out_dir + "/checkpoint.bin", 3).epoch, 1);
   const auto pa = a->params(), pc = c->params();
   for (std::size_t k = 0; k < pa.size(); ++k) EXPECT_EQ(pa[k].second->value, pc[k].second->value) << k;
 

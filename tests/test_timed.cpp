@@ -253,10 +253,11 @@ TEST(TimedRun, SameAccuracyAndConductancesAsFunctional) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     if (!a[i]->analog()) continue;
     ++analog;
-    const std::vector<float> ga = *a[i]->state(), gb = *b[i]->state();
-    ASSERT_EQ(ga.size(), gb.size());
-    // The state packs doubles (conductances, codes) into float pairs: compare the bytes.
-    EXPECT_EQ(std::memcmp(ga.data(), gb.data(), ga.size() * sizeof(float)), 0) << "conductances of layer " << i << " differ";
+    StateWriter ga, gb;
+    a[i]->save_state(ga);
+    b[i]->save_state(gb);
+    // Conductances, codes and every stream counter, byte for byte.
+    EXPECT_EQ(ga.bytes(), gb.bytes()) << "the device state of layer " << i << " differs";
   }
   EXPECT_EQ(analog, 2);
   // And the timed run did charge the hardware: 2 epochs of 12 batches.

@@ -4,12 +4,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "txsim/json_fields.h"
 
 namespace txsim {
 namespace {
@@ -71,8 +74,9 @@ class ObjectReader {
   void read(const char* key, int& out) {
     const json* v = take(key);
     if (!v) return;
-    if (!v->is_number_integer()) fail(source_, field(key), v->dump(), "an integer");
-    out = v->get<int>();
+    const std::optional<long long> i = json_integer(*v, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+    if (!i) fail(source_, field(key), v->dump(), v->is_number_integer() ? "an integer that fits in 32 bits" : "an integer");
+    out = static_cast<int>(*i);
   }
   void read(const char* key, double& out) {
     const json* v = take(key);
@@ -289,8 +293,7 @@ json to_json(const CrossbarConfig& c) {
 }
 
 std::vector<std::vector<double>> read_numeric_csv(const std::string& path, std::vector<std::string>* header) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open the file for reading");
+  std::istringstream in(read_text_file(path, kMaxConfigBytes));
   std::vector<std::vector<double>> rows;
   std::string line;
   int number = 0;
@@ -358,17 +361,24 @@ void set_json_path(json& j, const std::string& assignment, const std::string& so
   json_path_parent(j, path, source, key)[key] = value;
 }
 
-json read_json_file(const std::string& path) {
-  std::ifstream in(path);
+json parse_json_text(const std::string& text, const std::string& source) { return parse_json<ConfigError>(text, source); }
+
+std::string read_text_file(const std::string& path, std::uintmax_t max_bytes) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path + ": is a folder; accepted a file");
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(path + ": cannot open the file for reading");
-  json j;
-  try {
-    in >> j;
-  } catch (const json::parse_error& e) {
-    throw ConfigError(path + ": not valid JSON: " + e.what());
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      throw ConfigError(path + ": larger than " + std::to_string(max_bytes >> 20) + " MiB; accepted a file of at most that size");
   }
-  return j;
+  return text;
 }
+
+json read_json_file(const std::string& path) { return parse_json_text(read_text_file(path, kMaxConfigBytes), path); }
 
 void write_atomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";

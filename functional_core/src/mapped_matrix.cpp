@@ -297,38 +297,92 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
 }
 
 // The state blob holds doubles bit for bit (two float slots each): a restored matrix is exact.
-std::vector<float> MappedMatrix::device_state() const {
-  std::vector<double> d = {w_scale_, w_step_};
+void MappedMatrix::save_state(StateWriter& w) const {
+  w.put("weight_scale", static_cast<double>(w_scale_));
+  w.put("weight_step", static_cast<double>(w_step_));
+  std::vector<double> g;
   for (const auto* list : {&planes_, &references_})
-    for (const DeviceArray& a : *list) d.insert(d.end(), a.conductances(), a.conductances() + a.rows() * a.cols());
-  d.insert(d.end(), codes_.begin(), codes_.end());
-  d.resize(d.size() + static_cast<std::size_t>(in_) * out_ - codes_.size(), 0.0);  // centered pairs keep no codes
-  std::vector<float> s(2 * d.size());
-  std::memcpy(s.data(), d.data(), d.size() * sizeof(double));
-  return s;
+    for (const DeviceArray& a : *list) g.insert(g.end(), a.conductances(), a.conductances() + a.rows() * a.cols());
+  w.put("conductances", g);
+  w.put("codes", codes_);
+  w.put("step_d2d_factors", step_scale_);
+  w.put("nonlinearity_d2d_factors", nl_scale_);
+  w.put("mixed_precision_remainders", carry_);
+  w.put("reads", reads_);
+  for (int d = 0; d < 2; ++d) {
+    const std::string dir = d == 0 ? "forward" : "backward";
+    w.put(dir + "_effective_builds", builds_[d]);
+    w.put(dir + "_effective_valid", static_cast<uint64_t>((d == 0 ? forward_ : backward_).valid));
+    std::vector<float> flat;
+    for (const auto& c : corrections_[d]) {
+      flat.push_back(static_cast<float>(c.size()));
+      flat.insert(flat.end(), c.begin(), c.end());
+    }
+    w.put(dir + "_parasitic_corrections", flat);
+  }
 }
 
-void MappedMatrix::restore_device_state(const std::vector<float>& s) {
-  std::size_t need = 2;
+void MappedMatrix::load_state(StateReader& r) {
+  const double scale = r.get_double("weight_scale"), step = r.get_double("weight_step");
+  std::size_t cells = 0;
   for (const auto* list : {&planes_, &references_})
-    for (const DeviceArray& d : *list) need += static_cast<std::size_t>(d.rows()) * d.cols();
-  const std::size_t count = static_cast<std::size_t>(in_) * out_;
-  need += count;
-  if (s.size() != 2 * need)
-    throw std::invalid_argument("MappedMatrix::restore_device_state: " + std::to_string(s.size()) + " values for " +
-                                std::to_string(2 * need));
-  std::vector<double> d(need);
-  std::memcpy(d.data(), s.data(), need * sizeof(double));
-  w_scale_ = static_cast<float>(d[0]);
-  w_step_ = static_cast<float>(d[1]);
-  std::size_t k = 2;
+    for (const DeviceArray& a : *list) cells += static_cast<std::size_t>(a.rows()) * a.cols();
+  std::vector<double> g;
+  r.get("conductances", g, cells);
+  for (double v : g)
+    if (v < 0) throw StateError(r.source() + ": state 'conductances': a negative conductance (" + std::to_string(v) + ")");
+  std::vector<int32_t> codes;
+  r.get("codes", codes, r.peek_count("codes"));
+  if (!codes.empty() && codes.size() != static_cast<std::size_t>(in_) * out_)
+    throw StateError(r.source() + ": state 'codes': " + std::to_string(codes.size()) + " codes for " + std::to_string(in_ * out_) + " weights");
+  const std::size_t devices = planes_.size() * in_ * out_;
+  auto optional_factors = [&](const char* name, std::vector<float>& out) {
+    const uint64_t n = r.peek_count(name);
+    if (n != 0 && n != devices)
+      throw StateError(r.source() + ": state '" + name + "': " + std::to_string(n) + " values for " + std::to_string(devices) + " devices");
+    r.get(name, out, n);
+  };
+  optional_factors("step_d2d_factors", step_scale_);
+  optional_factors("nonlinearity_d2d_factors", nl_scale_);
+  const uint64_t nc = r.peek_count("mixed_precision_remainders");
+  if (nc != 0 && nc != static_cast<uint64_t>(in_) * out_)
+    throw StateError(r.source() + ": state 'mixed_precision_remainders': " + std::to_string(nc) + " values for " + std::to_string(in_ * out_) + " weights");
+  r.get("mixed_precision_remainders", carry_, nc);
+  reads_ = r.get_u64("reads");
+  w_scale_ = static_cast<float>(scale);
+  w_step_ = static_cast<float>(step);
+  std::size_t k = 0;
   for (auto* list : {&planes_, &references_})
     for (DeviceArray& a : *list) {
-      a.restore(d.data() + k);
+      a.restore(g.data() + k);
       k += static_cast<std::size_t>(a.rows()) * a.cols();
     }
-  codes_.assign(d.begin() + k, d.begin() + k + count);
+  codes_ = std::move(codes);
+  bool valid[2];
+  for (int d = 0; d < 2; ++d) {
+    const std::string dir = d == 0 ? "forward" : "backward";
+    builds_[d] = r.get_u64(dir + "_effective_builds");
+    valid[d] = r.get_u64(dir + "_effective_valid") != 0;
+    std::vector<float> flat;
+    r.get(dir + "_parasitic_corrections", flat, r.peek_count(dir + "_parasitic_corrections"));
+    corrections_[d].clear();
+    for (std::size_t at = 0; at < flat.size();) {
+      const std::size_t n = static_cast<std::size_t>(flat[at]);
+      if (flat[at] < 0 || n > flat.size() - at - 1) throw StateError(r.source() + ": state '" + dir + "_parasitic_corrections' is damaged");
+      corrections_[d].emplace_back(flat.begin() + at + 1, flat.begin() + at + 1 + n);
+      at += 1 + n;
+    }
+    if (valid[d] && builds_[d] == 0) throw StateError(r.source() + ": state '" + dir + "_effective_valid' with no build");
+  }
   forward_.valid = backward_.valid = false;
+  // The run saved had these read matrices built: build them again from the same build count
+  // (and parasitic corrections), so that the refresh schedule of the circuit solves continues
+  // as it would have.
+  for (int d = 0; d < 2; ++d)
+    if (valid[d]) {
+      --builds_[d];
+      effective(d == 0 ? Direction::Forward : Direction::Backward);
+    }
 }
 
 double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
@@ -395,10 +449,10 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     const double to_codes = 1.0 / w_step_;
     const int cols = a.weight_cols();
     const std::size_t planes = planes_.size();
-    // Open loop: one level is 1 / (levels - 1) of the range, pulses_per_level nominal pulses.
+    // Open loop: one digit is 1 / (2^bits_per_cell - 1) of the range, as the reads decode it
+    // (whatever levels the device has), pulses_per_digit nominal pulses.
     const double step = u.sliced_pulses ? prepare_pulses(u) : 0.0;
-    const double pulses_per_level =
-        u.sliced_pulses ? 1.0 / (step * (config_.device.levels_for(a.bits_per_cell) - 1)) : 0.0;
+    const double pulses_per_digit = u.sliced_pulses ? 1.0 / (step * ((1 << a.bits_per_cell) - 1)) : 0.0;
     std::vector<uint32_t> row_max(planes * in_ * col_tiles_, 0);
     for (int o = 0; o < out_; ++o)
       for (int i = 0; i < in_; ++i) {
@@ -407,14 +461,14 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
         const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
         codes_[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
         if (codes_[k] == before) continue;
-        // Each device moves by its change of level: one level's pulses per level.
+        // Each device moves by its change of digit: one digit's pulses per digit.
         const std::size_t device = static_cast<std::size_t>(i) * out_ + o;
         for (int s = 0; s < a.slices(); ++s)
           for (int pol = 0; pol < polarities(); ++pol) {
             const int change = digit(codes_[k], s, pol) - digit(before, s, pol);
             if (change == 0) continue;
             const std::size_t p = static_cast<std::size_t>(s * polarities() + pol);
-            const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_level : 1.0);
+            const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_digit : 1.0);
             if (u.sliced_pulses) {
               const std::size_t f = device * planes + p;  // this device's factors and noise draw
               pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);

@@ -158,13 +158,14 @@ void AnalogCore::apply(const std::vector<float>& step, double lr) {
   w_.value = m_.weights();
 }
 
-std::vector<float>* AnalogCore::state() {
-  state_ = m_.device_state();
-  return &state_;
+void AnalogCore::save_state(StateWriter& w) const {
+  w.put("updates", updates_);
+  m_.save_state(w);
 }
 
-void AnalogCore::restore_state() {
-  m_.restore_device_state(state_);
+void AnalogCore::load_state(StateReader& r) {
+  updates_ = r.get_u64("updates");
+  m_.load_state(r);
   w_.value = m_.weights();
 }
 

@@ -21,9 +21,10 @@ std::vector<unsigned char> read_all(const std::string& path) {
   int got = 0;
   while ((got = gzread(f, buf, sizeof buf)) > 0) data.insert(data.end(), buf, buf + got);
   int err = 0;
-  const char* msg = gzerror(f, &err);
+  // zlib owns the message and frees it with the stream: copy it before gzclose.
+  const std::string msg = gzerror(f, &err);
   gzclose(f);
-  if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) throw DataError(path + ": read error: " + msg);
+  if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) throw DataError(path + ": read error: " + msg + " (a damaged or truncated file?)");
   return data;
 }
 

@@ -80,13 +80,6 @@ std::vector<Param*> WeightedLayer::params() {
   return p;
 }
 
-std::vector<std::vector<float>*> WeightedLayer::buffers() {
-  std::vector<float>* s = core_->state();
-  return s ? std::vector<std::vector<float>*>{s} : std::vector<std::vector<float>*>{};
-}
-
-void WeightedLayer::restored() { core_->restore_state(); }
-
 void WeightedLayer::apply_step(Param& p, const std::vector<float>& step, double lr) {
   if (&p == &core_->weight()) {
     core_->apply(step, lr);

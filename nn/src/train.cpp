@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <ostream>
 #include <sstream>
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "txsim/config.h"
+#include "txsim/json_fields.h"
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
 
@@ -43,60 +45,127 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
-constexpr char kMagic[8] = {'T', 'X', 'S', 'I', 'M', 'C', 'K', '1'};
+constexpr char kMagic[8] = {'T', 'X', 'S', 'I', 'M', 'C', 'K', '2'};
+constexpr uint64_t kFormat = 2;
 
-}  // namespace
-
-void save_checkpoint(Network& net, int epoch, const std::string& path) {
-  std::ostringstream out;
-  auto put = [&out](const void* p, std::size_t n) { out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n)); };
-  auto put_vec = [&](const std::vector<float>& v) {
-    const uint64_t n = v.size();
-    put(&n, sizeof n);
-    put(v.data(), n * sizeof(float));
-  };
-  put(kMagic, sizeof kMagic);
-  const int32_t e = epoch;
-  put(&e, sizeof e);
-  for (const auto& layer : net.layers()) {
-    for (Param* p : layer->params()) {
-      put_vec(p->value);
-      put_vec(p->momentum);
-    }
-    for (std::vector<float>* b : layer->buffers()) put_vec(*b);
-  }
-  write_atomically(path, out.str());
+nlohmann::json metrics_json(const EpochMetrics& m, bool with_wall) {
+  nlohmann::json j = {{"epoch", m.epoch}, {"lr", m.lr}, {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
+                      {"test_accuracy", m.test_accuracy}};
+  if (with_wall) j["wall_seconds"] = m.wall_seconds;
+  return j;
 }
 
-int load_checkpoint(Network& net, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TrainingError(path + ": cannot open the checkpoint");
-  char magic[8];
-  int32_t epoch = 0;
-  if (!in.read(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0)
-    throw TrainingError(path + ": not a TxSim checkpoint (bad magic)");
-  if (!in.read(reinterpret_cast<char*>(&epoch), sizeof epoch)) throw TrainingError(path + ": truncated checkpoint");
-  auto get_vec = [&](std::vector<float>& v, const std::string& what) {
-    uint64_t n = 0;
-    if (!in.read(reinterpret_cast<char*>(&n), sizeof n)) throw TrainingError(path + ": truncated checkpoint at " + what);
-    if (n != v.size())
-      throw TrainingError(path + ": " + what + " has " + std::to_string(n) + " values, the network " +
-                          std::to_string(v.size()) + " (another workload or device?)");
-    if (!in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float))))
-      throw TrainingError(path + ": truncated checkpoint at " + what);
-  };
+// Every layer's parameters and buffers, then every weight core's own state, in network order.
+void save_model(Network& net, StateWriter& w) {
   for (std::size_t i = 0; i < net.layers().size(); ++i) {
     Layer& layer = *net.layers()[i];
     const std::string where = "layer " + std::to_string(i) + " (" + layer.kind() + ")";
     for (Param* p : layer.params()) {
-      get_vec(p->value, where + " " + p->name);
-      get_vec(p->momentum, where + " " + p->name + " momentum");
+      w.put(where + " " + p->name, p->value);
+      w.put(where + " " + p->name + " momentum", p->momentum);
     }
-    for (std::vector<float>* b : layer.buffers()) get_vec(*b, where + " buffer");
+    int k = 0;
+    for (std::vector<float>* b : layer.buffers()) w.put(where + " buffer " + std::to_string(k++), *b);
+  }
+  const auto cores = net.cores();
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    w.put("core " + std::to_string(i) + " analog", static_cast<uint64_t>(cores[i]->analog()));
+    cores[i]->save_state(w);
+  }
+}
+
+void load_model(Network& net, StateReader& r) {
+  for (std::size_t i = 0; i < net.layers().size(); ++i) {
+    Layer& layer = *net.layers()[i];
+    const std::string where = "layer " + std::to_string(i) + " (" + layer.kind() + ")";
+    for (Param* p : layer.params()) {
+      r.get(where + " " + p->name, p->value, p->value.size());
+      r.get(where + " " + p->name + " momentum", p->momentum, p->momentum.size());
+    }
+    int k = 0;
+    for (std::vector<float>* b : layer.buffers()) r.get(where + " buffer " + std::to_string(k++), *b, b->size());
     layer.restored();
   }
-  if (in.peek() != std::char_traits<char>::eof()) throw TrainingError(path + ": trailing data after the checkpoint");
-  return epoch;
+  const auto cores = net.cores();
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    if ((r.get_u64("core " + std::to_string(i) + " analog") != 0) != cores[i]->analog())
+      throw StateError(r.source() + ": weight core " + std::to_string(i) + " is " + (cores[i]->analog() ? "analog" : "digital") +
+                       " here and not in the checkpoint (another device preset?)");
+    cores[i]->load_state(r);
+  }
+}
+
+}  // namespace
+
+void save_checkpoint(Network& net, const Checkpoint& c, PhaseObserver* observer, const std::string& path) {
+  StateWriter w;
+  w.put("format", kFormat);
+  w.put_text("run", c.run.dump());
+  w.put("epoch", static_cast<uint64_t>(c.epoch));
+  nlohmann::json epochs = nlohmann::json::array();
+  for (const EpochMetrics& m : c.epochs) epochs.push_back(metrics_json(m, false));
+  w.put_text("metrics", epochs.dump());
+  save_model(net, w);
+  w.put("observer", static_cast<uint64_t>(observer != nullptr));
+  if (observer) observer->save_state(w);
+  write_atomically(path, std::string(kMagic, sizeof kMagic) + w.bytes());
+}
+
+Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw TrainingError(path + ": cannot open the checkpoint");
+  constexpr std::uintmax_t kMaxBytes = std::uintmax_t(1) << 34;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxBytes)
+    throw TrainingError(path + ": not a regular file of at most 16 GiB (a TxSim checkpoint)");
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string bytes = text.str();
+  if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
+    if (bytes.size() >= 7 && std::memcmp(bytes.data(), kMagic, 7) == 0)
+      throw TrainingError(path + ": a checkpoint of an older TxSim (format " + std::string(1, bytes[7]) + "); accepted format 2: train again");
+    throw TrainingError(path + ": not a TxSim checkpoint (bad magic)");
+  }
+  const std::string body = bytes.substr(sizeof kMagic);
+  Checkpoint c;
+  try {
+    StateReader r(body, path);
+    if (const uint64_t f = r.get_u64("format"); f != kFormat)
+      throw TrainingError(path + ": checkpoint format " + std::to_string(f) + ": accepted " + std::to_string(kFormat));
+    c.run = parse_json_text(r.get_text("run", 1 << 24), path + " (run header)");
+    const uint64_t epoch = r.get_u64("epoch");
+    if (epoch < 1 || epoch > static_cast<uint64_t>(max_epoch))
+      throw TrainingError(path + ": epoch " + std::to_string(epoch) + ": accepted 1.." + std::to_string(max_epoch) +
+                          " (the run's epochs)");
+    c.epoch = static_cast<int>(epoch);
+    const nlohmann::json epochs = parse_json_text(r.get_text("metrics", 1 << 24), path + " (metrics)");
+    if (!epochs.is_array() || epochs.size() != epoch)
+      throw TrainingError(path + ": metrics: accepted one record per finished epoch (" + std::to_string(epoch) + ")");
+    for (const auto& e : epochs) {
+      JsonFields<TrainingError> f(e, "metrics[" + std::to_string(c.epochs.size()) + "]", path);
+      EpochMetrics m;
+      m.epoch = f.integer("epoch", 1, max_epoch);
+      m.lr = f.number("lr", 0, 1e300);
+      m.train_loss = f.number("train_loss", 0, 1e300);
+      m.train_accuracy = f.number("train_accuracy", 0, 1);
+      m.test_accuracy = f.number("test_accuracy", 0, 1);
+      f.finish();
+      if (m.epoch != static_cast<int>(c.epochs.size()) + 1) throw TrainingError(path + ": metrics: epochs out of order");
+      c.epochs.push_back(m);
+    }
+    load_model(net, r);
+    const bool observed = r.get_u64("observer") != 0;
+    if (observed != (observer != nullptr))
+      throw TrainingError(path + ": a checkpoint of a " + (observed ? "timed" : "functional") + " run; this run is " +
+                          (observer ? "timed" : "functional") + " (resume it the way it started)");
+    if (observer) observer->load_state(r);
+    if (!r.done()) throw TrainingError(path + ": trailing data after the checkpoint");
+  } catch (const StateError& e) {
+    throw TrainingError(e.what());
+  } catch (const ConfigError& e) {
+    throw TrainingError(e.what());
+  }
+  return c;
 }
 
 double evaluate(Network& net, const Dataset& d, int batch, PhaseObserver* observer) {
@@ -120,23 +189,58 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
   const std::string dir = o.out_dir;
   const std::string ckpt = dir.empty() ? "" : dir + "/checkpoint.bin";
   int start = 0;
-  nlohmann::json metrics = {{"label", o.label}, {"seed", o.seed}, {"epochs", nlohmann::json::array()}};
+  // The run's identity: a checkpoint of another run (recipe, seed, data, workload, device,
+  // platform) is refused rather than continued into numbers that no run would give.
+  nlohmann::json run = o.run;
+  run["seed"] = o.seed;
+  run["train_samples"] = data.train.size();
+  run["test_samples"] = data.test.size();
+  // The epochs may grow on a resume unless the schedule depends on them (cosine).
+  run["recipe"] = {{"cosine_epochs", t.schedule == Schedule::Cosine ? t.epochs : 0}, {"batch", t.batch}, {"lr", t.lr}, {"momentum", t.momentum},
+                   {"weight_decay", t.weight_decay}, {"schedule", static_cast<int>(t.schedule)}, {"step_epochs", t.step_epochs},
+                   {"step_gamma", t.step_gamma}, {"crop_padding", t.crop_padding}, {"flip", t.flip},
+                   {"bn_recalibrate", t.bn_recalibrate}};
   if (!dir.empty()) std::filesystem::create_directories(dir);
+  // metrics.json and metrics.csv: the epochs of result, as one atomic write each.
+  auto write_metrics = [&] {
+    nlohmann::json m = {{"label", o.label}, {"seed", o.seed}, {"epochs", nlohmann::json::array()}};
+    for (const EpochMetrics& e : result.epochs) m["epochs"].push_back(metrics_json(e, true));
+    if (!result.epochs.empty()) m["final_test_accuracy"] = result.epochs.back().test_accuracy;
+    write_atomically(dir + "/metrics.json", m.dump(2) + "\n");
+    std::ostringstream csv;
+    csv << "epoch,lr,train_loss,train_accuracy,test_accuracy,wall_seconds\n";
+    csv.precision(17);
+    for (const auto& e : result.epochs)
+      csv << e.epoch << "," << e.lr << "," << e.train_loss << "," << e.train_accuracy << "," << e.test_accuracy << ","
+          << e.wall_seconds << "\n";
+    write_atomically(dir + "/metrics.csv", csv.str());
+  };
   if (o.resume) {
     if (ckpt.empty() || !std::filesystem::exists(ckpt)) throw TrainingError("--resume: no checkpoint at " + (ckpt.empty() ? std::string("(no output folder)") : ckpt));
-    start = load_checkpoint(net, ckpt);
-    std::ifstream m(dir + "/metrics.json");
-    if (m) {
-      nlohmann::json old;
-      m >> old;
-      for (const auto& e : old.at("epochs"))
-        if (e.at("epoch").get<int>() <= start) {
-          metrics["epochs"].push_back(e);
-          result.epochs.push_back({e.at("epoch"), e.at("lr"), e.at("train_loss"), e.at("train_accuracy"),
-                                   e.at("test_accuracy"), e.at("wall_seconds")});
-        }
+    const Checkpoint c = load_checkpoint(net, o.observer, ckpt, t.epochs);
+    for (const auto& item : run.items()) {
+      const auto saved = c.run.find(item.key());
+      if (saved == c.run.end() || *saved != item.value())
+        throw TrainingError(ckpt + ": the checkpoint belongs to another run: " + item.key() + " was " +
+                            (saved == c.run.end() ? std::string("absent") : saved->dump()) + ", this run has " + item.value().dump() +
+                            "; resume with the settings it started with, or train into another --out");
     }
-    log << "resumed from " << ckpt << " after epoch " << start << "\n";
+    start = c.epoch;
+    // The metrics the checkpoint holds, with the wall times metrics.json recorded for them (a
+    // kill between the two writes cannot lose an epoch: metrics.json is written first).
+    std::map<int, double> wall;
+    try {
+      const nlohmann::json old = read_json_file(dir + "/metrics.json");
+      for (const auto& e : old.at("epochs")) wall[e.at("epoch").get<int>()] = e.at("wall_seconds").get<double>();
+    } catch (const std::exception&) {
+      // No or a damaged metrics.json: the checkpoint's metrics stand; wall times are not known.
+    }
+    for (EpochMetrics m : c.epochs) {
+      m.wall_seconds = wall.count(m.epoch) ? wall[m.epoch] : 0.0;
+      result.epochs.push_back(m);
+    }
+    write_metrics();  // as the checkpoint has them (a metrics.json behind it or damaged is repaired)
+    log << "resumed from " << ckpt << " after epoch " << start << (start == t.epochs ? " (the run had finished)" : "") << "\n";
   }
 
   // The observer sees the phases of this run only; it is detached whatever way the run ends.
@@ -236,19 +340,11 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
                   m.epoch, t.epochs, m.lr, m.train_loss, 100 * m.train_accuracy, 100 * m.test_accuracy, m.wall_seconds);
     log << line << std::endl;
     if (!dir.empty()) {
-      save_checkpoint(net, m.epoch, ckpt);
-      metrics["epochs"].push_back({{"epoch", m.epoch}, {"lr", m.lr}, {"train_loss", m.train_loss},
-                                   {"train_accuracy", m.train_accuracy}, {"test_accuracy", m.test_accuracy},
-                                   {"wall_seconds", m.wall_seconds}});
-      metrics["final_test_accuracy"] = m.test_accuracy;
-      write_atomically(dir + "/metrics.json", metrics.dump(2) + "\n");
-      std::ostringstream csv;
-      csv << "epoch,lr,train_loss,train_accuracy,test_accuracy,wall_seconds\n";
-      csv.precision(9);
-      for (const auto& e : result.epochs)
-        csv << e.epoch << "," << e.lr << "," << e.train_loss << "," << e.train_accuracy << "," << e.test_accuracy << ","
-            << e.wall_seconds << "\n";
-      write_atomically(dir + "/metrics.csv", csv.str());
+      // metrics first, then the checkpoint: a kill between the two leaves metrics ahead of the
+      // checkpoint, and a resume recomputes that epoch to the same numbers, so nothing that
+      // either file reported is ever lost.
+      write_metrics();
+      save_checkpoint(net, {run, m.epoch, result.epochs}, o.observer, ckpt);
     }
   }
   result.final_test_accuracy = result.epochs.empty() ? 0 : result.epochs.back().test_accuracy;

@@ -145,4 +145,39 @@ std::string summary(const HardwareReport& r) {
   return out.str();
 }
 
+void save_report(const HardwareReport& r, StateWriter& w) {
+  w.put_text("hardware platform", r.platform);
+  std::vector<PhaseTotals> phases;
+  for (const auto& layer : r.layers) phases.insert(phases.end(), layer.begin(), layer.end());
+  phases.push_back(r.input);
+  w.put_raw("hardware phase totals", phases);
+  w.put("hardware totals", std::vector<double>{r.train_ns, r.eval_ns, r.train_pj, r.eval_pj});
+  w.put("hardware counts", std::vector<uint64_t>{r.train_samples, r.train_batches, r.eval_samples, r.train_ops});
+  w.put_raw("hardware epochs", r.epochs);
+}
+
+void load_report(HardwareReport& r, StateReader& in) {
+  const std::string platform = in.get_text("hardware platform", 4096);
+  if (platform != r.platform)
+    throw StateError(in.source() + ": a checkpoint of a run timed on platform '" + platform + "'; this run is on '" + r.platform + "'");
+  std::vector<PhaseTotals> phases;
+  in.get_raw("hardware phase totals", phases, r.layers.size() * kPhases + 1);
+  for (std::size_t l = 0; l < r.layers.size(); ++l)
+    for (int p = 0; p < kPhases; ++p) r.layers[l][p] = phases[l * kPhases + p];
+  r.input = phases.back();
+  std::vector<double> totals;
+  in.get("hardware totals", totals, 4);
+  r.train_ns = totals[0];
+  r.eval_ns = totals[1];
+  r.train_pj = totals[2];
+  r.eval_pj = totals[3];
+  std::vector<uint64_t> counts;
+  in.get("hardware counts", counts, 4);
+  r.train_samples = counts[0];
+  r.train_batches = counts[1];
+  r.eval_samples = counts[2];
+  r.train_ops = counts[3];
+  in.get_raw("hardware epochs", r.epochs, in.peek_count("hardware epochs") / sizeof(EpochHardware));
+}
+
 }  // namespace txsim::hw

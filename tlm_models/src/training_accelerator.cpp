@@ -45,7 +45,7 @@ uint32_t TrainingAccelerator::run() {
   nn::CoreFactory factory;
   uint64_t seed = 1;
   try {
-    const json d = json::parse(text.c_str());  // up to a NUL: a descriptor may be padded
+    const json d = parse_json<ConfigError>(text.c_str(), where);  // up to a NUL: a descriptor may be padded
     JsonFields<ConfigError> f(d, "descriptor", where);
     const json* wl = f.take("workload");
     if (!wl) throw ConfigError(where + ": missing 'workload'");

@@ -87,6 +87,12 @@ void validate(const CrossbarConfig& config, const std::string& source = "config"
 CrossbarConfig crossbar_config_from_json(const nlohmann::json& j, const std::string& source);
 // Reads a JSON file; throws ConfigError naming the file when it cannot be opened or parsed.
 nlohmann::json read_json_file(const std::string& path);
+// JSON text with the depth limit every loader has (json_fields.h); errors name `source`.
+nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+// A whole file, refused (ConfigError naming it) when it is a folder, cannot be read, or is
+// larger than max_bytes (a device file such as /dev/zero is never read to the end of memory).
+constexpr std::uintmax_t kMaxConfigBytes = std::uintmax_t(64) << 20;
+std::string read_text_file(const std::string& path, std::uintmax_t max_bytes);
 // Writes text to path through a temporary file beside it and a rename: a reader never sees a
 // partial file. Throws std::runtime_error naming the file when it cannot write.
 void write_atomically(const std::string& path, const std::string& text);

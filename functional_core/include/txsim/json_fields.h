@@ -12,6 +12,41 @@
 
 namespace txsim {
 
+// Nesting deeper than any TxSim file needs is refused before it can exhaust the stack of
+// whatever walks the tree (copies, dumps, error messages).
+constexpr int kMaxJsonDepth = 64;
+
+// The one way TxSim parses JSON text: errors (type Error) name `source`; a document nested
+// deeper than kMaxJsonDepth is refused while parsing.
+template <class Error, class Json = nlohmann::json>
+Json parse_json(const std::string& text, const std::string& source) {
+  typename Json::parser_callback_t limit = [&source](int depth, typename Json::parse_event_t event, Json&) {
+    if (depth >= kMaxJsonDepth && (event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start))
+      throw Error(source + ": JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels: accepted at most " +
+                  std::to_string(kMaxJsonDepth));
+    return true;
+  };
+  try {
+    return Json::parse(text, limit);
+  } catch (const typename Json::parse_error& e) {
+    throw Error(source + ": not valid JSON: " + e.what());
+  }
+}
+
+// The value of an integer JSON number if it lies in [lo, hi] (no wrap-around: 2^32 + 64 is not
+// 64, and unsigned values beyond the signed range are compared as such).
+inline std::optional<long long> json_integer(const nlohmann::json& v, long long lo, long long hi) {
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<unsigned long long>();
+    if (hi < 0 || u > static_cast<unsigned long long>(hi) || (lo > 0 && u < static_cast<unsigned long long>(lo))) return std::nullopt;
+    return static_cast<long long>(u);
+  }
+  if (!v.is_number_integer()) return std::nullopt;
+  const auto i = v.get<long long>();
+  if (i < lo || i > hi) return std::nullopt;
+  return i;
+}
+
 template <class Error>
 [[noreturn]] void fail_at(const std::string& source, const std::string& where, const std::string& what) {
   throw Error(source + ": " + where + ": " + what);
@@ -29,9 +64,9 @@ class JsonFields {
       if (fallback) return *fallback;
       fail_at<Error>(source_, where_, std::string("missing '") + key + "'");
     }
-    if (!v->is_number_integer() || v->get<long long>() < lo || v->get<long long>() > hi)
-      fail_at<Error>(source_, where_ + "." + key, v->dump() + ": accepted an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
-    return v->get<int>();
+    const std::optional<long long> i = json_integer(*v, lo, hi);
+    if (!i) fail_at<Error>(source_, where_ + "." + key, v->dump() + ": accepted an integer in " + std::to_string(lo) + ".." + std::to_string(hi));
+    return static_cast<int>(*i);
   }
   // A number in [lo, hi]; without a fallback the key is required.
   double number(const char* key, double lo, double hi, std::optional<double> fallback = std::nullopt) {

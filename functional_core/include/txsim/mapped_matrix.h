@@ -14,6 +14,7 @@
 #include "txsim/config.h"
 #include "txsim/device_array.h"
 #include "txsim/periphery.h"
+#include "txsim/state_archive.h"
 #include "txsim/update_model.h"
 
 namespace txsim {
@@ -71,10 +72,12 @@ class MappedMatrix {
   uint64_t pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length, const UpdateConfig& u,
                          uint64_t key);
   float weight_scale() const { return w_scale_; }
-  // Every device's conductance (planes, then references), and its restoration: checkpoints.
-  // The state also holds the weight scale, so a restored matrix reads as it did.
-  std::vector<float> device_state() const;
-  void restore_device_state(const std::vector<float>& state);
+  // Checkpoints: every piece of state that the next read or update depends on (conductances,
+  // weight codes and scale, device-to-device update factors, mixed-precision remainders, the
+  // read-noise stream's counter, the parasitic-refresh schedule), so a restored matrix reads and
+  // updates exactly as the saved one would have.
+  void save_state(StateWriter& w) const;
+  void load_state(StateReader& r);
 
   // The float weights the programmed conductances represent (out x in), as a forward read sees them.
   std::vector<float> weights();

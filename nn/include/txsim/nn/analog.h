@@ -36,9 +36,9 @@ class AnalogCore final : public WeightCore {
   void apply(const std::vector<float>& step, double lr) override;
   bool analog() const override { return true; }
   MappedMatrix& matrix() { return m_; }
-  // Checkpoint state: the device conductances.
-  std::vector<float>* state() override;
-  void restore_state() override;
+  // Checkpoint state: the update stream's counter and the mapped matrix's whole state.
+  void save_state(StateWriter& w) const override;
+  void load_state(StateReader& r) override;
   int crossbars() const override { return m_.crossbars(); }
   bool in_array_update() const override { return bit_length_ > 0; }
 
@@ -58,7 +58,6 @@ class AnalogCore final : public WeightCore {
   int bit_length_;
   std::vector<float> x_, d_;  // pulse trains: the batch's rows of inputs and errors
   int rows_ = 0;
-  std::vector<float> state_;
 };
 
 CoreFactory analog_factory(const DevicePreset& preset);

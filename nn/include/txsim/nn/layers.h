@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "txsim/activity.h"
+#include "txsim/state_archive.h"
 #include "txsim/nn/tensor.h"
 
 namespace txsim::nn {
@@ -43,6 +44,9 @@ class PhaseObserver {
   virtual void on_phase(const PhaseEvent& e) = 0;
   // After the last batch of an epoch and its evaluation (epoch from 1).
   virtual void on_epoch(int /*epoch*/) {}
+  // What it has accumulated, for checkpoints (a resumed run reports every epoch).
+  virtual void save_state(StateWriter& /*w*/) const {}
+  virtual void load_state(StateReader& /*r*/) {}
 };
 
 class Layer {
@@ -85,9 +89,10 @@ class WeightCore {
   // W += step (out x in); lr for cores that update from their own record of the batch.
   virtual void apply(const std::vector<float>& step, double lr);
   virtual bool analog() const { return false; }
-  // Checkpoint state beyond the weights (analog: the device conductances).
-  virtual std::vector<float>* state() { return nullptr; }
-  virtual void restore_state() {}
+  // Checkpoint state beyond the weights (analog: the devices and every stream counter), as
+  // named, typed entries; load_state leaves weight() as the restored state reads.
+  virtual void save_state(StateWriter& /*w*/) const {}
+  virtual void load_state(StateReader& /*r*/) {}
   // Physical crossbars holding the weights (0: digital).
   virtual int crossbars() const { return 0; }
   // The weight gradient is formed in the array by the update itself (stochastic pulse trains),
@@ -117,8 +122,6 @@ class WeightCore {
 class WeightedLayer : public Layer {
  public:
   std::vector<Param*> params() override;
-  std::vector<std::vector<float>*> buffers() override;
-  void restored() override;
   void apply_step(Param& p, const std::vector<float>& step, double lr) override;
   void collect_cores(std::vector<WeightCore*>& cores) override { cores.push_back(core_.get()); }
   WeightCore& core() { return *core_; }

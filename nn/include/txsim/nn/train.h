@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 
@@ -26,6 +28,10 @@ struct TrainOptions {
   bool progress_bar = false;  // redraw one line per update (a terminal), else a line per epoch
   std::string label;          // written into metrics.json (workload and device)
   PhaseObserver* observer = nullptr;  // the timed model: sees every batch and phase
+  // What the run is, beyond the recipe, seed and data sizes that train() adds itself (the
+  // workload, device preset and platform as loaded): a checkpoint records it and --resume
+  // refuses a checkpoint of another run, naming what differs.
+  nlohmann::json run = nlohmann::json::object();
 };
 
 struct TrainResult {
@@ -44,8 +50,17 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& options, 
 // Fraction of correct predictions.
 double evaluate(Network& net, const Dataset& d, int batch, PhaseObserver* observer = nullptr);
 
-// Checkpoints: every parameter (value and momentum) and buffer of the network, and the epoch.
-void save_checkpoint(Network& net, int epoch, const std::string& path);
-int load_checkpoint(Network& net, const std::string& path);  // returns the epoch
+// Checkpoints (format 2): a header naming the run it belongs to and the epochs it finished with
+// their metrics, then every parameter (value and momentum), buffer and weight core state of the
+// network (analog: devices and stream counters), then the observer's accumulated state.
+struct Checkpoint {
+  nlohmann::json run;                      // what the run is (the identity train() compares)
+  int epoch = 0;                           // epochs finished, from 1
+  std::vector<EpochMetrics> epochs;        // their metrics (wall_seconds 0: not reproducible)
+};
+void save_checkpoint(Network& net, const Checkpoint& c, PhaseObserver* observer, const std::string& path);
+// Restores the network (and the observer); checks the header: format, finite values, the epoch
+// range (1..max_epoch) and the metrics; every error names the file and what is wrong.
+Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch);
 
 }  // namespace txsim::nn

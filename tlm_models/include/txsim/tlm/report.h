@@ -10,6 +10,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "txsim/state_archive.h"
 #include "txsim/tlm/cost.h"
 #include "txsim/tlm/mapping.h"
 
@@ -54,6 +55,10 @@ struct HardwareReport {
 // activity charged (macs, crossbar reads, DAC and ADC conversions, programming pulses and slots).
 std::string layer_csv(const HardwareReport& r);
 nlohmann::json to_json(const HardwareReport& r);
+// What a report has accumulated, for checkpoints (named, typed entries; the map and platform
+// are the run's own and are checked, not restored).
+void save_report(const HardwareReport& r, StateWriter& w);
+void load_report(HardwareReport& r, StateReader& in);
 // The human summary printed after a timed run.
 std::string summary(const HardwareReport& r);
 

@@ -129,6 +129,8 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   void on_batch(int samples, bool train) override;
   void on_phase(const nn::PhaseEvent& e) override;
   void on_epoch(int epoch) override;
+  void save_state(StateWriter& w) const override { save_report(report_, w); }
+  void load_state(StateReader& r) override { load_report(report_, r); }
 
  private:
   void run();
