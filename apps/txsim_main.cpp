@@ -82,10 +82,6 @@ int run_layer(const txsim::CrossbarConfig& config, int in, int out, int batch, u
   return 0;
 }
 
-// libsystemc.so carries a main() that calls sc_main, so the symbol must exist; txsim has its own
-// main (the timed run elaborates and starts SystemC itself), so this is never called.
-extern "C" int sc_main(int, char**) { return 1; }
-
 int layer_main(int argc, char** argv) {
   po::options_description opts("txsim layer: one layer mapped onto crossbars, its error against float GEMM and its speed");
   opts.add_options()("help,h", "show this help")(

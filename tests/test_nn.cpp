@@ -382,6 +382,76 @@ TEST(NnTrain, RecalibratedRunResumesBitForBit) {
   EXPECT_NE(dynamic_cast<BatchNorm2d*>(d->layers()[1].get())->running_mean(), bn_a->running_mean());
 }
 
+// Defect 5 of issue 17: --resume was not the uninterrupted run for any noisy or stochastic
+// device: the read-noise and update stream counters (MappedMatrix reads, AnalogCore updates),
+// the mixed-precision remainders and the parasitic-refresh schedule were not in the checkpoint.
+// Two epochs straight and one epoch + --resume must agree bit for bit: losses, accuracies and
+// the final checkpoint's bytes, for each kind of state.
+TEST(Issue17Defect5, ResumeIsTheUninterruptedRunForNoisyAndStochasticDevices) {
+  const auto j = nlohmann::json::parse(R"({"dataset": "synthetic", "input": [1, 6, 6], "classes": 3,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 36, "out": 12, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 12, "out": 3, "analog": true}],
+    "train": {"epochs": 2, "batch": 16, "lr": 0.05, "schedule": "cosine"}})");
+  const Workload w = workload_from_json(j, "resume.json");
+  Split data;
+  data.train = synthetic(96, {1, 6, 6}, 3, 5, 0);
+  data.test = synthetic(30, {1, 6, 6}, 3, 5, 1);
+  const std::string root = std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/";
+  struct Case {
+    const char* name;
+    nlohmann::json preset;
+  };
+  auto file = [&](const char* f) { return read_json_file(root + f); };
+  std::vector<Case> cases = {{"read noise (txsim_reram)", file("txsim_reram.json")},
+                             {"stochastic pulsed update (txsim_update)", file("txsim_update.json")},
+                             {"pcm-like", file("pcm.json")},
+                             {"pulse trains (constant_step)", file("constant_step.json")}};
+  nlohmann::json mixed = file("txsim_update.json");
+  mixed["update"]["mixed_precision"] = true;
+  cases.push_back({"mixed precision remainders", mixed});
+  nlohmann::json refresh = file("txsim_reram.json");
+  refresh["crossbar"]["rows"] = refresh["crossbar"]["cols"] = 16;
+  refresh["circuit"] = {{"model", "exact"}, {"wire_ohm", 2.0}, {"source_ohm", 100.0}, {"sink_ohm", 100.0}, {"refresh_every", 3}};
+  cases.push_back({"parasitic refresh every 3 builds", refresh});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const DevicePreset preset = device_preset_from_json(c.preset, c.name);
+    std::ostringstream log;
+    TrainOptions whole;
+    whole.config = w.train;
+    whole.seed = 4;
+    whole.out_dir = ::testing::TempDir() + "resume_whole";
+    std::filesystem::remove_all(whole.out_dir);
+    auto a = build_network(w, 4, analog_factory(preset));
+    const TrainResult ra = train(*a, data, whole, log);
+    ASSERT_EQ(ra.epochs.size(), 2u);
+    // The same run stopped after its first epoch (as a kill after epoch 1's checkpoint leaves
+    // it), then resumed by a network built with another seed: everything must come from the
+    // checkpoint.
+    TrainOptions first = whole;
+    first.out_dir = ::testing::TempDir() + "resume_part";
+    std::filesystem::remove_all(first.out_dir);
+    first.stop_after = 1;
+    auto b = build_network(w, 4, analog_factory(preset));
+    ASSERT_EQ(train(*b, data, first, log).epochs.size(), 1u);
+    TrainOptions rest = first;
+    rest.stop_after = 0;
+    rest.resume = true;
+    auto c2 = build_network(w, 99, analog_factory(preset));  // everything comes from the checkpoint
+    const TrainResult rc = train(*c2, data, rest, log);
+    ASSERT_EQ(rc.epochs.size(), 2u);
+    for (int e = 0; e < 2; ++e) {
+      EXPECT_EQ(ra.epochs[e].train_loss, rc.epochs[e].train_loss) << "epoch " << e + 1;
+      EXPECT_EQ(ra.epochs[e].test_accuracy, rc.epochs[e].test_accuracy) << "epoch " << e + 1;
+    }
+    auto bytes = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    };
+    EXPECT_TRUE(bytes(whole.out_dir + "/checkpoint.bin") == bytes(first.out_dir + "/checkpoint.bin")) << "the final checkpoints differ";
+  }
+}
+
 // Divergence stops the run with a message and leaves the last finished epoch's checkpoint and
 // metrics alone, whether the loss goes non-finite (digital layers) or non-finite values reach
 // a crossbar first (an analog layer's input, error signal or update), which before was an

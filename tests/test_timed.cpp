@@ -2,6 +2,8 @@
 // simulation: each controller trains its own network in its own thread.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -528,6 +530,99 @@ TEST(TrainingAcceleratorJob, RegistersAndDmaOnlyWithErrorCodes) {
   EXPECT_GE(r["final_test_accuracy"].get<double>(), 0.0);
   EXPECT_GT(r["hardware"]["train_seconds"].get<double>(), 0.0);
   EXPECT_FALSE(irq.read());  // acknowledged
+}
+
+
+// The accelerator on a bus with 1 MiB of memory, as the test above wires it.
+struct JobBench {
+  JobHost host{"host"};
+  Memory memory{"memory", 1 << 20};
+  Router router{"router"};
+  TrainingAccelerator acc;
+  sc_core::sc_signal<bool> irq{"irq"};
+  explicit JobBench(const Platform& p) : acc("acc", p) {
+    host.bus.bind(router.in);
+    acc.top.dma.bind(router.in);
+    router.add_target(0, 1 << 20);
+    router.out.bind(memory.socket);
+    router.add_target(0x4000'0000, kRegisterSpan);
+    router.out.bind(acc.top.regs);
+    acc.top.irq(irq);
+    host.irq(irq);
+  }
+};
+
+json tiny_descriptor() {
+  return {{"workload", json::parse(R"({"name": "tiny", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 16, "out": 8, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 8, "out": 4}], "train": {"epochs": 1, "batch": 8, "lr": 0.05}})")},
+          {"device", json::parse(R"({"crossbar": {"weight_bits": 8, "bits_per_cell": 2, "read_mode": "folded"}})")},
+          {"seed", 5}};
+}
+
+long max_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+// Defect 4 of issue 17: DATA_SIZE = 0xFFFFFFFF made the model allocate and zero 4 GiB before
+// the DMA failed. Now the job ends with DMA_ERROR having taken no more than the 1 MiB memory
+// holds (the peak resident size grows by far less than 4 GiB: under 64 MiB).
+TEST(Issue17Defect4Accelerator, HugeDataSizeFailsWithoutAllocatingIt) {
+  JobBench b(default_platform());
+  const std::vector<unsigned char> data =
+      pack_data_region({idx_images(32, 4, 4, 1), idx_labels(32), idx_images(8, 4, 4, 2), idx_labels(8)});
+  long before = 0, after = 0;
+  b.host.body = [&](JobHost& h) {
+    const std::string d = tiny_descriptor().dump();
+    std::string text = d;
+    h.access(tlm::TLM_WRITE_COMMAND, 0x1000, text.data(), static_cast<unsigned>(text.size()));
+    h.reg(0x10, 0x1000);
+    h.reg(0x18, static_cast<uint32_t>(d.size()));
+    h.reg(0x20, 0x10000);
+    h.reg(0x28, 0xFFFFFFFFu);
+    h.reg(0x30, 0x40000);
+    h.reg(0x38, 1 << 16);
+    h.reg(0x08, bits::kDone | bits::kError);
+    before = max_rss_kib();
+    h.reg(0x00, bits::kStart);
+    wait(h.irq.posedge_event());
+    after = max_rss_kib();
+    EXPECT_EQ(h.reg(0x04), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kDmaError);
+    EXPECT_NE(b.acc.last_error().find("DATA_SIZE 4294967295"), std::string::npos) << b.acc.last_error();
+  };
+  sc_core::sc_start();
+  EXPECT_LT(after - before, 64 * 1024) << "peak RSS grew by " << (after - before) << " KiB";
+}
+
+// The DOES_NOT_FIT and DIVERGED codes (no test had them): a chip of one crossbar cannot hold
+// the tiny network's 8 (4 slices x 2 polarities); a learning rate of 1e6 with weight decay 1
+// makes the loss non-finite.
+TEST(Issue17Defect11Accelerator, DoesNotFitAndDivergedCodes) {
+  Platform p = default_platform();
+  p.tiles = 1;
+  p.pes_per_tile = 1;
+  p.crossbars_per_pe = 1;
+  JobBench b(p);
+  const std::vector<unsigned char> data =
+      pack_data_region({idx_images(32, 4, 4, 1), idx_labels(32), idx_images(8, 4, 4, 2), idx_labels(8)});
+  b.host.body = [&](JobHost& h) {
+    EXPECT_EQ(h.job(tiny_descriptor().dump(), data, 1 << 16), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kDoesNotFit);
+    // Digital layers at lr 1e6 with weight decay 1: each step multiplies the weights by about
+    // -1e6, so they overflow within a few steps and the loss is not finite.
+    json digital = tiny_descriptor();
+    digital.erase("device");
+    digital["workload"]["train"]["weight_decay"] = 1;
+    digital["lr"] = 1e6;
+    digital["epochs"] = 5;  // 20 steps
+    EXPECT_EQ(h.job(digital.dump(), data, 1 << 16), bits::kError);
+    EXPECT_EQ(h.reg(0x3C), errors::kDiverged);
+    EXPECT_NE(b.acc.last_error().find("diverged"), std::string::npos) << b.acc.last_error();
+  };
+  sc_core::sc_start();
 }
 
 }  // namespace

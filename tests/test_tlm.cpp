@@ -88,11 +88,103 @@ TEST(TlmRegisters, WrongAddressesSizesAndCommandsGetTlmErrors) {
   EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x02, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // unaligned
   EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x1C, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // a hole
   EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x40, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);   // past the map
-  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x00, &v, 2), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // 16-bit
+  EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x00, &v, 2), tlm::TLM_BURST_ERROR_RESPONSE);  // 16-bit
   EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, 0x00, &v, 8), tlm::TLM_BURST_ERROR_RESPONSE);    // two registers
   unsigned char enables[4] = {0xFF, 0, 0xFF, 0xFF};
   EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, 0x10, &v, 4, enables), tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE);
-  EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x00, &v), tlm::TLM_COMMAND_ERROR_RESPONSE);
+  EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x1C, &v), tlm::TLM_ADDRESS_ERROR_RESPONSE);  // ignore at a hole
+}
+
+// Defect 4 of issue 17 (IEEE 1666-2011, 14.17): a data length the target cannot handle is
+// TLM_BURST_ERROR_RESPONSE, aligned 1- and 2-byte accesses included (they answered
+// ADDRESS_ERROR); TLM_IGNORE_COMMAND at a register the map has is an access that does nothing,
+// TLM_OK_RESPONSE (it answered COMMAND_ERROR), and changes nothing.
+TEST(Issue17Defect4Tlm, ShortAccessesAreBurstErrorsAndIgnoreIsOk) {
+  Bench b;
+  uint32_t v = 0;
+  for (unsigned length : {1u, 2u, 3u})
+    for (uint64_t a : {0x00ull, 0x10ull, 0x38ull}) {
+      EXPECT_EQ(b.host.access(tlm::TLM_READ_COMMAND, a, &v, length), tlm::TLM_BURST_ERROR_RESPONSE) << length << " bytes at " << a;
+      EXPECT_EQ(b.host.access(tlm::TLM_WRITE_COMMAND, a, &v, length), tlm::TLM_BURST_ERROR_RESPONSE) << length << " bytes at " << a;
+    }
+  b.host.write(0x10, 0x1234);
+  v = 0xFFFF;
+  EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x10, &v), tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(b.host.read(0x10), 0x1234u);  // nothing written
+  v = bits::kStart;
+  EXPECT_EQ(b.host.access(tlm::TLM_IGNORE_COMMAND, 0x00, &v), tlm::TLM_OK_RESPONSE);
+  EXPECT_EQ(b.host.read(0x04), 0u);  // nothing started
+}
+
+// A job that takes simulated time: `bursts` DMA reads of 4 KiB, then it writes its number at
+// 0x100 of memory and returns NONE.
+struct SlowJobs {
+  Accelerator& acc;
+  int started = 0, finished = 0;
+  void install(int bursts) {
+    acc.set_runner([this, bursts] {
+      const uint32_t number = static_cast<uint32_t>(++started);
+      std::vector<unsigned char> buf(Accelerator::kDmaBurst);
+      for (int i = 0; i < bursts; ++i)
+        if (!acc.dma_read(0, buf.data(), buf.size())) return errors::kDmaError;
+      acc.dma_write(0x100, &number, 4);
+      ++finished;
+      return errors::kNone;
+    });
+  }
+};
+
+// Defect 4 of issue 17: RESET abandoned nothing (STATUS read 0 while the job ran on, a START
+// after RESET was lost and DONE then reported the old job for the new one). Now RESET stops the
+// job at its next DMA transfer, it writes nothing and raises no interrupt; a START after the
+// RESET runs a new job whose DONE is its own; START while BUSY is ignored.
+TEST(Issue17Defect4Tlm, ResetAbandonsTheRunningJobAndStartAfterItRunsANewOne) {
+  Bench b;
+  SlowJobs jobs{b.acc};
+  jobs.install(200);  // 200 bursts of 4 KiB at 12.8 GB/s: about 66 us
+  b.host.write(0x08, bits::kDone | bits::kError);
+  b.host.write(0x00, bits::kStart);
+  sc_core::sc_start(sc_core::sc_time(5, sc_core::SC_US));
+  EXPECT_EQ(b.host.read(0x04), bits::kBusy);
+  b.host.write(0x00, bits::kStart);  // while BUSY: ignored
+  sc_core::sc_start(sc_core::sc_time(5, sc_core::SC_US));
+  EXPECT_EQ(jobs.started, 1);
+  b.host.write(0x00, bits::kReset);
+  EXPECT_EQ(b.host.read(0x04), 0u);
+  b.host.write(0x00, bits::kStart);  // a new job, at once
+  EXPECT_EQ(b.host.read(0x04), bits::kBusy);
+  sc_core::sc_start(sc_core::sc_time(20, sc_core::SC_US));
+  EXPECT_EQ(jobs.started, 2);   // the abandoned job stopped, the new one runs
+  EXPECT_EQ(jobs.finished, 0);
+  EXPECT_FALSE(b.irq.read());
+  EXPECT_EQ(b.host.read(0x04), bits::kBusy);
+  sc_core::sc_start(sc_core::sc_time(200, sc_core::SC_US));
+  EXPECT_EQ(jobs.finished, 1);  // only the new job ran to its end
+  EXPECT_EQ(b.host.read(0x04), bits::kDone);
+  EXPECT_EQ(b.host.read(0x0C), bits::kDone);
+  EXPECT_TRUE(b.irq.read());
+  uint32_t written = 0;
+  std::memcpy(&written, b.memory.contents().data() + 0x100, 4);
+  EXPECT_EQ(written, 2u);  // the result in memory is the second job's
+  // RESET of a finished job clears it; RESET while idle changes nothing else.
+  b.host.write(0x00, bits::kReset);
+  EXPECT_EQ(b.host.read(0x04), 0u);
+  EXPECT_EQ(b.host.read(0x0C), 0u);
+  sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_NS));
+  EXPECT_FALSE(b.irq.read());
+}
+
+// A DMA that system memory refuses ends the job with ERROR and DMA_ERROR (the runner's code).
+TEST(Issue17Defect4Tlm, DmaBeyondMemoryEndsWithDmaError) {
+  Bench b;
+  b.acc.set_runner([&] {
+    unsigned char buf[16];
+    return b.acc.dma_read(1 << 20, buf, sizeof buf) ? errors::kNone : errors::kDmaError;  // memory holds 64 KiB
+  });
+  b.host.write(0x00, bits::kStart);
+  sc_core::sc_start(sc_core::sc_time(1, sc_core::SC_US));
+  EXPECT_EQ(b.host.read(0x04), bits::kError);
+  EXPECT_EQ(b.host.read(0x3C), errors::kDmaError);
 }
 
 // START sets BUSY at once; the job thread then finds no runner and ends the job with ERROR;

@@ -1,6 +1,10 @@
 #include "txsim/config.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -389,6 +393,15 @@ void write_atomically(const std::string& path, const std::string& text) {
     if (!out) throw std::runtime_error(tmp + ": cannot write");
   }
   std::filesystem::rename(tmp, path);
+  // Fault injection for the kill-and-resume test (tests/kill_resume_test.sh):
+  // TXSIM_KILL_AFTER_WRITE=N kills this process with SIGKILL right after its Nth atomic write,
+  // so that every point between two writes can be tried exactly.
+  static const long kill_after = [] {
+    const char* v = std::getenv("TXSIM_KILL_AFTER_WRITE");
+    return v ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  static long writes = 0;
+  if (kill_after > 0 && ++writes == kill_after) ::kill(::getpid(), SIGKILL);
 }
 
 CrossbarConfig load_crossbar_config(const std::string& path) { return crossbar_config_from_json(read_json_file(path), path); }

@@ -304,6 +304,18 @@ void MappedMatrix::save_state(StateWriter& w) const {
   for (const auto* list : {&planes_, &references_})
     for (const DeviceArray& a : *list) g.insert(g.end(), a.conductances(), a.conductances() + a.rows() * a.cols());
   w.put("conductances", g);
+  // The devices' fixed draws (deviation per device, fault map) and the layer's stream key: a
+  // matrix built with another seed becomes these devices and continues these streams.
+  std::vector<float> deviations;
+  std::vector<int32_t> faults;
+  for (const auto* list : {&planes_, &references_})
+    for (const DeviceArray& a : *list) {
+      deviations.insert(deviations.end(), a.deviations().begin(), a.deviations().end());
+      faults.insert(faults.end(), a.faults(), a.faults() + static_cast<std::size_t>(a.rows()) * a.cols());
+    }
+  w.put("device_deviations", deviations);
+  w.put("device_faults", faults);
+  w.put("stream_key", key_);
   w.put("codes", codes_);
   w.put("step_d2d_factors", step_scale_);
   w.put("nonlinearity_d2d_factors", nl_scale_);
@@ -331,6 +343,13 @@ void MappedMatrix::load_state(StateReader& r) {
   r.get("conductances", g, cells);
   for (double v : g)
     if (v < 0) throw StateError(r.source() + ": state 'conductances': a negative conductance (" + std::to_string(v) + ")");
+  std::vector<float> deviations;
+  r.get("device_deviations", deviations, r.peek_count("device_deviations"));
+  std::vector<int32_t> faults;
+  r.get("device_faults", faults, cells);
+  for (int32_t f : faults)
+    if (f < 0 || f > static_cast<int32_t>(Fault::StuckOff)) throw StateError(r.source() + ": state 'device_faults': " + std::to_string(f) + " is no fault kind");
+  const uint64_t key = r.get_u64("stream_key");
   std::vector<int32_t> codes;
   r.get("codes", codes, r.peek_count("codes"));
   if (!codes.empty() && codes.size() != static_cast<std::size_t>(in_) * out_)
@@ -351,12 +370,23 @@ void MappedMatrix::load_state(StateReader& r) {
   reads_ = r.get_u64("reads");
   w_scale_ = static_cast<float>(scale);
   w_step_ = static_cast<float>(step);
-  std::size_t k = 0;
+  std::size_t expected_deviations = 0;
+  for (const auto* list : {&planes_, &references_})
+    for (const DeviceArray& a : *list) expected_deviations += a.deviations().size();
+  if (deviations.size() != expected_deviations)
+    throw StateError(r.source() + ": state 'device_deviations': " + std::to_string(deviations.size()) + " values for " +
+                     std::to_string(expected_deviations));
+  std::size_t k = 0, kd = 0;
   for (auto* list : {&planes_, &references_})
     for (DeviceArray& a : *list) {
+      const std::size_t n = static_cast<std::size_t>(a.rows()) * a.cols(), nd = a.deviations().size();
       a.restore(g.data() + k);
-      k += static_cast<std::size_t>(a.rows()) * a.cols();
+      a.restore_fixed(std::vector<float>(deviations.begin() + kd, deviations.begin() + kd + nd),
+                      std::vector<uint8_t>(faults.begin() + k, faults.begin() + k + n));
+      k += n;
+      kd += nd;
     }
+  key_ = key;
   codes_ = std::move(codes);
   bool valid[2];
   for (int d = 0; d < 2; ++d) {

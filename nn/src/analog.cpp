@@ -160,11 +160,13 @@ void AnalogCore::apply(const std::vector<float>& step, double lr) {
 
 void AnalogCore::save_state(StateWriter& w) const {
   w.put("updates", updates_);
+  w.put("update_key", key_);
   m_.save_state(w);
 }
 
 void AnalogCore::load_state(StateReader& r) {
   updates_ = r.get_u64("updates");
+  key_ = r.get_u64("update_key");
   m_.load_state(r);
   w_.value = m_.weights();
 }

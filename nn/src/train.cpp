@@ -215,8 +215,12 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
           << e.wall_seconds << "\n";
     write_atomically(dir + "/metrics.csv", csv.str());
   };
-  if (o.resume) {
-    if (ckpt.empty() || !std::filesystem::exists(ckpt)) throw TrainingError("--resume: no checkpoint at " + (ckpt.empty() ? std::string("(no output folder)") : ckpt));
+  if (o.resume && ckpt.empty()) throw TrainingError("--resume: needs an output folder (--out) holding the checkpoint");
+  if (o.resume && !std::filesystem::exists(ckpt)) {
+    // Stopped before its first epoch ended: nothing to continue, so the run starts over (the
+    // same numbers as a run that was never stopped).
+    log << "resume: no checkpoint in " << dir << " yet (no epoch had finished): starting from epoch 1\n";
+  } else if (o.resume) {
     const Checkpoint c = load_checkpoint(net, o.observer, ckpt, t.epochs);
     for (const auto& item : run.items()) {
       const auto saved = c.run.find(item.key());
@@ -273,7 +277,8 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     result.final_test_accuracy = result.epochs.empty() ? 0 : result.epochs.back().test_accuracy;
     return result;
   };
-  for (int epoch = start; epoch < t.epochs; ++epoch) {
+  const int last = o.stop_after > 0 ? std::min(o.stop_after, t.epochs) : t.epochs;
+  for (int epoch = start; epoch < last; ++epoch) {
     const auto t0 = Clock::now();
     const double lr = learning_rate(t, epoch);
     // Shuffle: a pure function of (seed, epoch), so a resumed run draws what the whole run would.

@@ -28,16 +28,28 @@ void Accelerator::finish(uint32_t error) {
 
 void Accelerator::job_thread() {
   for (;;) {
-    sc_core::wait(start_);
+    // A START written while an abandoned job was still unwinding is pending, not lost.
+    while (!start_pending_) sc_core::wait(start_);
+    start_pending_ = false;
+    const uint64_t job = job_;
+    running_job_ = job;
     qk_.reset();
-    const uint32_t error = runner_ ? runner_() : errors::kNoRunner;
+    uint32_t error = errors::kNoRunner;
+    if (runner_) {
+      try {
+        error = runner_();
+      } catch (const JobAbandoned&) {
+        // RESET: the job stopped where it was; it reports nothing.
+      }
+    }
     qk_.sync();
-    finish(error);
+    if (job == job_) finish(error);
   }
 }
 
 bool Accelerator::transfer(tlm::tlm_command cmd, uint64_t address, unsigned char* data, std::size_t bytes) {
   for (std::size_t done = 0; done < bytes;) {
+    check_abandoned();
     const unsigned n = static_cast<unsigned>(std::min(kDmaBurst, bytes - done));
     tlm::tlm_generic_payload t;
     t.set_command(cmd);
@@ -69,16 +81,16 @@ bool Accelerator::dma_write(uint64_t address, const void* data, std::size_t byte
 
 void Accelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay) {
   const bool write = trans.get_command() == tlm::TLM_WRITE_COMMAND;
-  if (!write && trans.get_command() != tlm::TLM_READ_COMMAND) {
-    trans.set_response_status(tlm::TLM_COMMAND_ERROR_RESPONSE);
-    return;
-  }
+  const bool ignore = trans.get_command() == tlm::TLM_IGNORE_COMMAND;
   const unsigned length = trans.get_data_length();
   const bool streaming = trans.get_streaming_width() != 0 && trans.get_streaming_width() < length;
+  const bool byte_enables = trans.get_byte_enable_ptr() != nullptr;
   uint32_t value = 0;
   if (write && length == 4) std::memcpy(&value, trans.get_data_ptr(), 4);
+  // TLM_IGNORE_COMMAND: the checks of an access, no access (OK where a read or write would be).
   AccessResult r = streaming ? AccessResult::BurstError
-                             : file_.access(write, trans.get_address(), length, trans.get_byte_enable_ptr() != nullptr, &value);
+                   : ignore  ? file_.check(trans.get_address(), length, byte_enables)
+                             : file_.access(write, trans.get_address(), length, byte_enables, &value);
   switch (r) {
     case AccessResult::Ok: trans.set_response_status(tlm::TLM_OK_RESPONSE); break;
     case AccessResult::AddressError: trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE); return;
@@ -88,6 +100,7 @@ void Accelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&
   }
   delay += latency_;
   trans.set_dmi_allowed(false);
+  if (ignore) return;
   if (!write) {
     std::memcpy(trans.get_data_ptr(), &value, 4);
     return;
@@ -96,10 +109,14 @@ void Accelerator::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&
     const uint32_t ctrl = file_.get("CTRL");
     file_.set_hardware("CTRL", 0);
     if (ctrl & bits::kReset) {
+      if (file_.get("STATUS") & bits::kBusy) ++job_;  // the running job is abandoned
+      start_pending_ = false;
       file_.set_hardware("STATUS", 0);
       file_.set_hardware("IRQ_STATUS", 0);
       file_.set_hardware("ERROR_CODE", 0);
     } else if ((ctrl & bits::kStart) && !(file_.get("STATUS") & bits::kBusy)) {
+      ++job_;
+      start_pending_ = true;
       file_.set_hardware("STATUS", bits::kBusy);
       file_.set_hardware("ERROR_CODE", 0);
       start_.notify(delay);  // the job starts when the write lands

@@ -14,10 +14,18 @@ std::size_t index_of(const char* name) {
 }
 }  // namespace
 
-AccessResult RegisterFile::access(bool write, uint64_t offset, unsigned length, bool byte_enables, uint32_t* value) {
+AccessResult RegisterFile::check(uint64_t offset, unsigned length, bool byte_enables) const {
   if (byte_enables) return AccessResult::ByteEnableError;
-  if (length != 4) return length > 4 ? AccessResult::BurstError : AccessResult::AddressError;
+  // IEEE 1666 (14.17): a data length the target cannot handle is a burst error, shorter ones too.
+  if (length != 4) return AccessResult::BurstError;
   if (offset % 4 != 0 || offset >= kRegisterSpan) return AccessResult::AddressError;
+  for (const RegisterInfo& r : kRegisters)
+    if (r.offset == offset) return AccessResult::Ok;
+  return AccessResult::AddressError;  // a hole in the map
+}
+
+AccessResult RegisterFile::access(bool write, uint64_t offset, unsigned length, bool byte_enables, uint32_t* value) {
+  if (const AccessResult c = check(offset, length, byte_enables); c != AccessResult::Ok) return c;
   for (std::size_t i = 0; i < kRegisters.size(); ++i) {
     const RegisterInfo& r = kRegisters[i];
     if (r.offset != offset) continue;

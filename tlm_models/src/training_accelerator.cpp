@@ -1,5 +1,6 @@
 #include "txsim/tlm/training_accelerator.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -34,9 +35,18 @@ uint32_t TrainingAccelerator::run() {
   std::string text(net_size, '\0');
   if (!top.dma_read(r.address("NETWORK_ADDR_LO"), text.data(), text.size()))
     return fail(errors::kDmaError, "reading the network descriptor at " + std::to_string(r.address("NETWORK_ADDR_LO")));
-  std::vector<unsigned char> region(data_size);
-  if (!top.dma_read(r.address("DATA_ADDR_LO"), region.data(), region.size()))
-    return fail(errors::kDmaError, "reading the data region at " + std::to_string(r.address("DATA_ADDR_LO")));
+  // The region grows as system memory delivers it: a DATA_SIZE beyond the memory fails at the
+  // first burst past its end, having allocated no more than the memory holds (plus one block).
+  std::vector<unsigned char> region;
+  constexpr std::size_t kBlock = 1 << 20;
+  for (std::size_t done = 0; done < data_size;) {
+    const std::size_t n = std::min<std::size_t>(kBlock, data_size - done);
+    region.resize(done + n);
+    if (!top.dma_read(r.address("DATA_ADDR_LO") + done, region.data() + done, n))
+      return fail(errors::kDmaError, "reading the data region at " + std::to_string(r.address("DATA_ADDR_LO") + done) + " (DATA_SIZE " +
+                                         std::to_string(data_size) + ")");
+    done += n;
+  }
   top.dma_sync();
 
   // The descriptor: the workload, the device, the recipe.
@@ -86,10 +96,22 @@ uint32_t TrainingAccelerator::run() {
     return fail(errors::kDoesNotFit, e.what());
   }
 
+  // The chip's controller sees the training; between batches a RESET stops it.
+  struct Abandonable final : nn::PhaseObserver {
+    Accelerator& top;
+    nn::PhaseObserver& chip;
+    Abandonable(Accelerator& t, nn::PhaseObserver& c) : top(t), chip(c) {}
+    void on_batch(int samples, bool train) override {
+      top.check_abandoned();
+      chip.on_batch(samples, train);
+    }
+    void on_phase(const nn::PhaseEvent& e) override { chip.on_phase(e); }
+    void on_epoch(int epoch) override { chip.on_epoch(epoch); }
+  } observer(top, chip.controller);
   nn::TrainOptions o;
   o.config = w.train;
   o.seed = seed;
-  o.observer = &chip.controller;
+  o.observer = &observer;
   std::ostringstream log;
   nn::TrainResult result;
   try {

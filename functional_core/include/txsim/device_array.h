@@ -30,6 +30,13 @@ class DeviceArray {
 
   // Restores every conductance exactly as saved (checkpoints); no clamping, faults included.
   void restore(const double* g) { std::copy(g, g + g_.size(), g_.begin()); }
+  // The fixed per-device draws (deviation, fault), for checkpoints: a restored array is the
+  // same devices whatever key it was built with.
+  const std::vector<float>& deviations() const { return deviation_; }
+  void restore_fixed(const std::vector<float>& deviation, const std::vector<uint8_t>& faults) {
+    deviation_ = deviation;
+    fault_ = faults;
+  }
 
   int rows() const { return rows_; }
   int cols() const { return cols_; }

@@ -25,6 +25,7 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string out_dir;  // metrics.csv, metrics.json, checkpoint.bin; empty: none written
   bool resume = false;
+  int stop_after = 0;         // > 0: stop after this epoch of the recipe (--resume continues it)
   bool progress_bar = false;  // redraw one line per update (a terminal), else a line per epoch
   std::string label;          // written into metrics.json (workload and device)
   PhaseObserver* observer = nullptr;  // the timed model: sees every batch and phase

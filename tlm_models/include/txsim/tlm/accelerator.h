@@ -2,9 +2,12 @@
 // registers (kRegisters), a DMA initiator socket into system memory, and an interrupt output.
 // Register accesses are loosely timed: each adds `register_latency` to the transaction's delay.
 // Anything but an aligned 32-bit single access to a register in the map gets the matching TLM
-// error response and changes nothing. A write of CTRL.START sets STATUS.BUSY and wakes the job
-// thread, which runs the job runner; it ends with STATUS.DONE, or STATUS.ERROR and ERROR_CODE,
-// and the matching IRQ_STATUS bit (the line rises when IRQ_ENABLE has it).
+// error response and changes nothing (TLM_IGNORE_COMMAND gets the same checks and no access). A
+// write of CTRL.START sets STATUS.BUSY and wakes the job thread, which runs the job runner; it
+// ends with STATUS.DONE, or STATUS.ERROR and ERROR_CODE, and the matching IRQ_STATUS bit (the
+// line rises when IRQ_ENABLE has it). START while BUSY is ignored. RESET abandons a running job:
+// STATUS, IRQ_STATUS and ERROR_CODE read 0 at once, the job stops at its next DMA transfer or
+// check_abandoned() and reports nothing; a START after the RESET runs a new job.
 #pragma once
 
 #include <cstring>
@@ -19,6 +22,9 @@
 #include "txsim/tlm/registers.h"
 
 namespace txsim::hw {
+
+// Thrown inside a job (by check_abandoned, DMA, or the runner) when RESET abandoned it.
+struct JobAbandoned {};
 
 class Accelerator : public sc_core::sc_module {
  public:
@@ -38,6 +44,11 @@ class Accelerator : public sc_core::sc_module {
   bool dma_read(uint64_t address, void* data, std::size_t bytes);
   bool dma_write(uint64_t address, const void* data, std::size_t bytes);
   void dma_sync() { qk_.sync(); }
+  // Inside a job: throws JobAbandoned once RESET has abandoned it (the job thread catches it;
+  // the job writes nothing more and raises no interrupt). DMA transfers check it themselves.
+  void check_abandoned() const {
+    if (running_job_ != job_) throw JobAbandoned{};
+  }
   static constexpr std::size_t kDmaBurst = 4096;
 
  private:
@@ -52,6 +63,9 @@ class Accelerator : public sc_core::sc_module {
   sc_core::sc_time latency_;
   std::function<uint32_t()> runner_;
   sc_core::sc_event irq_changed_, start_;
+  uint64_t job_ = 0;          // the job STATUS describes; RESET of a running job moves it on
+  uint64_t running_job_ = 0;  // the job the job thread runs
+  bool start_pending_ = false;
   tlm_utils::tlm_quantumkeeper qk_;
 };
 

@@ -22,14 +22,14 @@ struct RegisterInfo {
 // Bits of CTRL, STATUS and the interrupt registers.
 namespace bits {
 constexpr uint32_t kStart = 1u << 0;    // CTRL: start the job the descriptors describe
-constexpr uint32_t kReset = 1u << 1;    // CTRL: abandon the job, clear STATUS and IRQ_STATUS
+constexpr uint32_t kReset = 1u << 1;    // CTRL: abandon the job (it writes nothing more and raises no interrupt), clear STATUS, IRQ_STATUS, ERROR_CODE
 constexpr uint32_t kBusy = 1u << 0;     // STATUS
 constexpr uint32_t kDone = 1u << 1;     // STATUS, IRQ_ENABLE, IRQ_STATUS
 constexpr uint32_t kError = 1u << 2;    // STATUS, IRQ_ENABLE, IRQ_STATUS
 }  // namespace bits
 
 constexpr std::array<RegisterInfo, 14> kRegisters = {{
-    {"CTRL", 0x00, Access::ReadWrite, bits::kStart | bits::kReset, "bit 0 START (self-clearing), bit 1 RESET (self-clearing)"},
+    {"CTRL", 0x00, Access::ReadWrite, bits::kStart | bits::kReset, "bit 0 START (self-clearing; ignored while BUSY), bit 1 RESET (self-clearing; abandons a running job, clears STATUS, IRQ_STATUS and ERROR_CODE; wins over START)"},
     {"STATUS", 0x04, Access::ReadOnly, 0, "bit 0 BUSY, bit 1 DONE, bit 2 ERROR"},
     {"IRQ_ENABLE", 0x08, Access::ReadWrite, bits::kDone | bits::kError, "bit 1 DONE, bit 2 ERROR: raise the interrupt line"},
     {"IRQ_STATUS", 0x0C, Access::WriteOneToClear, bits::kDone | bits::kError, "pending DONE / ERROR; write 1 to clear"},
@@ -85,6 +85,8 @@ class RegisterFile {
   // writes apply the register's rule. Anything but an aligned 4-byte access to a register in
   // the table is refused with the matching error and changes nothing.
   AccessResult access(bool write, uint64_t offset, unsigned length, bool byte_enables, uint32_t* value);
+  // The same checks without an access (TLM_IGNORE_COMMAND): Ok for an access the map accepts.
+  AccessResult check(uint64_t offset, unsigned length, bool byte_enables) const;
   uint32_t get(const char* name) const;          // by name (tests, the controller)
   void set_hardware(const char* name, uint32_t value);  // the device side: STATUS, IRQ_STATUS, ERROR_CODE, CTRL
   uint64_t address(const char* lo_name) const;   // a 64-bit descriptor address from its LO/HI pair
