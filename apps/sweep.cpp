@@ -75,7 +75,7 @@ std::string number(double v) {
 
 struct Resolved {
   json workload, device, platform;
-  std::string device_file;
+  std::string device_file, platform_file;
   uint64_t seed;
   int limit_train, limit_test;
 };
@@ -108,6 +108,7 @@ class Resolver {
     Resolved r;
     r.workload = file(workload, spec_.source + ": workload");
     r.device_file = device;
+    r.platform_file = platform;
     r.device = device == "digital" ? json() : file(device, spec_.source + ": device");
     r.platform = platform.empty() ? json() : file(platform, spec_.source + ": platform");
     r.seed = spec_.seed;
@@ -166,9 +167,13 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
     const nn::Workload w = nn::workload_from_json(r.workload, where + ": workload");
     if (w.train.epochs < 1 || w.train.batch < 1 || !(w.train.lr > 0))
       throw SweepError(where + ": train.epochs and train.batch must be >= 1 and train.lr > 0");
+    nn::build_network(w, 1);  // the layers fit together (shapes), before anything trains
     if (r.device.is_null()) return;
     nn::DevicePreset preset = nn::device_preset_from_json(r.device, where + ": device " + r.device_file);
-    if (r.platform.is_null()) return;
+    if (r.platform.is_null()) {
+      nn::check_device_preset(preset);
+      return;
+    }
     const hw::Platform platform = hw::platform_from_json(r.platform, where + ": platform");
     // A timed point's crossbar geometry and converters come from the platform.
     for (const auto& [path, value] : overrides) {
@@ -180,7 +185,9 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
                            f.platform + " instead");
     }
     platform.apply_to(preset.crossbar.crossbar);
-    validate(preset.crossbar, where + ": device on the platform");
+    preset.source = where + ": device " + r.device_file + " on platform " + r.platform_file;
+    validate(preset.crossbar, preset.source);
+    nn::check_device_preset(preset);
   } catch (const SweepError&) {
     throw;
   } catch (const std::exception& e) {

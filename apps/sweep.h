@@ -3,7 +3,7 @@
 // the points (child processes, locally or on MPI ranks).
 //
 // A SPEC (JSON):
-//   {"name": "nu", "workload": "workloads/lenet5.json", "device": "workloads/devices/txsim_update.json",
+//   {"name": "nu", "workload": "workloads/lenet5.json", "device": "workloads/devices/txsim_sliced.json",
 //    "platform": "platforms/default.json",           optional: timed points
 //    "seed": 1, "limit_train": 0, "limit_test": 0,   optional
 //    "threads": 1,                                   BLAS/OpenMP threads per point (numbers depend on it)

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -57,9 +59,18 @@ TEST(SweepPlan, GridIsRowMajorWithOneIdealReference) {
   std::set<std::string> ids;
   for (const auto& p : points) ids.insert(p.id);
   EXPECT_EQ(ids.size(), points.size());
-  // The identity is a function of the configuration: planning again gives the same ids.
-  const auto again = plan(s);
-  for (std::size_t i = 0; i < points.size(); ++i) EXPECT_EQ(points[i].id, again[i].id);
+  // The identity is a function of the configuration, not of the grid that reached it: a spec of
+  // one point with nu = 1 and write_noise = 5 (one as an axis, one fixed) names the same run.
+  ojson single = base_spec();
+  single["grid"] = ojson::object();
+  single["grid"]["update.nu"] = {1};
+  single["set"] = ojson::object();
+  single["set"]["update.write_noise"] = 5;
+  const auto one = plan(spec_from_json(single, "single.json"));
+  ASSERT_EQ(one.size(), 2u);
+  EXPECT_EQ(one[1].id, points[6].id);
+  EXPECT_NE(one[1].id, points[5].id);
+  EXPECT_EQ(one[0].id, points[0].id);  // the same ideal reference
 }
 
 TEST(SweepPlan, PathsReachEveryDocument) {
@@ -250,4 +261,47 @@ TEST(SweepCsv, ResultsKeepPointOrderAndFillTheIdeal) {
   EXPECT_EQ(std::count(cols4.begin(), cols4.end(), "seed"), 1);
   EXPECT_EQ(read_results(path, s4, plan(s4)).size(), 3u);
   std::filesystem::remove(path);
+}
+
+// Issue 17, defect 3: a deeply nested sweep spec overflowed the stack; now the spec loader
+// refuses it with the file's name.
+TEST(Issue17Defect3, SweepSpecRefusesDeepNesting) {
+  const std::string path = ::testing::TempDir() + "issue17_deep_spec.json";
+  {
+    std::ofstream out(path);
+    out << "{\"grid\": " << std::string(60000, '[') << std::string(60000, ']') << "}";
+  }
+  try {
+    load_spec(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const SweepError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": JSON nested deeper than 64 levels"), std::string::npos) << e.what();
+  }
+}
+
+// Issue 17, defect 10: the README's own example spec passed --dry-run and failed at its first
+// point (txsim_update.json is bit-sliced on default.json, where its update model has no effect).
+// Every point is now checked as training would build it: the example plans, and the old one is
+// refused naming the field.
+TEST(Issue17Defect10, DryRunChecksWhatTrainingWouldRefuse) {
+  std::ifstream in(kRoot + "/README.md");
+  const std::string readme(std::istreambuf_iterator<char>(in), {});
+  const std::size_t at = readme.find("A spec (JSON; the full grammar");
+  ASSERT_NE(at, std::string::npos);
+  const std::size_t open = readme.find("```json\n", at), close = readme.find("```", open + 8);
+  ojson example = ojson::parse(readme.substr(open + 8, close - open - 8));
+  for (const char* file : {"workload", "device", "platform"}) example[file] = kRoot + "/" + example[file].get<std::string>();
+  EXPECT_EQ(rejection(example), "");
+  ojson old = example;
+  old["device"] = kRoot + "/workloads/devices/txsim_update.json";
+  const std::string e = rejection(old);
+  EXPECT_NE(e.find("field 'update.kind' has no effect on bit-sliced weights"), std::string::npos) << e;
+  EXPECT_NE(e.find("point "), std::string::npos) << e;
+  // A workload whose layers do not fit together is refused before training too.
+  ojson bad = base_spec();
+  bad["grid"] = ojson::object();
+  bad["grid"]["workload.layers"] = ojson::array();
+  bad["grid"]["workload.layers"].push_back(ojson::parse(R"([{"type": "flatten"}, {"type": "linear", "in": 63, "out": 4}])"));
+  const std::string shapes = rejection(bad);
+  EXPECT_NE(shapes.find("63"), std::string::npos) << shapes;
 }

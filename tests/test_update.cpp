@@ -529,6 +529,38 @@ TEST(PulsedUpdate, SlicedPulsesLinearLandOnTheLevels) {
   EXPECT_EQ(verify.activity().program_pulses, pulses.activity().program_pulses);
 }
 
+// Defect 8 of issue 17: with device.levels != 2^bits_per_cell, a changed digit moved the device
+// by 1/(levels - 1) of the range while reads decode 1/(2^bits_per_cell - 1) per digit. With the
+// linear model and ideal devices, open loop must land where write-verify programs at any level
+// count whose grid holds the digits (16 levels: a digit is 5 device levels, so 5 nominal pulses).
+TEST(Issue17Defect8, SlicedPulsesEqualWriteVerifyAtOtherLevelCounts) {
+  for (int levels : {16, 7, 31}) {
+    SCOPED_TRACE("levels " + std::to_string(levels));
+    CrossbarConfig c = analog_config();
+    c.crossbar.weight_bits = 8;
+    c.crossbar.bits_per_cell = 2;
+    c.device.levels = levels;
+    std::vector<float> w(30 * 20);
+    for (std::size_t k = 0; k < w.size(); ++k) w[k] = 0.8f * std::sin(0.37f * k);
+    MappedMatrix verify(c, 30, 20, 4), pulses(c, 30, 20, 4);
+    verify.program(w.data(), 1.0f);
+    pulses.program(w.data(), 1.0f);
+    UpdateConfig open_loop;
+    open_loop.sliced_pulses = true;
+    std::vector<float> dw(w.size());
+    for (int step = 0; step < 20; ++step) {
+      for (std::size_t k = 0; k < dw.size(); ++k) dw[k] = 0.05f * std::cos(0.11f * k + step);
+      verify.update(dw.data(), UpdateConfig{}, step);
+      pulses.update(dw.data(), open_loop, step);
+    }
+    EXPECT_EQ(verify.codes(), pulses.codes());
+    const auto a = verify.weights(), b = pulses.weights();
+    for (std::size_t k = 0; k < a.size(); ++k) EXPECT_NEAR(a[k], b[k], 1e-6f) << k;
+    // Hand count: write-verify charges one pulse per digit step, open loop (levels - 1) / 3.
+    EXPECT_EQ(pulses.activity().program_pulses, verify.activity().program_pulses * static_cast<uint64_t>((levels - 1) / 3));
+  }
+}
+
 // With TxSim's nu the same pulses fall short of the level by the closed form: from g_min, three
 // pulses of a third of the range reach (1 - e^-nu) / nu; three pulses back down leave the device
 // above g_min, and the read weight drifts from the controller's code.

@@ -106,16 +106,15 @@ DevicePreset load_device_preset(const std::string& path) {
   return p;
 }
 
-AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer)
-    : WeightCore(in, out, seed), update_(preset.update), m_(preset.crossbar, in, out, seed, static_cast<uint64_t>(layer)),
-      key_(derive_key(seed, 0xA7A7)), bit_length_(preset.bit_length) {
-  pulsed_ = m_.analog_cells();
-  if (bit_length_ > 0 && !pulsed_)
-    throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(bit_length_) +
+void check_device_preset(const DevicePreset& preset) {
+  const ArrayConfig& a = preset.crossbar.crossbar;
+  const bool analog_cells = a.slices() == 1 && a.mapping == Mapping::Differential;  // MappedMatrix::analog_cells()
+  if (preset.bit_length > 0 && !analog_cells)
+    throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(preset.bit_length) +
                       ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");
-  if (!pulsed_ && !update_.sliced_pulses) {
+  if (!analog_cells && !preset.update.sliced_pulses) {
     // Write-verify reprograms a changed digit to its level: an update model would have no effect.
-    const UpdateConfig& u = update_;
+    const UpdateConfig& u = preset.update;
     const char* field = u.kind != UpdateKind::Linear ? "kind"
                         : u.write_noise > 0          ? "write_noise"
                         : u.asymmetry != 0           ? "asymmetry"
@@ -129,9 +128,16 @@ AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t see
                         "), whose changed digits are reprogrammed by write-verify; accepted: update.sliced = \"pulses\" "
                         "(open-loop pulses along the update model) or bits_per_cell == weight_bits");
   }
-  const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
-  if (bit_length_ > 0 && update_.one_sided)
+  if (preset.bit_length > 0 && preset.update.one_sided)
     throw ConfigError(preset.source + ": field 'update.pair' = \"one_sided\": accepted \"centered\" with pulse trains (update.bit_length > 0)");
+}
+
+AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer)
+    : WeightCore(in, out, seed), update_(preset.update), m_(preset.crossbar, in, out, seed, static_cast<uint64_t>(layer)),
+      key_(derive_key(seed, 0xA7A7)), bit_length_(preset.bit_length) {
+  check_device_preset(preset);
+  pulsed_ = m_.analog_cells();
+  const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
   if (pulsed_ && !update_.one_sided) m_.program_centered(w_.value.data(), w_max);
   else m_.program(w_.value.data(), w_max);
   w_.value = m_.weights();  // the weights the devices hold

@@ -21,8 +21,10 @@ std::vector<unsigned char> read_all(const std::string& path) {
   int got = 0;
   while ((got = gzread(f, buf, sizeof buf)) > 0) data.insert(data.end(), buf, buf + got);
   int err = 0;
-  // zlib owns the message and frees it with the stream: copy it before gzclose.
-  const std::string msg = gzerror(f, &err);
+  // zlib owns the message and frees it with the stream: copy it before gzclose. It reads
+  // "path: what"; the path is said once.
+  std::string msg = gzerror(f, &err);
+  if (msg.rfind(path + ": ", 0) == 0) msg.erase(0, path.size() + 2);
   gzclose(f);
   if (got < 0 || (err != Z_OK && err != Z_STREAM_END)) throw DataError(path + ": read error: " + msg + " (a damaged or truncated file?)");
   return data;
@@ -202,6 +204,9 @@ std::array<std::string, 4> idx_files(const std::string& name, const std::string&
 }
 
 Split load_named(const std::string& name, const std::string& data_dir, int limit_train, int limit_test) {
+  if (limit_train < 0 || limit_test < 0)
+    throw DataError("dataset '" + name + "': sample limit " + std::to_string(std::min(limit_train, limit_test)) +
+                    ": accepted 0 (all samples) or a positive count");
   Split s;
   if (name == "mnist" || name == "fashion-mnist") {
     const std::array<std::string, 4> f = idx_files(name, data_dir);

@@ -306,7 +306,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
       if (o.progress_bar && (std::chrono::duration<double>(Clock::now() - last_draw).count() > 0.25 || b + 1 == batches)) {
         last_draw = Clock::now();
         const double done = double(b + 1) / batches, elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
-        const int width = 30, filled = static_cast<int>(done * width);
+        const int width = 20, filled = static_cast<int>(done * width);  // the line stays under 80 columns
         char line[256];
         std::snprintf(line, sizeof line, "\repoch %d/%d [%s%s] %3.0f%% loss %.4f acc %.2f%% ETA %s", epoch + 1, t.epochs,
                       std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), 100 * done,

@@ -28,7 +28,7 @@ Json parse_json(const std::string& text, const std::string& source) {
   };
   try {
     return Json::parse(text, limit);
-  } catch (const typename Json::parse_error& e) {
+  } catch (const typename Json::exception& e) {  // parse errors, and numbers out of range (1e400)
     throw Error(source + ": not valid JSON: " + e.what());
   }
 }

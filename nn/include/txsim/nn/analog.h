@@ -27,6 +27,10 @@ struct DevicePreset {
 // "circuit": {...}}; every field checked, errors name the file.
 DevicePreset load_device_preset(const std::string& path);
 DevicePreset device_preset_from_json(const nlohmann::json& j, const std::string& source);
+// What an analog layer needs of its preset beyond the config's own ranges (pulse trains need
+// analog cells; an update model needs analog cells or open-loop sliced pulses): ConfigError
+// naming the field. AnalogCore checks it; a sweep checks every point with it before training.
+void check_device_preset(const DevicePreset& preset);
 
 class AnalogCore final : public WeightCore {
  public:

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Issue 17 on the command line, one case per numbered defect:
+#   plot      (1) text from a results CSV, its headers or its folder never runs as a command, and
+#             a single quote in the path is no problem
+#   options   (7) --seed -1, --limit-train -5, 1e400, a wrong type, a folder or /dev/zero as a file:
+#             clear errors naming the option or file, exit status 1 or 2
+#   commands  (9) a mistyped subcommand, --help, --version, --trace into a missing folder (refused
+#             before training), --set errors blamed on the command line, an 80-column progress bar
+# Usage: cli_robustness_test.sh TXSIM SOURCE_DIR CASE
+set -uo pipefail
+txsim=$1
+cd "$2"
+src=$PWD
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+expect() {  # status, text, command...: the command exits with that status and says that text
+  local want=$1 text=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $(echo "$out" | tail -2)"
+  [[ "$out" == *"$text"* ]] || fail "'$*' did not say '$text': $(echo "$out" | tail -2)"
+}
+
+case $3 in
+  plot)
+    # A results CSV as a colleague might send it: backquotes and $(...) in an axis value, a
+    # header and the folder's name (the default title), a quote in the folder's name.
+    folder="$dir/run 'x\`touch $dir/PWNED_TITLE\`"
+    mkdir -p "$folder"
+    cat > "$folder/results.csv" <<CSV
+point,kind,status,id,\`touch $dir/PWNED_HEADER\`,seed,epochs,final_test_accuracy,ideal_test_accuracy,accuracy_drop,test_accuracy_by_epoch
+0,ideal,ok,ref,,1,1,,0.9,,0.9
+1,grid,ok,a,"\`touch $dir/PWNED_VALUE\`",1,1,0.8,0.9,0.1,0.8
+2,grid,ok,b,"\$(touch $dir/PWNED_DOLLAR)",1,1,0.7,0.9,0.2,0.7
+3,grid,ok,c,"a ' quote and a \\\\ backslash",1,1,0.75,0.9,0.15,0.75
+CSV
+    (cd "$dir" && "$txsim" plot "$folder/results.csv" > "$dir/plot.log" 2>&1) || fail "txsim plot exited $?: $(tail -3 "$dir/plot.log")"
+    for f in PWNED_TITLE PWNED_HEADER PWNED_VALUE PWNED_DOLLAR; do
+      [ -e "$dir/$f" ] && fail "txsim plot ran a command from the CSV ($f created)"
+    done
+    [ "$(head -c 4 "$folder/plots/accuracy.png" 2> /dev/null | od -An -c | tr -d ' ')" = "211PNG" ] || fail "accuracy.png was not made"
+    # The text reached the figure as text.
+    grep -qF "touch $dir/PWNED_VALUE" "$folder/plots/accuracy.svg" || fail "the backquoted legend text is not in the SVG as text"
+    grep -qF "PWNED_TITLE" "$folder/plots/accuracy.svg" || fail "the folder name is not in the SVG title as text"
+    # No untrusted text inside double quotes in any script.
+    grep -n '"' "$folder"/plots/*.gp && fail "a gnuplot script holds a double-quoted string"
+    ;;
+  options)
+    expect 2 "--seed '-1': accepted a whole number" "$txsim" train --workload tests/sweep/tiny_mlp.json --seed -1
+    expect 2 "--limit-train -5: accepted 0.." "$txsim" train --workload tests/sweep/tiny_mlp.json --limit-train -5
+    echo '{"device": {"g_max": 1e400}}' > "$dir/big.json"
+    expect 1 "$dir/big.json: not valid JSON" "$txsim" train --workload tests/sweep/tiny_mlp.json --device "$dir/big.json"
+    echo '{"name": 5}' > "$dir/name.json"
+    expect 1 "$dir/name.json: field 'name' = 5" "$txsim" train --workload tests/sweep/tiny_mlp.json --device "$dir/name.json"
+    expect 1 "workloads: is a folder; accepted a file" "$txsim" train --workload tests/sweep/tiny_mlp.json --device workloads
+    echo '{"update": {"kind": "measured", "csv": "/dev/zero"}}' > "$dir/zero.json"
+    expect 1 "/dev/zero: larger than 64 MiB" timeout 60 "$txsim" train --workload tests/sweep/tiny_mlp.json --device "$dir/zero.json"
+    sed 's/"classes": 4/"classes": 4294967300/' tests/sweep/tiny_mlp.json > "$dir/wrap.json"
+    expect 1 "$dir/wrap.json: workload.classes: 4294967300: accepted an integer" "$txsim" train --workload "$dir/wrap.json"
+    # A resume with another seed is refused; with the same one it continues.
+    "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 1 > /dev/null 2>&1
+    expect 1 "the checkpoint belongs to another run: seed was 1, this run has 2" \
+      "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --seed 2 --resume
+    expect 0 "resumed from" "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --resume
+    ;;
+  commands)
+    expect 2 "txsim: unknown command 'trian'; accepted: train, sweep" "$txsim" trian
+    expect 0 "txsim 0." "$txsim" --version
+    out=$("$txsim" --help 2>&1)
+    [[ "$out" == *"register-map"* && "$out" == *"train "* ]] || fail "--help does not list the commands: $out"
+    [[ "$out" == *"--repeats"* ]] && fail "--help shows the layer options as global ones"
+    expect 0 "--repeats" "$txsim" layer --help
+    start=$(date +%s)
+    expect 2 "the folder '$dir/missing' does not exist" "$txsim" train --workload tests/sweep/tiny_mlp.json \
+      --platform platforms/default.json --trace "$dir/missing/trace.json"
+    [ $(($(date +%s) - start)) -lt 10 ] || fail "--trace into a missing folder was refused only after training"
+    expect 1 "with the command line's --set: field 'update.nu' = \"abc\"" "$txsim" train --workload tests/sweep/tiny_mlp.json \
+      --device workloads/devices/ideal.json --set update.nu=abc
+    # The progress bar on a terminal: every redraw fits in 79 columns.
+    script -qec "'$txsim' train --workload tests/sweep/tiny_mlp.json --epochs 2" "$dir/tty.log" > /dev/null 2>&1
+    widest=$(tr '\r' '\n' < "$dir/tty.log" | grep ' ETA ' | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+    [ "$widest" -gt 0 ] && [ "$widest" -le 79 ] || fail "the progress line is $widest columns (at most 79 on an 80-column terminal)"
+    ;;
+  *) echo "unknown case $3"; exit 2 ;;
+esac
+[ $failures = 0 ] && echo "cli robustness ($3): all checks hold"
+exit $((failures > 0))
