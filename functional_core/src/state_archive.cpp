@@ -12,7 +12,7 @@ void StateWriter::entry(const std::string& name, char type, uint64_t count, cons
   out_ += name;
   out_ += type;
   out_.append(reinterpret_cast<const char*>(&count), sizeof count);
-  out_.append(static_cast<const char*>(data), bytes);
+  if (bytes) out_.append(static_cast<const char*>(data), bytes);  // an empty vector's data() may be null
 }
 
 namespace {
@@ -46,7 +46,7 @@ void StateReader::take(const std::string& name, char type, uint64_t count, void*
     throw StateError(where + ": holds " + std::to_string(c) + " values, the model has " + std::to_string(count) +
                      " (another workload or device?)");
   if (in_.size() - at < bytes) throw StateError(where + ": truncated");
-  std::memcpy(data, in_.data() + at, bytes);
+  if (bytes) std::memcpy(data, in_.data() + at, bytes);  // an empty vector's data() may be null
   at_ = at + bytes;
 }
 
