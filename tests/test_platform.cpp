@@ -18,7 +18,8 @@ nlohmann::json default_json() { return read_json_file(kRoot + "/platforms/defaul
 TEST(Platform, ShippedPlatformsLoad) {
   for (const char* name : {"default", "isaac", "neurosim"}) {
     const Platform p = load_platform(kRoot + "/platforms/" + name + ".json");
-    EXPECT_FALSE(p.name.empty()) << name;
+    // The file's own name (read here without the loader), not one the loader filled in.
+    EXPECT_EQ(p.name, read_json_file(kRoot + "/platforms/" + name + ".json").at("name").get<std::string>()) << name;
     EXPECT_GT(p.area_mm2(), 0) << name;
   }
   const Platform isaac = load_platform(kRoot + "/platforms/isaac.json");

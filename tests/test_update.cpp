@@ -420,6 +420,90 @@ TEST(PulsedUpdate, ProgrammingActivityByHand) {
   EXPECT_EQ(m.activity().program_slots, 3u * 31);
 }
 
+// Issue 17, defect 11 (no test had them): pulse trains with asymmetry and device-to-device
+// step variation. Every coincidence moves a pair up (x > 0, d < 0): G+ by (1 + a) steps and G-
+// down by (1 - a) steps, each times its device's factor. Without d2d the sums over the array
+// are exact in the returned coincidence count; with step_d2d = 0.2 each pair's ratio
+// (G+ move / (1 + a)) / (G- move / (1 - a)) = s+ / s- has mean ~1 and spread ~0.2 sqrt(2).
+TEST(Issue17Defect11PulseTrains, AsymmetryAndDeviceToDeviceSteps) {
+  const CrossbarConfig c = analog_config();
+  const double g_min = c.device.g_min, span = c.device.g_max - c.device.g_min, step = 1.0 / 1023;
+  for (const double d2d : {0.0, 0.2}) {
+    SCOPED_TRACE("step_d2d " + std::to_string(d2d));
+    const double a = 0.3;
+    MappedMatrix m(c, 64, 64, 3);
+    std::vector<float> w(64 * 64, 0.0f);
+    m.program_centered(w.data(), 1.0f);
+    std::vector<double> up0(w.size()), down0(w.size());
+    for (int i = 0; i < 64; ++i)
+      for (int o = 0; o < 64; ++o) {
+        up0[i * 64 + o] = m.plane(0, 0).conductance(i, o);
+        down0[i * 64 + o] = m.plane(0, 1).conductance(i, o);
+      }
+    UpdateConfig u;
+    u.asymmetry = a;
+    u.step_d2d = d2d;
+    std::vector<float> x(64, 1.0f), d(64, -1.0f);
+    const uint64_t events = m.pulsed_update(x.data(), d.data(), 1, 0.02, 31, u, 5);
+    ASSERT_GT(events, 1000u);
+    double sum_up = 0, sum_down = 0, ratio_sum = 0, ratio_sq = 0;
+    int pairs = 0;
+    for (int i = 0; i < 64; ++i)
+      for (int o = 0; o < 64; ++o) {
+        const double du = (m.plane(0, 0).conductance(i, o) - up0[i * 64 + o]) / span;
+        const double dd = (down0[i * 64 + o] - m.plane(0, 1).conductance(i, o)) / span;
+        ASSERT_GE(du, 0);
+        ASSERT_GE(dd, 0);
+        sum_up += du;
+        sum_down += dd;
+        if (du > 0) {
+          const double r = (du / (1 + a)) / (dd / (1 - a));
+          ratio_sum += r;
+          ratio_sq += r * r;
+          ++pairs;
+        }
+      }
+    (void)g_min;
+    if (d2d == 0) {
+      EXPECT_NEAR(sum_up, (1 + a) * step * events, 1e-9 * sum_up);
+      EXPECT_NEAR(sum_down, (1 - a) * step * events, 1e-9 * sum_down);
+      EXPECT_NEAR(ratio_sum / pairs, 1.0, 1e-9);
+    } else {
+      EXPECT_NEAR(sum_up / ((1 + a) * step * events), 1.0, 0.03);
+      const double mean = ratio_sum / pairs, sd = std::sqrt(ratio_sq / pairs - mean * mean);
+      EXPECT_NEAR(mean, 1.0, 0.06);
+      EXPECT_GT(sd, 0.2);
+      EXPECT_LT(sd, 0.4);
+    }
+  }
+}
+
+// Issue 17, defect 11 (no test had it): offset mapping under the read-modify-write update. With
+// ideal devices, a change of exactly k codes moves every code by k (clamped to the signed range)
+// and the read weight is code x step.
+TEST(Issue17Defect11OffsetMapping, UpdateMovesCodesByWholeSteps) {
+  CrossbarConfig c = analog_config();
+  c.crossbar.mapping = Mapping::Offset;
+  c.crossbar.weight_bits = 8;
+  c.crossbar.bits_per_cell = 2;
+  MappedMatrix m(c, 24, 10, 4);
+  std::vector<float> w(240);
+  for (std::size_t k = 0; k < w.size(); ++k) w[k] = 0.9f * std::sin(0.7f * k);
+  m.program(w.data(), 1.0f);
+  const std::vector<int32_t> before = m.codes();
+  const float q = 1.0f / 127;  // offset mapping: signed codes -127..127 over [-1, 1]
+  std::vector<float> dw(240);
+  for (std::size_t k = 0; k < dw.size(); ++k) dw[k] = static_cast<float>(static_cast<int>(k % 5) - 2) * q;
+  m.update(dw.data(), UpdateConfig{}, 3);
+  const auto after = m.codes();
+  const auto read = m.weights();
+  for (std::size_t k = 0; k < dw.size(); ++k) {
+    const int want = std::clamp(before[k] + static_cast<int>(k % 5) - 2, -127, 127);
+    EXPECT_EQ(after[k], want) << k;
+    EXPECT_NEAR(read[k], want * q, 1e-6f) << k;
+  }
+}
+
 // Bit-sliced read-modify-write: each device moves by its change of level. 8-bit codes on 2-bit
 // cells: 0 -> 5 (digits 1, 1 on G+): 2 pulses; 5 -> -3 (G+ back to 0, 0; G- to 3, 0): 5 pulses.
 TEST(PulsedUpdate, SlicedProgrammingActivityByHand) {
