@@ -13,6 +13,7 @@
 #include "txsim/circuit_model.h"
 #include "txsim/config.h"
 #include "txsim/device_array.h"
+#include "txsim/mapped_state.h"
 #include "txsim/periphery.h"
 #include "txsim/state_archive.h"
 #include "txsim/update_model.h"
@@ -43,7 +44,7 @@ class MappedMatrix {
   // update of bit-sliced weights needs for changes below one code.
   void program(const float* w, float w_scale = 0.0f, const uint64_t* rounding_key = nullptr);
   // The signed weight codes last programmed (out x in), in units of one weight step.
-  const std::vector<int32_t>& codes() const { return codes_; }
+  const std::vector<int32_t>& codes() const { return s_.codes; }
 
   // One device pair per weight (one slice, differential mapping): what pulsed updates and
   // centered programming need.
@@ -71,7 +72,7 @@ class MappedMatrix {
   // weight, differential mapping. Returns the number of coincidences applied.
   uint64_t pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length, const UpdateConfig& u,
                          uint64_t key);
-  float weight_scale() const { return w_scale_; }
+  float weight_scale() const { return s_.w_scale; }
   // Checkpoints: every piece of state that the next read or update depends on (conductances,
   // weight codes and scale, device-to-device update factors, mixed-precision remainders, the
   // read-noise stream's counter, the parasitic-refresh schedule), so a restored matrix reads and
@@ -107,6 +108,7 @@ class MappedMatrix {
   PartialSumKernel partial_sum_kernel() const;
 
  private:
+  static int ceil_div(int a, int b) { return (a + b - 1) / b; }
   // A read direction seen as one shape: inputs of length k, outputs of length n, the k side cut
   // into tiles of the crossbar lines that share one sensing line.
   struct Shape {
@@ -145,19 +147,14 @@ class MappedMatrix {
   CrossbarConfig config_;
   int in_, out_;
   int row_tiles_, col_tiles_;
-  uint64_t key_;
+  // Everything the next read or update depends on beyond the configuration: devices, codes,
+  // update factors, remainders, stream counters (mapped_state.h; saved and loaded as one).
+  MappedState s_;
   std::shared_ptr<const CircuitModel> circuit_;
-  // circuit.refresh_every > 1: the first-order model, and per (direction, crossbar) the exact
-  // solve's correction to it from the last refresh; builds per direction since construction.
+  // circuit.refresh_every > 1: the first-order model (the exact solve's corrections to it and
+  // the refresh schedule are in s_).
   std::shared_ptr<const CircuitModel> fast_circuit_;
-  std::vector<std::vector<float>> corrections_[2];
-  uint64_t builds_[2] = {0, 0};
-  std::vector<DeviceArray> planes_;      // slice * polarities + polarity
-  std::vector<DeviceArray> references_;  // offset mapping: one per slice
-  float w_step_ = 0.0f;                  // real value of one weight integer step
-  float w_scale_ = 0.0f;                 // real value of the largest weight code
-  std::vector<int32_t> codes_;           // the signed weight code each weight was programmed to
-  void program_codes();                  // programs every plane from codes_
+  void program_codes();                  // programs every plane from s_.codes
   // The largest weight code (differential: the magnitude's; offset: the signed range's).
   int q_max() const {
     const ArrayConfig& a = config_.crossbar;
@@ -176,12 +173,8 @@ class MappedMatrix {
   // largest pulse count among the devices of weight row i in column tile ct of that plane;
   // charges the slowest crossbar's row-serial slots.
   void charge_row_serial(const std::vector<uint32_t>& row_max);
-  std::vector<float> step_scale_;        // update: step factor per device (device order, G+ and G- interleaved)
-  std::vector<float> nl_scale_;          // update: nonlinearity factor per device (empty: all 1)
-  double nl_scale(std::size_t k) const { return nl_scale_.empty() ? 1.0 : nl_scale_[k]; }
-  std::vector<float> carry_;             // update with mixed precision: sub-pulse remainders
+  double nl_scale(std::size_t k) const { return s_.nl_scale.empty() ? 1.0 : s_.nl_scale[k]; }
   Effective forward_, backward_;
-  uint64_t reads_ = 0;
   Activity activity_;
   Parallelism parallelism_ = Parallelism::Columns;
   // Read scratch kept between calls: the stacked input planes of every tile and the standard

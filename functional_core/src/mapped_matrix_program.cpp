@@ -1,0 +1,396 @@
+// MappedMatrix, programming: weights to devices (write-verify, centered pairs), updates by pulse
+// counts and by stochastic pulse trains, and the programming activity they charge.
+#include "txsim/mapped_matrix.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "txsim/parasitics.h"
+#include "txsim/periphery.h"
+#include "txsim/rng.h"
+
+namespace txsim {
+
+void MappedMatrix::program(const float* w, float w_scale, const uint64_t* rounding_key) {
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  float scale = w_scale;
+  if (!(scale >= 0 && std::isfinite(scale)))
+    throw std::invalid_argument("MappedMatrix::program: w_scale must be finite and >= 0");
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(w[i])) throw std::invalid_argument("MappedMatrix::program: weight " + std::to_string(i) +
+                                                          " is not finite");
+    if (w_scale == 0) scale = std::max(scale, std::fabs(w[i]));
+  }
+  const int q_max = this->q_max();
+  s_.w_step = scale > 0 ? scale / q_max : 0.0f;
+  s_.w_scale = scale;
+  const float to_int = scale > 0 ? q_max / scale : 0.0f;
+
+  s_.codes.resize(count);
+  for (std::size_t w_idx = 0; w_idx < count; ++w_idx) {
+    // Weights beyond +-w_scale saturate at the largest code: the chosen weight range.
+    const float code = w[w_idx] * to_int;
+    const float rounded = rounding_key ? std::floor(code + static_cast<float>(uniform01(*rounding_key, w_idx)))
+                                       : std::nearbyint(code);
+    s_.codes[w_idx] = static_cast<int32_t>(std::clamp(rounded, float(-q_max), float(q_max)));
+  }
+  program_codes();
+}
+
+void MappedMatrix::charge_row_serial(const std::vector<uint32_t>& row_max) {
+  const int rows = config_.crossbar.rows, planes = static_cast<int>(row_max.size() / (static_cast<std::size_t>(in_) * col_tiles_));
+  uint64_t slowest = 0;
+  for (int p = 0; p < planes; ++p)
+    for (int rt = 0; rt < row_tiles_; ++rt)
+      for (int ct = 0; ct < col_tiles_; ++ct) {
+        uint64_t slots = 0;
+        for (int i = rt * rows; i < std::min(in_, (rt + 1) * rows); ++i)
+          slots += row_max[(static_cast<std::size_t>(p) * in_ + i) * col_tiles_ + ct];
+        slowest = std::max(slowest, slots);
+      }
+  activity_.program_slots += slowest;
+}
+
+void MappedMatrix::program_codes() {
+  const ArrayConfig& a = config_.crossbar;
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const double g_min = config_.device.g_min;
+  const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
+  std::vector<std::vector<double>> target(s_.planes.size(), std::vector<double>(count, g_min));
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
+      const int polarity = a.mapping == Mapping::Differential && q < 0 ? 1 : 0;
+      const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
+      for (int s = 0; s < a.slices(); ++s) target[s * polarities() + polarity][idx] = g_min + digit(q, s, polarity) * unit;
+    }
+  for (std::size_t p = 0; p < s_.planes.size(); ++p) s_.planes[p].program(target[p].data());
+  forward_.valid = backward_.valid = false;
+}
+
+namespace {
+// Pulse trains of `bits` Bernoulli(p[k]) draws for n lines: each 32-bit hash gives two 16-bit
+// uniforms. The loop over lines is innermost and branch-free, so it vectorizes.
+void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds, uint32_t* thresholds, uint32_t* out) {
+  const uint32_t base = static_cast<uint32_t>(key), salt = static_cast<uint32_t>(key >> 32);
+  for (int k = 0; k < n; ++k) {
+    seeds[k] = hash32(base + static_cast<uint32_t>(k) * 0x9E3779B9u) ^ salt;
+    thresholds[k] = static_cast<uint32_t>(std::min(1.0f, p[k]) * 65536.0f);
+    out[k] = 0;
+  }
+  for (int b = 0; b < bits; b += 2) {
+    const uint32_t step = static_cast<uint32_t>(b) * 0x85EBCA6Bu;
+    const uint32_t second = b + 1 < bits ? 1u : 0u;
+    for (int k = 0; k < n; ++k) {
+      const uint32_t h = hash32(seeds[k] + step);
+      out[k] |= static_cast<uint32_t>((h & 0xFFFFu) < thresholds[k]) << b;
+      out[k] |= (static_cast<uint32_t>((h >> 16) < thresholds[k]) & second) << ((b + 1) & 31);
+    }
+  }
+}
+}  // namespace
+
+uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length,
+                                     const UpdateConfig& u, uint64_t key) {
+  if (!analog_cells())
+    throw std::invalid_argument("MappedMatrix::pulsed_update: needs one slice per weight and differential mapping");
+  if (bit_length < 1 || bit_length > 32) throw std::invalid_argument("MappedMatrix::pulsed_update: bit_length must be 1..32");
+  if (!(s_.w_scale > 0)) throw std::invalid_argument("MappedMatrix::pulsed_update: program the layer first");
+  const double step = prepare_pulses(u);
+  const double dw_min = 2 * step * s_.w_scale;  // one pulse on the pair: G+ one step up, G- one down
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  // Linear devices: pulses commute (up to clipping at the bounds within one batch), so the
+  // coincidences of all rows are counted first, per device and direction, and applied once:
+  // n_up (1 + a) - n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one
+  // draw. Other models apply each row's pulses in order.
+  const bool batched = u.kind == UpdateKind::Linear;
+  double* gp = s_.planes[0].mutable_conductances();
+  double* gn = s_.planes[1].mutable_conductances();
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const uint8_t* stuck_p = s_.planes[0].faults();
+  const uint8_t* stuck_n = s_.planes[1].faults();
+  // Rows are taken in groups: first every row's pulse trains (parallel over rows), then the
+  // coincidences (parallel over blocks of inputs: each device belongs to one thread, and a
+  // block's counters stay in L1 while the group's rows stream by), then, for linear devices,
+  // one flush of the counters (parallel over devices). Every draw is keyed by row and device, so
+  // the result does not depend on the number of threads.
+  const int group_rows = std::min(rows, 256);  // uint16 counters: at most 32 pulses per row
+  const std::size_t group_in = static_cast<std::size_t>(group_rows) * in_, group_out = static_cast<std::size_t>(group_rows) * out_;
+  std::vector<uint32_t> bx(group_in), bd(group_out), d_negative(group_out);
+  std::vector<uint8_t> x_negative(group_in);
+  std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
+  std::vector<float> z;
+  constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
+  const int blocks = (in_ + kBlock - 1) / kBlock;
+  uint64_t events = 0;
+  for (int first = 0; first < rows; first += group_rows) {
+    const int group = std::min(group_rows, rows - first);
+#pragma omp parallel
+    {
+      std::vector<float> px(in_), pd(out_);
+      std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
+#pragma omp for schedule(static)
+      for (int g = 0; g < group; ++g) {
+        const int r = first + g;
+        const float* xr = x + static_cast<std::size_t>(r) * in_;
+        const float* dr = d + static_cast<std::size_t>(r) * out_;
+        uint32_t* bxr = bx.data() + static_cast<std::size_t>(g) * in_;
+        uint32_t* bdr = bd.data() + static_cast<std::size_t>(g) * out_;
+        float mx = 0, md = 0;
+        for (int i = 0; i < in_; ++i) mx = std::max(mx, std::fabs(xr[i]));
+        for (int j = 0; j < out_; ++j) md = std::max(md, std::fabs(dr[j]));
+        if (mx == 0 || md == 0) {
+          std::fill(bxr, bxr + in_, 0u);
+          continue;
+        }
+        // E[coincidences] = bits px pd = lr |x| |d| / dw_min, with px and pd scaled alike.
+        const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
+        for (int i = 0; i < in_; ++i) {
+          px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
+          x_negative[static_cast<std::size_t>(g) * in_ + i] = xr[i] < 0;
+        }
+        for (int j = 0; j < out_; ++j) {
+          pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
+          d_negative[static_cast<std::size_t>(g) * out_ + j] = dr[j] < 0;
+        }
+        const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
+        pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bxr);
+        pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bdr);
+      }
+      // Coincidences, one block of inputs at a time.
+#pragma omp for schedule(dynamic, 1) reduction(+ : events)
+      for (int block = 0; block < blocks; ++block) {
+        const int i_end = std::min(in_, (block + 1) * kBlock);
+        for (int g = 0; g < group; ++g) {
+          const uint32_t* b = bd.data() + static_cast<std::size_t>(g) * out_;
+          const uint32_t* neg = d_negative.data() + static_cast<std::size_t>(g) * out_;
+          const uint64_t row_key = derive_key(key, static_cast<uint64_t>(first + g));
+          for (int i = block * kBlock; i < i_end; ++i) {
+            const uint32_t xi = bx[static_cast<std::size_t>(g) * in_ + i];
+            if (!xi) continue;
+            const uint32_t x_neg = x_negative[static_cast<std::size_t>(g) * in_ + i];
+            const std::size_t base = static_cast<std::size_t>(i) * out_;
+            if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
+              uint16_t* up = n_up.data() + base;
+              uint16_t* down = n_down.data() + base;
+              for (int j = 0; j < out_; ++j) {
+                const uint16_t n = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
+                const bool weight_up = (x_neg ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
+                up[j] = static_cast<uint16_t>(up[j] + (weight_up ? n : 0));
+                down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : n));
+              }
+              continue;
+            }
+            // Other models: each row's pulses in row order, device by device.
+            for (int j = 0; j < out_; ++j) {
+              const int n = __builtin_popcount(xi & b[j]);
+              if (n == 0) continue;
+              events += n;
+              const bool up = (x_neg ^ neg[j]) != 0;
+              const std::size_t k = base + j;
+              const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
+              const double zp = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h)) : 0.0;
+              const double zn = u.write_noise > 0 ? normal_from_bits(static_cast<uint32_t>(h >> 32)) : 0.0;
+              if (!stuck_p[k]) gp[k] = g_min + span * apply_pulses(u, step, (gp[k] - g_min) / span, n, up, s_.step_scale[2 * k], zp, nl_scale(2 * k));
+              if (!stuck_n[k]) gn[k] = g_min + span * apply_pulses(u, step, (gn[k] - g_min) / span, n, !up, s_.step_scale[2 * k + 1], zn, nl_scale(2 * k + 1));
+            }
+          }
+        }
+      }
+    }
+    if (!batched) continue;
+    // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
+    // device's counts are applied at once: n_up (1 + a) - n_down (1 - a) steps, and the write
+    // noise of all n_up + n_down pulses as one draw.
+    const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
+    if (u.write_noise > 0) z.resize(2 * count);
+    const double unit = step * span, up_factor = 1 + u.asymmetry, down_factor = 1 - u.asymmetry;
+    const double noise_unit = u.write_noise * unit, g_max = g_min + span;
+    const std::size_t chunk = 4096;
+    const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((count + chunk - 1) / chunk);
+    uint64_t pulses = 0;
+#pragma omp parallel for schedule(static) reduction(+ : pulses)
+    for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+      const std::size_t k0 = static_cast<std::size_t>(c) * chunk, k1 = std::min(count, k0 + chunk);
+      if (u.write_noise > 0) fill_normal(flush_key, 2 * k0, 2 * (k1 - k0), z.data() + 2 * k0);
+      // Branch-free over devices (both planes' step factors interleaved): vectorizes.
+      for (std::size_t k = k0; k < k1; ++k) {
+        const double up = n_up[k], down = n_down[k];
+        pulses += n_up[k] + n_down[k];
+        const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
+        const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
+        const double vp = gp[k] + unit * s_.step_scale[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
+        const double vn = gn[k] + unit * s_.step_scale[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
+        gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
+        gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
+        n_up[k] = n_down[k] = 0;
+      }
+    }
+    events += pulses;
+  }
+  forward_.valid = backward_.valid = false;
+  // Each coincidence pulses both devices of its pair; every crossbar takes each row's trains at
+  // once, one slot per bit.
+  activity_.program_pulses += 2 * events;
+  activity_.program_slots += static_cast<uint64_t>(rows) * bit_length;
+  return events;
+}
+
+double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
+  check_update(u, "update");
+  if (s_.step_scale.empty()) {
+    // One factor per device: device order, the planes of one weight side by side (a pair: G+, G-).
+    s_.step_scale.assign(s_.planes.size() * in_ * out_, 1.0f);
+    if (u.nl_d2d > 0) {
+      s_.nl_scale.resize(s_.step_scale.size());
+      fill_normal(derive_key(s_.key, 0xD2E), 0, s_.nl_scale.size(), s_.nl_scale.data());
+      // Floor at 0.1: a nonlinearity cannot change sign (A > 0), nor become 10x stronger.
+      for (float& s : s_.nl_scale) s = std::max(0.1f, 1.0f + static_cast<float>(u.nl_d2d) * s);
+    }
+    if (u.step_d2d > 0) {
+      fill_normal(derive_key(s_.key, 0xD2D), 0, s_.step_scale.size(), s_.step_scale.data());
+      for (float& s : s_.step_scale) s = std::max(0.0f, 1.0f + static_cast<float>(u.step_d2d) * s);
+    }
+  }
+  const int levels = config_.device.levels_for(config_.crossbar.bits_per_cell);
+  if (u.pulses == 0 && u.kind == UpdateKind::Measured) return 1.0 / u.measured->ltp_pulses();
+  return 1.0 / (u.pulses > 0 ? u.pulses : levels - 1);
+}
+
+void MappedMatrix::pulse_device(const UpdateConfig& u, double step, std::size_t p, int i, int o, double n, bool up,
+                                std::size_t f, double z) {
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  DeviceArray& plane = s_.planes[p];
+  const double x = (plane.conductance(i, o) - g_min) / span;
+  plane.set(i, o, g_min + span * apply_pulses(u, step, x, n, up, s_.step_scale[f], z, nl_scale(f)));
+}
+
+void MappedMatrix::program_centered(const float* w, float w_scale) {
+  const ArrayConfig& a = config_.crossbar;
+  if (!analog_cells())
+    throw std::invalid_argument("MappedMatrix::program_centered: needs one slice per weight and differential mapping");
+  if (!(w_scale > 0 && std::isfinite(w_scale))) throw std::invalid_argument("MappedMatrix::program_centered: w_scale must be > 0");
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const int q_max = (1 << a.weight_bits) - 1;
+  s_.w_step = w_scale / q_max;
+  s_.w_scale = w_scale;
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  std::vector<double> pos(count), neg(count);
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      const float v = w[static_cast<std::size_t>(o) * in_ + i];
+      if (!std::isfinite(v)) throw std::invalid_argument("MappedMatrix::program_centered: weight is not finite");
+      const double half = 0.5 * std::clamp(v / w_scale, -1.0f, 1.0f);
+      pos[static_cast<std::size_t>(i) * out_ + o] = g_min + span * (0.5 + half);
+      neg[static_cast<std::size_t>(i) * out_ + o] = g_min + span * (0.5 - half);
+    }
+  s_.planes[0].program(pos.data());
+  s_.planes[1].program(neg.data());
+  forward_.valid = backward_.valid = false;
+}
+
+void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
+  if (!(s_.w_scale > 0)) throw std::invalid_argument("MappedMatrix::update: program the layer first");
+  for (std::size_t k = 0, n = static_cast<std::size_t>(in_) * out_; k < n; ++k)
+    if (!std::isfinite(dw[k])) throw NonFiniteInput("MappedMatrix::update: change [" + std::to_string(k) + "] is not finite");
+  if (!analog_cells()) {  // read-modify-write of the codes
+    const ArrayConfig& a = config_.crossbar;
+    const int q_max = this->q_max();
+    const uint64_t rounding = derive_key(key, 3), noise_key = derive_key(key, 1);
+    const double to_codes = 1.0 / s_.w_step;
+    const int cols = a.weight_cols();
+    const std::size_t planes = s_.planes.size();
+    // Open loop: one digit is 1 / (2^bits_per_cell - 1) of the range, as the reads decode it
+    // (whatever levels the device has), pulses_per_digit nominal pulses.
+    const double step = u.sliced_pulses ? prepare_pulses(u) : 0.0;
+    const double pulses_per_digit = u.sliced_pulses ? 1.0 / (step * ((1 << a.bits_per_cell) - 1)) : 0.0;
+    std::vector<uint32_t> row_max(planes * in_ * col_tiles_, 0);
+    for (int o = 0; o < out_; ++o)
+      for (int i = 0; i < in_; ++i) {
+        const std::size_t k = static_cast<std::size_t>(o) * in_ + i;
+        const int before = s_.codes[k];
+        const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
+        s_.codes[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
+        if (s_.codes[k] == before) continue;
+        // Each device moves by its change of digit: one digit's pulses per digit.
+        const std::size_t device = static_cast<std::size_t>(i) * out_ + o;
+        for (int s = 0; s < a.slices(); ++s)
+          for (int pol = 0; pol < polarities(); ++pol) {
+            const int change = digit(s_.codes[k], s, pol) - digit(before, s, pol);
+            if (change == 0) continue;
+            const std::size_t p = static_cast<std::size_t>(s * polarities() + pol);
+            const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_digit : 1.0);
+            if (u.sliced_pulses) {
+              const std::size_t f = device * planes + p;  // this device's factors and noise draw
+              pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);
+            }
+            const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
+            activity_.program_pulses += pulses;
+            uint32_t& m = row_max[(p * in_ + i) * col_tiles_ + o / cols];
+            m = std::max(m, pulses);
+          }
+      }
+    charge_row_serial(row_max);
+    if (u.sliced_pulses) forward_.valid = backward_.valid = false;
+    else program_codes();
+    return;
+  }
+  const double step = prepare_pulses(u);
+  const std::size_t count = static_cast<std::size_t>(in_) * out_;
+  const double g_min = config_.device.g_min, span = config_.device.g_max - g_min;
+  if (u.mixed_precision && s_.carry.size() != count) s_.carry.assign(count, 0.0f);
+  const uint64_t noise_key = derive_key(key, 1), round_key = derive_key(key, 2);
+  DeviceArray& pos = s_.planes[0];
+  DeviceArray& neg = s_.planes[1];
+  const int cols = config_.crossbar.weight_cols();
+  std::vector<uint32_t> row_max(2 * static_cast<std::size_t>(in_) * col_tiles_, 0);
+  auto charge = [&](int plane, int i, int o, double n) {
+    // Counts saturate rather than overflow (a diverging run can ask for absurd pulse counts).
+    const double counted = std::min(n, double(std::numeric_limits<uint32_t>::max()));
+    activity_.program_pulses += static_cast<uint64_t>(counted);
+    uint32_t& m = row_max[(static_cast<std::size_t>(plane) * in_ + i) * col_tiles_ + o / cols];
+    m = std::max(m, static_cast<uint32_t>(counted));
+  };
+  for (int o = 0; o < out_; ++o)
+    for (int i = 0; i < in_; ++i) {
+      const std::size_t w_idx = static_cast<std::size_t>(o) * in_ + i;
+      // Pulses per device: the change in normalized units, in nominal steps (half of it each
+      // when both devices move).
+      double want = (u.one_sided ? 1.0 : 0.5) * dw[w_idx] / s_.w_scale / step + (u.mixed_precision ? s_.carry[w_idx] : 0.0);
+      const double magnitude = std::fabs(want);
+      double n = std::floor(magnitude);
+      if (u.stochastic && !u.mixed_precision) n += uniform01(round_key, w_idx) < magnitude - n ? 1 : 0;
+      else if (!u.mixed_precision) n = std::nearbyint(magnitude);
+      if (u.mixed_precision) s_.carry[w_idx] = static_cast<float>(want - std::copysign(n, want));
+      if (n == 0) continue;
+      const bool up = want > 0;
+      const double zp = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx) : 0.0;
+      const double zn = u.write_noise > 0 ? normal_at(noise_key, 2 * w_idx + 1) : 0.0;
+      const double xp = (pos.conductance(i, o) - g_min) / span, xn = (neg.conductance(i, o) - g_min) / span;
+      const std::size_t k = static_cast<std::size_t>(i) * out_ + o;  // device order
+      if (u.one_sided) {
+        // The holder is the device above the other (at a tie, the one the change raises); it
+        // saturates at g_min when the weight would cross zero, and the next update hands over.
+        const bool positive_holds = xp > xn || (xp == xn && up);
+        if (positive_holds) pulse_device(u, step, 0, i, o, n, up, 2 * k, zp);
+        else pulse_device(u, step, 1, i, o, n, !up, 2 * k + 1, zn);
+        charge(positive_holds ? 0 : 1, i, o, n);
+        continue;
+      }
+      pulse_device(u, step, 0, i, o, n, up, 2 * k, zp);
+      pulse_device(u, step, 1, i, o, n, !up, 2 * k + 1, zn);
+      charge(0, i, o, n);
+      charge(1, i, o, n);
+    }
+  charge_row_serial(row_max);
+  forward_.valid = backward_.valid = false;
+}
+
+}  // namespace txsim

@@ -1,0 +1,320 @@
+// MappedMatrix, reads: the effective matrices (cached per direction, parasitic solves and their
+// refresh), and forward / backward reads through DACs, read noise, ADCs and shift-and-add.
+#include "txsim/mapped_matrix.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "txsim/parasitics.h"
+#include "txsim/periphery.h"
+#include "txsim/rng.h"
+
+namespace txsim {
+
+const MappedMatrix::Effective& MappedMatrix::effective(Direction dir) {
+  Effective& e = dir == Direction::Forward ? forward_ : backward_;
+  if (!e.valid) build_effective(dir, e);
+  return e;
+}
+
+void MappedMatrix::build_effective(Direction dir, Effective& e) {
+  const ArrayConfig& a = config_.crossbar;
+  const int rows = a.rows, cols = a.cols, wcols = a.weight_cols(), slices = a.slices();
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const bool differential = a.mapping == Mapping::Differential;
+  const Shape sh = shape(dir);
+  const int width = per_slice ? slices * sh.n : sh.n;
+  const double g_min = config_.device.g_min;
+  const double inv_unit = ((1 << a.bits_per_cell) - 1) / (config_.device.g_max - config_.device.g_min);
+  e.matrix.assign(static_cast<std::size_t>(sh.k) * width, 0.0f);
+
+  const std::size_t cells = static_cast<std::size_t>(rows) * cols;
+  std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
+  // Refresh every L builds: exact now and keep its correction to the first-order model, or the
+  // first-order model plus the correction kept at the last refresh.
+  const int d = dir == Direction::Forward ? 0 : 1;
+  const bool refresh = fast_circuit_ && s_.builds[d] % config_.circuit.refresh_every == 0;
+  if (fast_circuit_) s_.corrections[d].resize(static_cast<std::size_t>(crossbars()));
+  ++s_.builds[d];
+  std::size_t crossbar = 0;
+  for (int rt = 0; rt < row_tiles_; ++rt)
+    for (int ct = 0; ct < col_tiles_; ++ct) {
+      const int r0 = rt * rows, c0 = ct * wcols;
+      const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
+      for (int s = 0; s < slices; ++s) {
+        // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
+        auto solve = [&](const DeviceArray& plane, double* eff) {
+          std::fill(g.begin(), g.end(), g_min);
+          for (int r = 0; r < nr; ++r)
+            for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
+          if (!differential)
+            for (int r = 0; r < nr; ++r) g[static_cast<std::size_t>(r) * cols + cols - 1] = s_.references[s].conductance(r0 + r, ct);
+          if (!fast_circuit_) {
+            circuit_->effective(g.data(), rows, cols, dir, eff);
+            return;
+          }
+          std::vector<float>& correction = s_.corrections[d][crossbar++];
+          fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
+          if (refresh) {
+            circuit_->effective(g.data(), rows, cols, dir, eff);
+            correction.resize(cells);
+            for (std::size_t k = 0; k < cells; ++k) correction[k] = static_cast<float>(eff[k] - fast[k]);
+          } else {
+            for (std::size_t k = 0; k < cells; ++k) eff[k] = fast[k] + correction[k];
+          }
+        };
+        solve(plane(s, 0), eff_pos.data());
+        if (differential) solve(plane(s, 1), eff_neg.data());
+        const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
+        for (int r = 0; r < nr; ++r)
+          for (int c = 0; c < nc; ++c) {
+            const std::size_t cell = static_cast<std::size_t>(r) * cols + c;
+            const double reference =
+                differential ? eff_neg[cell] : eff_pos[static_cast<std::size_t>(r) * cols + cols - 1];
+            const float units = static_cast<float>((eff_pos[cell] - reference) * inv_unit);
+            const int i = r0 + r, o = c0 + c;
+            const int k = dir == Direction::Forward ? i : o;
+            const int n = dir == Direction::Forward ? o : i;
+            if (per_slice) e.matrix[static_cast<std::size_t>(k) * width + s * sh.n + n] = units;
+            else e.matrix[static_cast<std::size_t>(k) * width + n] += fold * units;
+          }
+      }
+    }
+
+  // ADC LSB per k-tile and sensed output line.
+  e.lsb.assign(static_cast<std::size_t>(sh.k_tiles) * width, 1.0f);
+  e.inv_lsb.assign(e.lsb.size(), 1.0f);
+  if (a.adc_model == AdcModel::Ideal) { e.valid = true; return; }
+  const double max_input = per_slice ? (1 << a.dac_bits) - 1 : std::ldexp(1.0, a.input_magnitude_bits()) - 1;
+  const double max_weight = per_slice ? (1 << a.bits_per_cell) - 1 : std::ldexp(1.0, a.weight_bits) - 1;
+  for (int t = 0; t < sh.k_tiles; ++t) {
+    const int k0 = t * sh.k_tile, k1 = std::min(sh.k, k0 + sh.k_tile);
+    for (int col = 0; col < width; ++col) {
+      double full = sh.k_tile * max_input * max_weight;  // every line at full input and weight
+      if (a.adc_range == AdcRange::Calibrated) {
+        double pos = 0, neg = 0;
+        for (int k = k0; k < k1; ++k) {
+          const float v = e.matrix[static_cast<std::size_t>(k) * width + col];
+          (v > 0 ? pos : neg) += std::fabs(v);
+        }
+        full = max_input * std::max(pos, neg);
+      }
+      const float lsb = adc_lsb(full * a.adc_clip, a.adc_bits, a.adc_range);
+      e.lsb[static_cast<std::size_t>(t) * width + col] = lsb;
+      e.inv_lsb[static_cast<std::size_t>(t) * width + col] = 1.0f / lsb;
+    }
+  }
+  e.valid = true;
+}
+
+std::vector<float> MappedMatrix::weights() {
+  const Effective& e = effective(Direction::Forward);
+  const ArrayConfig& a = config_.crossbar;
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int slices = per_slice ? a.slices() : 1;
+  const std::size_t width = static_cast<std::size_t>(slices) * out_;
+  std::vector<float> w(static_cast<std::size_t>(out_) * in_, 0.0f);
+  for (int i = 0; i < in_; ++i)
+    for (int s = 0; s < slices; ++s) {
+      const float fold = per_slice ? std::ldexp(1.0f, a.bits_per_cell * s) : 1.0f;
+      for (int o = 0; o < out_; ++o)
+        w[static_cast<std::size_t>(o) * in_ + i] += fold * e.matrix[i * width + static_cast<std::size_t>(s) * out_ + o];
+    }
+  for (float& v : w) v *= s_.w_step;
+  return w;
+}
+
+void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, batch, y); }
+void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, batch, dx); }
+
+PartialSumKernel MappedMatrix::partial_sum_kernel() const {
+  const ArrayConfig& a = config_.crossbar;
+  if (a.read_mode == ReadMode::Folded) return PartialSumKernel::Gemm;
+  if (kernel_ != PartialSumKernel::Auto) return kernel_;
+  // Lookup does dac_bits (x2 signed) table reads per 8 lines where SGEMM does 8 multiply-adds.
+  return a.dac_bits * (a.input_signed ? 2 : 1) <= 2 ? PartialSumKernel::Lookup : PartialSumKernel::Gemm;
+}
+
+namespace {
+
+// y += shift * ADC(c + std_dev * z), one sensed line per element. Restrict-qualified and
+// branch-free inside so that it vectorizes without alias checks.
+void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
+                 const float* __restrict inv, const AdcCodes& codes, bool quantize, float shift, int w,
+                 float* __restrict y) {
+  const float lo = codes.lo, hi = codes.hi;
+  if (quantize && z) {
+    for (int j = 0; j < w; ++j) y[j] += shift * std::clamp(std::nearbyint((c[j] + std_dev * z[j]) * inv[j]), lo, hi) * lsb[j];
+  } else if (quantize) {
+    for (int j = 0; j < w; ++j) y[j] += shift * std::clamp(std::nearbyint(c[j] * inv[j]), lo, hi) * lsb[j];
+  } else if (z) {
+    for (int j = 0; j < w; ++j) y[j] += shift * (c[j] + std_dev * z[j]);
+  } else {
+    for (int j = 0; j < w; ++j) y[j] += shift * c[j];
+  }
+}
+
+}  // namespace
+
+void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, int s, int j0, int w,
+                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const {
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int width = (per_slice ? a.slices() : 1) * sh.n;
+  const int m = (per_slice ? a.input_planes() : 1) * batch;
+  const int col0 = s * sh.n + j0;  // first column in the tile's stacked matrix
+  const bool noisy = config_.device.read_noise_sigma > 0;
+  const bool quantize = a.adc_model == AdcModel::Uniform;
+  const AdcCodes codes(a.adc_bits);
+  const float* lsb = e.lsb.data() + static_cast<std::size_t>(t) * width + col0;
+  const float* inv = e.inv_lsb.data() + static_cast<std::size_t>(t) * width + col0;
+  if (noisy) z.resize(w);
+  for (int r = 0; r < m; ++r) {
+    const int p = r / batch, b = r % batch;
+    const float* c_row = c + static_cast<std::size_t>(r) * ldc;
+    const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
+    // Draw (r, col) of the tile's stream: the same numbers however the columns are split.
+    if (std_dev > 0) fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
+    const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
+    convert_row(c_row, std_dev > 0 ? z.data() : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
+                y + static_cast<std::size_t>(b) * sh.n + j0);
+  }
+}
+
+void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key,
+                                float* y, Scratch& scratch) const {
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const int slices = per_slice ? a.slices() : 1;
+  const int width = slices * sh.n;
+  const int m = (per_slice ? a.input_planes() : 1) * batch;
+  const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
+  scratch.c.resize(static_cast<std::size_t>(m) * (lookup ? kLookupWidth : nn));
+
+  for (int t = 0; t < sh.k_tiles; ++t) {
+    const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+    const uint64_t tile_key = derive_key(key, t);
+    for (int s = 0; s < slices; ++s) {
+      const float* e_block = e.matrix.data() + static_cast<std::size_t>(k0) * width + s * sh.n;
+      if (lookup) {
+        for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
+          const int w = std::min(kLookupWidth, n0 + nn - j0);
+          binary_plane_products(binary_planes_[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
+          convert(dir, e, batch, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
+        }
+      } else {
+        // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
+        const float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m : inputs_.ints.data() + k0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
+                    e_block + n0, width, 0.0f, scratch.c.data(), nn);
+        convert(dir, e, batch, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
+      }
+    }
+  }
+}
+
+void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
+  if (batch < 1) throw std::invalid_argument("MappedMatrix read: batch must be >= 1");
+  const Effective& e = effective(dir);
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  check_inputs(x, batch, sh.k, a);  // before the parallel region: exceptions cannot leave it
+  const bool per_slice = a.read_mode == ReadMode::PerSlice;
+  const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
+  const int planes = per_slice ? a.input_planes() : 1;
+  const int m = planes * batch;
+  const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), ++s_.reads);
+  const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
+  double fold_power = 0;  // folded reads: each slice's devices add noise scaled by the slice weight
+  for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
+
+  QuantizedInputs& q = inputs_;
+  q.ints.resize(static_cast<std::size_t>(batch) * sh.k);
+  q.step.resize(batch);
+  if (per_slice) planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);
+  if (unit_sigma > 0) noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
+  if (lookup) binary_planes_.resize(sh.k_tiles);
+  const bool parallel = parallelism_ == Parallelism::Columns;
+  scratch_.resize(parallel ? omp_get_max_threads() : 1);
+  // Blocks of whole lookup widths. The lookup kernel takes a few per thread so that a slow core
+  // does not hold the rest; SGEMM takes one per thread, since small GEMMs repack their inputs.
+  const int per_thread = lookup ? 4 : 1;
+  const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_thread * static_cast<int>(scratch_.size())), kLookupWidth);
+  const int blocks = ceil_div(sh.n, block);
+
+  // One parallel region for the whole read (a team of one when OpenBLAS parallelizes instead).
+  // Every output accumulates its row-tiles in order, whoever computes it: results do not depend
+  // on the thread count or on the parallelism chosen.
+#pragma omp parallel if (parallel)
+  {
+    // Per sample: quantize; per-slice reads stack its digit planes into each tile's rows (one
+    // GEMM or lookup pass then covers every (plane, slice) partial sum of a crossbar row-tile);
+    // read noise: independent per device and read, so each sensed current gets a Gaussian whose
+    // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
+    // reference) * sum_k input_k^2 * fold_power.
+#pragma omp for schedule(static)
+    for (int b = 0; b < batch; ++b) {
+      float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
+      q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
+      std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
+      for (int t = 0; t < sh.k_tiles; ++t) {
+        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+        for (int p = 0; p < planes; ++p) {
+          const int r = p * batch + b;
+          const float* row = ints + k0;
+          if (per_slice) {
+            float* digits = planes_buf_.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
+            input_digits(row, kt, p, a.dac_bits, digits);
+            row = digits;
+          }
+          if (unit_sigma > 0) {
+            double power = 0;
+            for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
+            noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+          }
+        }
+      }
+    }
+    if (lookup) {
+#pragma omp for schedule(dynamic, 1)
+      for (int t = 0; t < sh.k_tiles; ++t) {
+        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+        split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
+                            binary_planes_[t]);
+      }
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int i = 0; i < blocks; ++i) {
+      const int n0 = i * block, nn = std::min(block, sh.n - n0);
+      read_columns(dir, e, batch, n0, nn, key, y, scratch_[omp_get_thread_num()]);
+      for (int b = 0; b < batch; ++b) {  // integer units back to real values
+        const float scale = q.step[b] * s_.w_step;
+        float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
+        for (int n = 0; n < nn; ++n) row[n] *= scale;
+      }
+    }
+  }
+
+  // Hardware activity: the array is read once per input plane whatever the read mode (folded
+  // reads accumulate the planes and slices in the analog domain before one conversion).
+  const uint64_t n_side_tiles = dir == Direction::Forward ? col_tiles_ : row_tiles_;
+  const uint64_t devices_per_weight = static_cast<uint64_t>(a.slices()) * polarities();
+  const uint64_t hw_planes = a.input_planes();
+  activity_.crossbar_reads += batch * hw_planes * crossbars();
+  activity_.dac_conversions += batch * hw_planes * sh.k * n_side_tiles * devices_per_weight;
+  const uint64_t conversions = batch * planes * (per_slice ? a.slices() : 1) * sh.n * sh.k_tiles;
+  activity_.adc_conversions += conversions;
+  activity_.shift_adds += conversions;
+  activity_.device_macs += batch * hw_planes * devices_per_weight * sh.k * sh.n;
+}
+
+}  // namespace txsim
