@@ -13,6 +13,7 @@
 #include "txsim/json_fields.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/network.h"
+#include "txsim/tlm/mapping.h"
 #include "txsim/tlm/platform.h"
 
 namespace txsim::sweep {
@@ -187,7 +188,12 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
     platform.apply_to(preset.crossbar.crossbar);
     preset.source = where + ": device " + r.device_file + " on platform " + r.platform_file;
     validate(preset.crossbar, preset.source);
-    nn::check_device_preset(preset);
+    // The network fits on the chip (the accelerator's DOES_NOT_FIT), checked on cores that have
+    // the analog layers' crossbar counts but no devices.
+    auto planned = nn::build_network(w, 1, nn::planning_factory(preset));
+    std::vector<hw::LayerShape> shapes;
+    for (nn::WeightCore* c : planned->cores()) shapes.push_back({c->analog(), c->in(), c->out(), c->crossbars(), c->in_array_update()});
+    hw::map_layers(platform, shapes);
   } catch (const SweepError&) {
     throw;
   } catch (const std::exception& e) {

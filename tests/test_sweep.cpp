@@ -297,6 +297,18 @@ TEST(Issue17Defect10, DryRunChecksWhatTrainingWouldRefuse) {
   const std::string e = rejection(old);
   EXPECT_NE(e.find("field 'update.kind' has no effect on bit-sliced weights"), std::string::npos) << e;
   EXPECT_NE(e.find("point "), std::string::npos) << e;
+  // A timed point whose network needs more crossbars than the chip has (the accelerator's
+  // DOES_NOT_FIT): the tiny MLP's analog 32 -> 16 layer takes 4 slices x 2 polarities = 8
+  // crossbars of 64 x 64; a chip of one tile of one PE of one crossbar holds one.
+  ojson small = base_spec();
+  small["device"] = kRoot + "/workloads/devices/txsim_sliced.json";
+  small["platform"] = kRoot + "/platforms/default.json";
+  small["grid"] = ojson::object();
+  small["grid"]["platform.chip.tiles,platform.tile.pes,platform.pe.crossbars"] = {1, 2};
+  const std::string fit = rejection(small);
+  EXPECT_NE(fit.find("the workload needs 8 crossbars of"), std::string::npos) << fit;
+  small["grid"]["platform.chip.tiles,platform.tile.pes,platform.pe.crossbars"] = {2, 4};  // 8 crossbars: fits
+  EXPECT_EQ(rejection(small), "");
   // A workload whose layers do not fit together is refused before training too.
   ojson bad = base_spec();
   bad["grid"] = ojson::object();

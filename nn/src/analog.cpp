@@ -183,4 +183,26 @@ CoreFactory analog_factory(const DevicePreset& preset) {
   };
 }
 
+namespace {
+class PlannedAnalogCore final : public WeightCore {
+ public:
+  PlannedAnalogCore(const DevicePreset& p, int in, int out, uint64_t seed)
+      : WeightCore(in, out, seed), crossbars_(MappedMatrix::crossbars_for(p.crossbar.crossbar, in, out)), pulse_trains_(p.bit_length > 0) {}
+  bool analog() const override { return true; }
+  int crossbars() const override { return crossbars_; }
+  bool in_array_update() const override { return pulse_trains_; }
+
+ private:
+  int crossbars_;
+  bool pulse_trains_;
+};
+}  // namespace
+
+CoreFactory planning_factory(const DevicePreset& preset) {
+  check_device_preset(preset);
+  return [preset](int in, int out, uint64_t seed, int) -> std::unique_ptr<WeightCore> {
+    return std::make_unique<PlannedAnalogCore>(preset, in, out, seed);
+  };
+}
+
 }  // namespace txsim::nn

@@ -93,7 +93,12 @@ class MappedMatrix {
   int row_tiles() const { return row_tiles_; }
   int col_tiles() const { return col_tiles_; }
   int polarities() const { return config_.crossbar.mapping == Mapping::Differential ? 2 : 1; }
-  int crossbars() const { return row_tiles_ * col_tiles_ * config_.crossbar.slices() * polarities(); }
+  int crossbars() const { return crossbars_for(config_.crossbar, in_, out_); }
+  // The physical crossbars an in x out matrix takes on arrays of this config (tiles x slices x
+  // polarities), without building it: for planning a mapping.
+  static int crossbars_for(const ArrayConfig& a, int in, int out) {
+    return ceil_div(in, a.rows) * ceil_div(out, a.weight_cols()) * a.slices() * (a.mapping == Mapping::Differential ? 2 : 1);
+  }
   const CrossbarConfig& config() const { return config_; }
   // Device plane of weights for (slice, polarity): in x out. Offset mapping: polarity 0 only.
   const DeviceArray& plane(int slice, int polarity = 0) const;

@@ -65,5 +65,9 @@ class AnalogCore final : public WeightCore {
 };
 
 CoreFactory analog_factory(const DevicePreset& preset);
+// Cores with the analog layers' shapes, crossbar counts and update kind but no devices: a
+// network built with them is mapped onto a platform (to check that it fits) at the cost of its
+// float weights only.
+CoreFactory planning_factory(const DevicePreset& preset);
 
 }  // namespace txsim::nn
