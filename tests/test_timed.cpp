@@ -94,6 +94,20 @@ std::unique_ptr<Case> add_case(const char* name, const Platform& p, const nn::Wo
   return c;
 }
 
+// The same training without the timed model (the oracle for "the timed model changes no
+// number"): `preset` as the platform imposes it, `net` receives the trained network.
+nn::TrainResult functional_run(const nn::Workload& w, const nn::DevicePreset& preset, const nn::Split& data, uint64_t seed,
+                               std::unique_ptr<nn::Network>* net = nullptr) {
+  auto n = nn::build_network(w, seed, nn::analog_factory(preset));
+  nn::TrainOptions o;
+  o.config = w.train;
+  o.seed = seed;
+  std::ostringstream log;
+  nn::TrainResult r = nn::train(*n, data, o, log);
+  if (net) *net = std::move(n);
+  return r;
+}
+
 nn::Split synthetic_split(int train, int test, std::vector<int> shape, int classes) {
   return {nn::synthetic(train, shape, classes, 3, 0), nn::synthetic(test, shape, classes, 3, 1)};
 }
@@ -238,12 +252,8 @@ TEST(TimedRun, SameAccuracyAndConductancesAsFunctional) {
   p.apply_to(preset.crossbar.crossbar);  // the functional run uses the geometry the platform imposes
   auto timed = add_case("timed", p, w, preset, data);
   sc_core::sc_start();
-  auto functional = nn::build_network(w, 7, nn::analog_factory(preset));
-  nn::TrainOptions o;
-  o.config = w.train;
-  o.seed = 7;
-  std::ostringstream log;
-  const nn::TrainResult f = nn::train(*functional, data, o, log);
+  std::unique_ptr<nn::Network> functional;
+  const nn::TrainResult f = functional_run(w, preset, data, 7, &functional);
   ASSERT_EQ(timed->result.epochs.size(), f.epochs.size());
   for (std::size_t e = 0; e < f.epochs.size(); ++e) {
     EXPECT_EQ(timed->result.epochs[e].train_loss, f.epochs[e].train_loss);
@@ -481,28 +491,48 @@ struct JobHost : sc_core::sc_module {
   }
 };
 
-TEST(TrainingAcceleratorJob, RegistersAndDmaOnlyWithErrorCodes) {
-  const Platform p = default_platform();
-  JobHost host("host");
-  Memory memory("memory", 1 << 20);
-  Router router("router");
-  TrainingAccelerator acc("acc", p);
-  sc_core::sc_signal<bool> irq("irq");
-  host.bus.bind(router.in);
-  acc.top.dma.bind(router.in);
-  router.add_target(0, 1 << 20);
-  router.out.bind(memory.socket);
-  router.add_target(0x4000'0000, kRegisterSpan);
-  router.out.bind(acc.top.regs);
-  acc.top.irq(irq);
-  host.irq(irq);
-  const IdxFiles files = {idx_images(32, 4, 4, 1), idx_labels(32), idx_images(8, 4, 4, 2), idx_labels(8)};
-  const std::vector<unsigned char> data = pack_data_region(files);
-  json d = {{"workload", json::parse(R"({"name": "tiny", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
+// The accelerator on a bus with 1 MiB of memory at 0 and its registers at 0x4000_0000.
+struct JobBench {
+  JobHost host{"host"};
+  Memory memory{"memory", 1 << 20};
+  Router router{"router"};
+  TrainingAccelerator acc;
+  sc_core::sc_signal<bool> irq{"irq"};
+  explicit JobBench(const Platform& p) : acc("acc", p) {
+    host.bus.bind(router.in);
+    acc.top.dma.bind(router.in);
+    router.add_target(0, 1 << 20);
+    router.out.bind(memory.socket);
+    router.add_target(0x4000'0000, kRegisterSpan);
+    router.out.bind(acc.top.regs);
+    acc.top.irq(irq);
+    host.irq(irq);
+  }
+};
+
+json tiny_descriptor() {
+  return {{"workload", json::parse(R"({"name": "tiny", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
     "layers": [{"type": "flatten"}, {"type": "linear", "in": 16, "out": 8, "analog": true}, {"type": "relu"},
                {"type": "linear", "in": 8, "out": 4}], "train": {"epochs": 1, "batch": 8, "lr": 0.05}})")},
-            {"device", json::parse(R"({"crossbar": {"weight_bits": 8, "bits_per_cell": 2, "read_mode": "folded"}})")},
-            {"seed", 5}};
+          {"device", json::parse(R"({"crossbar": {"weight_bits": 8, "bits_per_cell": 2, "read_mode": "folded"}})")},
+          {"seed", 5}};
+}
+
+long max_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+TEST(TrainingAcceleratorJob, RegistersAndDmaOnlyWithErrorCodes) {
+  const Platform p = default_platform();
+  JobBench bench(p);
+  JobHost& host = bench.host;
+  TrainingAccelerator& acc = bench.acc;
+  sc_core::sc_signal<bool>& irq = bench.irq;
+  const IdxFiles files = {idx_images(32, 4, 4, 1), idx_labels(32), idx_images(8, 4, 4, 2), idx_labels(8)};
+  const std::vector<unsigned char> data = pack_data_region(files);
+  const json d = tiny_descriptor();
   std::string results;
   host.body = [&](JobHost& h) {
     json bad = d;
@@ -538,12 +568,7 @@ TEST(TrainingAcceleratorJob, RegistersAndDmaOnlyWithErrorCodes) {
     split.test = nn::parse_idx(files[2], "test images", files[3], "test labels", w.classes);
     nn::normalize_named(w.dataset, split.train);
     nn::normalize_named(w.dataset, split.test);
-    auto net = nn::build_network(w, 5, nn::analog_factory(preset));
-    nn::TrainOptions o;
-    o.config = w.train;
-    o.seed = 5;
-    std::ostringstream log;
-    const nn::TrainResult f = nn::train(*net, split, o, log);
+    const nn::TrainResult f = functional_run(w, preset, split, 5);
     EXPECT_EQ(r["final_test_accuracy"].get<double>(), f.final_test_accuracy);
     ASSERT_EQ(r["epochs"].size(), f.epochs.size());
     EXPECT_EQ(r["epochs"][0]["train_loss"].get<double>(), f.epochs[0].train_loss);
@@ -571,12 +596,7 @@ TEST(Issue17Defect11Timed, ResidualNetworkIsChargedLayerByLayer) {
   auto timed = add_case("timed", p, w, preset, data);
   sc_core::sc_start();
   p.apply_to(preset.crossbar.crossbar);
-  auto functional = nn::build_network(w, 7, nn::analog_factory(preset));
-  nn::TrainOptions o;
-  o.config = w.train;
-  o.seed = 7;
-  std::ostringstream log;
-  const nn::TrainResult f = nn::train(*functional, data, o, log);
+  const nn::TrainResult f = functional_run(w, preset, data, 7);
   ASSERT_EQ(timed->result.epochs.size(), 2u);
   for (int e = 0; e < 2; ++e) EXPECT_EQ(timed->result.epochs[e].train_loss, f.epochs[e].train_loss) << e;
   const HardwareReport& r = timed->chip->controller.report();
@@ -594,39 +614,6 @@ TEST(Issue17Defect11Timed, ResidualNetworkIsChargedLayerByLayer) {
   // The shortcut's 1x1 conv takes the block's 4 channels to 8: 4 x 8 weights per output
   // position, 3 x 3 positions (stride 2), 16 samples per batch, 12 batches.
   EXPECT_EQ(r.layers[3][static_cast<int>(Phase::Forward)].macs, 12ull * 16 * 9 * 4 * 8);
-}
-
-// The accelerator on a bus with 1 MiB of memory, as the test above wires it.
-struct JobBench {
-  JobHost host{"host"};
-  Memory memory{"memory", 1 << 20};
-  Router router{"router"};
-  TrainingAccelerator acc;
-  sc_core::sc_signal<bool> irq{"irq"};
-  explicit JobBench(const Platform& p) : acc("acc", p) {
-    host.bus.bind(router.in);
-    acc.top.dma.bind(router.in);
-    router.add_target(0, 1 << 20);
-    router.out.bind(memory.socket);
-    router.add_target(0x4000'0000, kRegisterSpan);
-    router.out.bind(acc.top.regs);
-    acc.top.irq(irq);
-    host.irq(irq);
-  }
-};
-
-json tiny_descriptor() {
-  return {{"workload", json::parse(R"({"name": "tiny", "dataset": "synthetic", "input": [1, 4, 4], "classes": 4,
-    "layers": [{"type": "flatten"}, {"type": "linear", "in": 16, "out": 8, "analog": true}, {"type": "relu"},
-               {"type": "linear", "in": 8, "out": 4}], "train": {"epochs": 1, "batch": 8, "lr": 0.05}})")},
-          {"device", json::parse(R"({"crossbar": {"weight_bits": 8, "bits_per_cell": 2, "read_mode": "folded"}})")},
-          {"seed", 5}};
-}
-
-long max_rss_kib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;
 }
 
 // Defect 4 of issue 17: DATA_SIZE = 0xFFFFFFFF made the model allocate and zero 4 GiB before
