@@ -65,6 +65,10 @@ CSV
     "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 1 > /dev/null 2>&1
     expect 1 "the checkpoint belongs to another run: seed was 1, this run has 2" \
       "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --seed 2 --resume
+    expect 1 "the checkpoint belongs to another run: device was \"digital\"" \
+      "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --device workloads/devices/ideal.json --resume
+    expect 1 "the checkpoint belongs to another run: test_samples was 500, this run has 100" \
+      "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --limit-test 100 --resume
     expect 0 "resumed from" "$txsim" train --workload tests/sweep/tiny_mlp.json --out "$dir/run" --epochs 2 --resume
     ;;
   commands)

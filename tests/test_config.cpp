@@ -43,8 +43,9 @@ TEST(Issue17Defect11Config, ReadsAndWritesEveryFieldOfAHandWrittenReference) {
     for (const auto& [key, value] : members.items()) {
       ++fields;
       // A log-normal spread needs the relative scale, which is the default: the one exception.
-      if (defaults.contains(section) && defaults[section].contains(key) && key != "program_scale")
+      if (defaults.contains(section) && defaults[section].contains(key) && key != "program_scale") {
         EXPECT_NE(defaults[section][key], value) << section << "." << key << " is its default in the reference";
+      }
     }
   EXPECT_EQ(fields, 30);
   EXPECT_EQ(to_json(crossbar_config_from_json(reference, "reference")), reference);

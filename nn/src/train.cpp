@@ -111,7 +111,8 @@ void save_checkpoint(Network& net, const Checkpoint& c, PhaseObserver* observer,
   write_atomically(path, std::string(kMagic, sizeof kMagic) + w.bytes());
 }
 
-Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch) {
+Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch,
+                           const nlohmann::json* expected_run) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw TrainingError(path + ": cannot open the checkpoint");
   constexpr std::uintmax_t kMaxBytes = std::uintmax_t(1) << 34;
@@ -133,6 +134,15 @@ Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::str
     if (const uint64_t f = r.get_u64("format"); f != kFormat)
       throw TrainingError(path + ": checkpoint format " + std::to_string(f) + ": accepted " + std::to_string(kFormat));
     c.run = parse_json_text(r.get_text("run", 1 << 24), path + " (run header)");
+    // Another run's checkpoint is named as such before its model is read.
+    if (expected_run)
+      for (const auto& item : expected_run->items()) {
+        const auto saved = c.run.find(item.key());
+        if (saved == c.run.end() || *saved != item.value())
+          throw TrainingError(path + ": the checkpoint belongs to another run: " + item.key() + " was " +
+                              (saved == c.run.end() ? std::string("absent") : saved->dump()) + ", this run has " +
+                              item.value().dump() + "; resume with the settings it started with, or train into another --out");
+      }
     const uint64_t epoch = r.get_u64("epoch");
     if (epoch < 1 || epoch > static_cast<uint64_t>(max_epoch))
       throw TrainingError(path + ": epoch " + std::to_string(epoch) + ": accepted 1.." + std::to_string(max_epoch) +
@@ -221,14 +231,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     // same numbers as a run that was never stopped).
     log << "resume: no checkpoint in " << dir << " yet (no epoch had finished): starting from epoch 1\n";
   } else if (o.resume) {
-    const Checkpoint c = load_checkpoint(net, o.observer, ckpt, t.epochs);
-    for (const auto& item : run.items()) {
-      const auto saved = c.run.find(item.key());
-      if (saved == c.run.end() || *saved != item.value())
-        throw TrainingError(ckpt + ": the checkpoint belongs to another run: " + item.key() + " was " +
-                            (saved == c.run.end() ? std::string("absent") : saved->dump()) + ", this run has " + item.value().dump() +
-                            "; resume with the settings it started with, or train into another --out");
-    }
+    const Checkpoint c = load_checkpoint(net, o.observer, ckpt, t.epochs, &run);
     start = c.epoch;
     // The metrics the checkpoint holds, with the wall times metrics.json recorded for them (a
     // kill between the two writes cannot lose an epoch: metrics.json is written first).

@@ -61,7 +61,10 @@ struct Checkpoint {
 };
 void save_checkpoint(Network& net, const Checkpoint& c, PhaseObserver* observer, const std::string& path);
 // Restores the network (and the observer); checks the header: format, finite values, the epoch
-// range (1..max_epoch) and the metrics; every error names the file and what is wrong.
-Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch);
+// range (1..max_epoch), the metrics and, with expected_run, that every member of it is the
+// checkpoint's run's (before any of the model is read); every error names the file and what is
+// wrong.
+Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch,
+                           const nlohmann::json* expected_run = nullptr);
 
 }  // namespace txsim::nn
