@@ -111,6 +111,24 @@ TEST(Issue17Defect7, JsonIntegersAreRangeCheckedNotWrapped) {
   EXPECT_EQ(json_integer(nlohmann::json::parse("-3"), -5, 5), -3);
 }
 
+// Found by tools/fuzz.sh (the sanitizer build): an input of 2147483647 channels overflowed
+// channels x kernel^2 in a signed int, and a layer of 2^24 x 2^24 weights was allocated before
+// anything refused it. Input dimensions and each layer's weights are bounded first, in 64 bits.
+TEST(Issue17Defect7, WorkloadSizesAreBoundedBeforeAllocation) {
+  auto build = [](const std::string& text) {
+    return error_of([&] { nn::build_network(nn::workload_from_json(nlohmann::json::parse(text), "big.json"), 1); });
+  };
+  const std::string channels = build(R"({"dataset": "synthetic", "input": [2147483647, 1, 1], "classes": 2,
+    "layers": [{"type": "conv2d", "out": 2, "kernel": 5}]})");
+  EXPECT_NE(channels.find("big.json: input: 2147483647: accepted integers in 1..65536"), std::string::npos) << channels;
+  const std::string wide = build(R"({"dataset": "synthetic", "input": [1, 4096, 4096], "classes": 2,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 16777216, "out": 16777216}]})");
+  EXPECT_NE(wide.find("16777216 x 16777216 weights: accepted at most 2^28 per layer"), std::string::npos) << wide;
+  const std::string conv = build(R"({"dataset": "synthetic", "input": [65536, 8, 8], "classes": 2,
+    "layers": [{"type": "conv2d", "out": 65536, "kernel": 64}]})");
+  EXPECT_NE(conv.find("268435456 x 65536 weights"), std::string::npos) << conv;
+}
+
 // Defect 7: /dev/zero as a measured-device CSV was read until memory ran out; a folder as a
 // preset gave an error without the file's name.
 TEST(Issue17Defect7, DeviceFilesAndFoldersAreRefusedByName) {

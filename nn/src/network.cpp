@@ -185,9 +185,12 @@ Workload workload_from_json(const json& j, const std::string& source) {
   if (!input || !input->is_array() || input->size() != 3)
     fail(source, "input", "accepted [channels, height, width]");
   for (const auto& d : *input) {
-    if (!d.is_number_integer() || d.get<int>() < 1) fail(source, "input", d.dump() + ": accepted positive integers");
-    w.input.push_back(d.get<int>());
+    const std::optional<long long> v = json_integer(d, 1, 1 << 16);
+    if (!v) fail(source, "input", d.dump() + ": accepted integers in 1..65536");
+    w.input.push_back(static_cast<int>(*v));
   }
+  if (static_cast<long long>(w.input[0]) * w.input[1] * w.input[2] > (1 << 26))
+    fail(source, "input", "more than 2^26 values per sample");
   w.classes = top.integer("classes", 2, 100000);
   const json* layers = top.take("layers");
   if (!layers || !layers->is_array() || layers->empty()) fail(source, "layers", "accepted a non-empty array of layers");
@@ -222,6 +225,8 @@ Workload load_workload(const std::string& path) {
 
 namespace {
 
+constexpr long long kMaxLayerWeights = 1LL << 28;  // 1 GiB of float weights
+
 // Builds a chain of layers onto `net`, checking each against the shape it receives; `index`
 // numbers the layers of the whole network in order (nested ones included): their seeds.
 void build_layers(const Workload& w, const std::vector<json>& layers, const std::string& prefix, std::vector<int>& shape,
@@ -235,7 +240,10 @@ void build_layers(const Workload& w, const std::vector<json>& layers, const std:
     const int number = index++;
     const uint64_t layer_seed = derive_key(seed, static_cast<uint64_t>(number));
     std::unique_ptr<Layer> layer;
-    auto core = [&](int in, int out) -> std::unique_ptr<WeightCore> {
+    auto core = [&](long long in, long long out) -> std::unique_ptr<WeightCore> {
+      // A layer's weights are counted in 64 bits and bounded before anything is allocated.
+      if (in * out > kMaxLayerWeights)
+        fail(w.source, at, std::to_string(in) + " x " + std::to_string(out) + " weights: accepted at most 2^28 per layer");
       if (!is_analog || !analog) return nullptr;
       return analog(in, out, layer_seed, number);
     };
@@ -250,8 +258,9 @@ void build_layers(const Workload& w, const std::vector<json>& layers, const std:
       if (shape.size() != 3) fail(w.source, at, "gets " + shape_string(shape) + ": accepted [channels, height, width]");
       const int out = m.integer("out", 1, 1 << 16), kernel = m.integer("kernel", 1, 64);
       const int stride = m.integer("stride", 1, 64, 1), padding = m.integer("padding", 0, 64, 0);
+      auto weights = core(static_cast<long long>(shape[0]) * kernel * kernel, out);
       layer = std::make_unique<Conv2d>(shape[0], out, kernel, stride, padding, m.boolean("bias", true), layer_seed,
-                                       core(shape[0] * kernel * kernel, out));
+                                       std::move(weights));
     } else if (type == "relu") {
       layer = std::make_unique<ReLU>();
     } else if (type == "maxpool2d" || type == "avgpool2d") {
