@@ -64,7 +64,9 @@ int train_main(int argc, char** argv) {
     int_option(vm, "trace-batches", 1, 1 << 30, "training batches in the trace");
     const int limit_train = int_option(vm, "limit-train", 0, 1 << 30, "0: every training sample");
     const int limit_test = int_option(vm, "limit-test", 0, 1 << 30, "0: every test sample");
-    // Output paths are checked before training, not after it.
+    // Output paths are checked before training, not after it (the --out folder is made first, so
+    // a trace inside it, as the main job writes, is fine).
+    if (vm.count("out")) std::filesystem::create_directories(vm["out"].as<std::string>());
     for (const char* name : {"trace", "vcd"})
       if (vm.count(name)) {
         const std::filesystem::path path = vm[name].as<std::string>(), folder = path.parent_path();

@@ -82,6 +82,9 @@ CSV
     expect 2 "the folder '$dir/missing' does not exist" "$txsim" train --workload tests/sweep/tiny_mlp.json \
       --platform platforms/default.json --trace "$dir/missing/trace.json"
     [ $(($(date +%s) - start)) -lt 10 ] || fail "--trace into a missing folder was refused only after training"
+    # A trace inside the --out folder (as the main job writes it) is fine: --out is made first.
+    expect 0 "trace: $dir/fresh/trace.json" "$txsim" train --workload tests/sweep/tiny_mlp.json --epochs 1 \
+      --platform platforms/default.json --out "$dir/fresh" --trace "$dir/fresh/trace.json"
     expect 1 "with the command line's --set: field 'update.nu' = \"abc\"" "$txsim" train --workload tests/sweep/tiny_mlp.json \
       --device workloads/devices/ideal.json --set update.nu=abc
     # The progress bar on a terminal: every redraw fits in 79 columns.
