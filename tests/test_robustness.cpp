@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -18,6 +19,7 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
+#include "txsim/state_archive.h"
 #include "txsim/tlm/platform.h"
 
 namespace txsim {
@@ -227,6 +229,22 @@ TEST(Issue17Defect7, CheckpointHeaderIsValidated) {
   // The intact checkpoint resumes.
   write_file(ckpt, bytes);
   EXPECT_EQ(run.train(resume).epochs.size(), 3u);
+}
+
+// Found by tools/fuzz.sh (ASan): a damaged count in a checkpoint entry whose size the model does
+// not fix (weight codes, update factors) was allocated before the reader saw that the file does
+// not hold it. The count is now held against the bytes left first.
+TEST(Issue17Defect7, CheckpointCountsCannotAllocateWhatTheFileDoesNotHold) {
+  StateWriter w;
+  w.put("codes", std::vector<int32_t>{1, 2, 3});
+  std::string bytes = w.bytes();
+  const uint64_t huge = uint64_t(1) << 40;
+  std::memcpy(&bytes[4 + 5 + 1], &huge, 8);  // name length, "codes", type, then the count
+  StateReader r(bytes, "damaged.bin");
+  std::vector<int32_t> v;
+  const std::string e = error_of([&] { r.get("codes", v, r.peek_count("codes")); });
+  EXPECT_NE(e.find("damaged.bin: state 'codes': 1099511627776 values announced, the file holds fewer"), std::string::npos) << e;
+  EXPECT_TRUE(v.empty());
 }
 
 }  // namespace

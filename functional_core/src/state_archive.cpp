@@ -61,6 +61,14 @@ uint64_t StateReader::peek_count(const std::string& name) {
   return c;
 }
 
+// A count read from the file (or expected by the model) is held against the bytes left before
+// anything is allocated for it: a damaged count cannot make the reader allocate what the file
+// does not hold.
+void StateReader::check_room(const std::string& name, uint64_t count, std::size_t element) const {
+  if (count > (in_.size() - at_) / element)
+    throw StateError(source_ + ": state '" + name + "': " + std::to_string(count) + " values announced, the file holds fewer");
+}
+
 uint64_t StateReader::get_u64(const std::string& name) {
   uint64_t v = 0;
   take(name, 'u', 1, &v, sizeof v);
@@ -92,20 +100,24 @@ void check_finite(const std::string& source, const std::string& name, const std:
 }  // namespace
 
 void StateReader::get(const std::string& name, std::vector<float>& v, std::size_t count) {
+  check_room(name, count, sizeof(float));
   v.resize(count);
   take(name, 'f', count, v.data(), count * sizeof(float));
   check_finite(source_, name, v);
 }
 void StateReader::get(const std::string& name, std::vector<double>& v, std::size_t count) {
+  check_room(name, count, sizeof(double));
   v.resize(count);
   take(name, 'd', count, v.data(), count * sizeof(double));
   check_finite(source_, name, v);
 }
 void StateReader::get(const std::string& name, std::vector<int32_t>& v, std::size_t count) {
+  check_room(name, count, sizeof(int32_t));
   v.resize(count);
   take(name, 'i', count, v.data(), count * sizeof(int32_t));
 }
 void StateReader::get(const std::string& name, std::vector<uint64_t>& v, std::size_t count) {
+  check_room(name, count, sizeof(uint64_t));
   v.resize(count);
   take(name, 'u', count, v.data(), count * sizeof(uint64_t));
 }

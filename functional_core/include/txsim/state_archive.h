@@ -54,6 +54,7 @@ class StateReader {
   template <class T>
   void get_raw(const std::string& name, std::vector<T>& v, std::size_t count) {
     static_assert(std::is_trivially_copyable_v<T>);
+    check_room(name, count, sizeof(T));
     v.resize(count);
     take(name, static_cast<char>('A' + sizeof(T) % 26), count * sizeof(T), v.data(), count * sizeof(T));
   }
@@ -64,6 +65,7 @@ class StateReader {
 
  private:
   void take(const std::string& name, char type, uint64_t count, void* data, std::size_t bytes);
+  void check_room(const std::string& name, uint64_t count, std::size_t element) const;
   const std::string& in_;
   std::string source_;
   std::size_t at_ = 0;
