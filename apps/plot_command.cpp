@@ -186,7 +186,6 @@ std::string number(double v) {
   return buf;
 }
 
-// Writes name.dat and name.gp, runs gnuplot for name.png and name.svg.
 // gnuplot on `script`, without a shell: its standard error into `log`. Returns its exit status.
 int run_gnuplot(const std::string& script, const std::string& log) {
   posix_spawn_file_actions_t actions;

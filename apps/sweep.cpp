@@ -168,11 +168,15 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
     const nn::Workload w = nn::workload_from_json(r.workload, where + ": workload");
     if (w.train.epochs < 1 || w.train.batch < 1 || !(w.train.lr > 0))
       throw SweepError(where + ": train.epochs and train.batch must be >= 1 and train.lr > 0");
-    nn::build_network(w, 1);  // the layers fit together (shapes), before anything trains
-    if (r.device.is_null()) return;
+    // Each point's network is built once, as training would build it (its layers fit together),
+    // on cores without devices where it is analog (planning_factory checks the preset too).
+    if (r.device.is_null()) {
+      nn::build_network(w, 1);
+      return;
+    }
     nn::DevicePreset preset = nn::device_preset_from_json(r.device, where + ": device " + r.device_file);
     if (r.platform.is_null()) {
-      nn::check_device_preset(preset);
+      nn::build_network(w, 1, nn::planning_factory(preset));
       return;
     }
     const hw::Platform platform = hw::platform_from_json(r.platform, where + ": platform");

@@ -52,7 +52,11 @@ int train_main(int argc, char** argv) {
       std::cout << opts << "\n";
       return 0;
     }
-    nn::Workload w = nn::load_workload(vm["workload"].as<std::string>());
+    // What a checkpoint of this run belongs to: the workload, device and platform as loaded (each
+    // file read once: the identity and the run come from the same text).
+    const std::string workload_path = vm["workload"].as<std::string>();
+    nlohmann::json run = {{"workload", read_json_file(workload_path)}, {"device", "digital"}};
+    nn::Workload w = nn::workload_from_json(run["workload"], workload_path);
     if (vm.count("epochs")) w.train.epochs = vm["epochs"].as<int>();
     if (vm.count("batch")) w.train.batch = vm["batch"].as<int>();
     if (vm.count("lr")) w.train.lr = vm["lr"].as<double>();
@@ -76,11 +80,9 @@ int train_main(int argc, char** argv) {
           throw UsageError(std::string("--") + name + " '" + path.string() + "': the folder '" + folder.string() + "' does not exist");
       }
     hw::Platform platform;
-    // What a checkpoint of this run belongs to: the workload, device and platform as loaded.
-    nlohmann::json run = {{"workload", read_json_file(vm["workload"].as<std::string>())}, {"device", "digital"}};
     if (timed) {
-      platform = hw::load_platform(vm["platform"].as<std::string>());
       run["platform"] = read_json_file(vm["platform"].as<std::string>());
+      platform = hw::platform_from_json(run["platform"], vm["platform"].as<std::string>());
     }
     nn::CoreFactory factory;
     std::string device_name = "digital";

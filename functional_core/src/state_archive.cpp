@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace txsim {
 
@@ -99,27 +100,17 @@ void check_finite(const std::string& source, const std::string& name, const std:
 }
 }  // namespace
 
-void StateReader::get(const std::string& name, std::vector<float>& v, std::size_t count) {
-  check_room(name, count, sizeof(float));
+template <class T>
+void StateReader::get_vector(const std::string& name, std::vector<T>& v, std::size_t count, char type) {
+  check_room(name, count, sizeof(T));
   v.resize(count);
-  take(name, 'f', count, v.data(), count * sizeof(float));
-  check_finite(source_, name, v);
+  take(name, type, count, v.data(), count * sizeof(T));
+  if constexpr (std::is_floating_point_v<T>) check_finite(source_, name, v);
 }
-void StateReader::get(const std::string& name, std::vector<double>& v, std::size_t count) {
-  check_room(name, count, sizeof(double));
-  v.resize(count);
-  take(name, 'd', count, v.data(), count * sizeof(double));
-  check_finite(source_, name, v);
-}
-void StateReader::get(const std::string& name, std::vector<int32_t>& v, std::size_t count) {
-  check_room(name, count, sizeof(int32_t));
-  v.resize(count);
-  take(name, 'i', count, v.data(), count * sizeof(int32_t));
-}
-void StateReader::get(const std::string& name, std::vector<uint64_t>& v, std::size_t count) {
-  check_room(name, count, sizeof(uint64_t));
-  v.resize(count);
-  take(name, 'u', count, v.data(), count * sizeof(uint64_t));
-}
+
+void StateReader::get(const std::string& name, std::vector<float>& v, std::size_t count) { get_vector(name, v, count, 'f'); }
+void StateReader::get(const std::string& name, std::vector<double>& v, std::size_t count) { get_vector(name, v, count, 'd'); }
+void StateReader::get(const std::string& name, std::vector<int32_t>& v, std::size_t count) { get_vector(name, v, count, 'i'); }
+void StateReader::get(const std::string& name, std::vector<uint64_t>& v, std::size_t count) { get_vector(name, v, count, 'u'); }
 
 }  // namespace txsim

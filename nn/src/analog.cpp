@@ -108,7 +108,7 @@ DevicePreset load_device_preset(const std::string& path) {
 
 void check_device_preset(const DevicePreset& preset) {
   const ArrayConfig& a = preset.crossbar.crossbar;
-  const bool analog_cells = a.slices() == 1 && a.mapping == Mapping::Differential;  // MappedMatrix::analog_cells()
+  const bool analog_cells = MappedMatrix::analog_cells(a);
   if (preset.bit_length > 0 && !analog_cells)
     throw ConfigError(preset.source + ": field 'update.bit_length' = " + std::to_string(preset.bit_length) +
                       ": accepted 0 unless crossbar.bits_per_cell == crossbar.weight_bits (pulse trains program one device pair per weight)");

@@ -113,24 +113,23 @@ void save_checkpoint(Network& net, const Checkpoint& c, PhaseObserver* observer,
 
 Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::string& path, int max_epoch,
                            const nlohmann::json* expected_run) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw TrainingError(path + ": cannot open the checkpoint");
   constexpr std::uintmax_t kMaxBytes = std::uintmax_t(1) << 34;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec) || std::filesystem::file_size(path, ec) > kMaxBytes)
-    throw TrainingError(path + ": not a regular file of at most 16 GiB (a TxSim checkpoint)");
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string bytes = text.str();
+  if (!std::filesystem::is_regular_file(path, ec)) throw TrainingError(path + ": not a regular file (a TxSim checkpoint)");
+  std::string bytes;
+  try {
+    bytes = read_text_file(path, kMaxBytes);
+  } catch (const ConfigError& e) {
+    throw TrainingError(e.what());
+  }
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     if (bytes.size() >= 7 && std::memcmp(bytes.data(), kMagic, 7) == 0)
       throw TrainingError(path + ": a checkpoint of an older TxSim (format " + std::string(1, bytes[7]) + "); accepted format 2: train again");
     throw TrainingError(path + ": not a TxSim checkpoint (bad magic)");
   }
-  const std::string body = bytes.substr(sizeof kMagic);
   Checkpoint c;
   try {
-    StateReader r(body, path);
+    StateReader r(bytes, path, sizeof kMagic);
     if (const uint64_t f = r.get_u64("format"); f != kFormat)
       throw TrainingError(path + ": checkpoint format " + std::to_string(f) + ": accepted " + std::to_string(kFormat));
     c.run = parse_json_text(r.get_text("run", 1 << 24), path + " (run header)");

@@ -145,14 +145,30 @@ std::string summary(const HardwareReport& r) {
   return out.str();
 }
 
+namespace {
+// The report's scalar totals, once for save and load (const or not).
+template <class Report>
+auto report_totals(Report& r) {
+  return std::array{&r.train_ns, &r.eval_ns, &r.train_pj, &r.eval_pj};
+}
+template <class Report>
+auto report_counts(Report& r) {
+  return std::array{&r.train_samples, &r.train_batches, &r.eval_samples, &r.train_ops};
+}
+}  // namespace
+
 void save_report(const HardwareReport& r, StateWriter& w) {
   w.put_text("hardware platform", r.platform);
   std::vector<PhaseTotals> phases;
   for (const auto& layer : r.layers) phases.insert(phases.end(), layer.begin(), layer.end());
   phases.push_back(r.input);
   w.put_raw("hardware phase totals", phases);
-  w.put("hardware totals", std::vector<double>{r.train_ns, r.eval_ns, r.train_pj, r.eval_pj});
-  w.put("hardware counts", std::vector<uint64_t>{r.train_samples, r.train_batches, r.eval_samples, r.train_ops});
+  std::vector<double> totals;
+  for (const double* v : report_totals(r)) totals.push_back(*v);
+  w.put("hardware totals", totals);
+  std::vector<uint64_t> counts;
+  for (const uint64_t* v : report_counts(r)) counts.push_back(*v);
+  w.put("hardware counts", counts);
   w.put_raw("hardware epochs", r.epochs);
 }
 
@@ -165,18 +181,14 @@ void load_report(HardwareReport& r, StateReader& in) {
   for (std::size_t l = 0; l < r.layers.size(); ++l)
     for (int p = 0; p < kPhases; ++p) r.layers[l][p] = phases[l * kPhases + p];
   r.input = phases.back();
+  const auto totals_at = report_totals(r);
   std::vector<double> totals;
-  in.get("hardware totals", totals, 4);
-  r.train_ns = totals[0];
-  r.eval_ns = totals[1];
-  r.train_pj = totals[2];
-  r.eval_pj = totals[3];
+  in.get("hardware totals", totals, totals_at.size());
+  for (std::size_t k = 0; k < totals.size(); ++k) *totals_at[k] = totals[k];
+  const auto counts_at = report_counts(r);
   std::vector<uint64_t> counts;
-  in.get("hardware counts", counts, 4);
-  r.train_samples = counts[0];
-  r.train_batches = counts[1];
-  r.eval_samples = counts[2];
-  r.train_ops = counts[3];
+  in.get("hardware counts", counts, counts_at.size());
+  for (std::size_t k = 0; k < counts.size(); ++k) *counts_at[k] = counts[k];
   in.get_raw("hardware epochs", r.epochs, in.peek_count("hardware epochs") / sizeof(EpochHardware));
 }
 

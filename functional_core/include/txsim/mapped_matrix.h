@@ -48,9 +48,8 @@ class MappedMatrix {
 
   // One device pair per weight (one slice, differential mapping): what pulsed updates and
   // centered programming need.
-  bool analog_cells() const {
-    return config_.crossbar.slices() == 1 && config_.crossbar.mapping == Mapping::Differential;
-  }
+  bool analog_cells() const { return analog_cells(config_.crossbar); }
+  static bool analog_cells(const ArrayConfig& a) { return a.slices() == 1 && a.mapping == Mapping::Differential; }
 
   // For pulsed training (one slice, differential): programs each pair around the middle of the
   // conductance range, G+- = mid +- w / 2, so that both devices can move either way.
@@ -92,12 +91,13 @@ class MappedMatrix {
   int outputs() const { return out_; }
   int row_tiles() const { return row_tiles_; }
   int col_tiles() const { return col_tiles_; }
-  int polarities() const { return config_.crossbar.mapping == Mapping::Differential ? 2 : 1; }
+  int polarities() const { return polarities(config_.crossbar); }
+  static int polarities(const ArrayConfig& a) { return a.mapping == Mapping::Differential ? 2 : 1; }
   int crossbars() const { return crossbars_for(config_.crossbar, in_, out_); }
   // The physical crossbars an in x out matrix takes on arrays of this config (tiles x slices x
   // polarities), without building it: for planning a mapping.
   static int crossbars_for(const ArrayConfig& a, int in, int out) {
-    return ceil_div(in, a.rows) * ceil_div(out, a.weight_cols()) * a.slices() * (a.mapping == Mapping::Differential ? 2 : 1);
+    return ceil_div(in, a.rows) * ceil_div(out, a.weight_cols()) * a.slices() * polarities(a);
   }
   const CrossbarConfig& config() const { return config_; }
   // Device plane of weights for (slice, polarity): in x out. Offset mapping: polarity 0 only.

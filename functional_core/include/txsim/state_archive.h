@@ -4,6 +4,7 @@
 // error naming it, never a silently shifted checkpoint. Floating-point entries must be finite.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -41,8 +42,9 @@ class StateWriter {
 
 class StateReader {
  public:
-  // `source` names the file in errors.
-  StateReader(const std::string& bytes, std::string source) : in_(bytes), source_(std::move(source)) {}
+  // `source` names the file in errors; entries start at byte `start` (after a file's magic).
+  StateReader(const std::string& bytes, std::string source, std::size_t start = 0)
+      : in_(bytes), source_(std::move(source)), at_(std::min(start, bytes.size())) {}
   uint64_t get_u64(const std::string& name);
   double get_double(const std::string& name);
   std::string get_text(const std::string& name, std::size_t max_bytes);
@@ -66,6 +68,9 @@ class StateReader {
  private:
   void take(const std::string& name, char type, uint64_t count, void* data, std::size_t bytes);
   void check_room(const std::string& name, uint64_t count, std::size_t element) const;
+  // check_room, then exactly `count` elements of `type`; floating-point ones must be finite.
+  template <class T>
+  void get_vector(const std::string& name, std::vector<T>& v, std::size_t count, char type);
   const std::string& in_;
   std::string source_;
   std::size_t at_ = 0;
