@@ -28,6 +28,7 @@
 #include <boost/program_options.hpp>
 
 #include "txsim/config.h"
+#include "txsim/tlm/accounting.h"
 
 extern char** environ;
 
@@ -456,11 +457,11 @@ int plot_main(int argc, char** argv) {
     accuracy_plot(t, x, dir, title, made);
     epochs_plot(t, dir, title, made);
     if (std::find(t.header.begin(), t.header.end(), "energy_array_joules_per_image") != t.header.end()) {
-      bars_plot(t, dir, title, "energy", "energy per image by component",
-                {{"energy_array_joules_per_image", "array"}, {"energy_dac_joules_per_image", "DAC"},
-                 {"energy_adc_joules_per_image", "ADC"}, {"energy_shift_add_joules_per_image", "shift-add"},
-                 {"energy_digital_joules_per_image", "digital"}, {"energy_buffer_joules_per_image", "buffers"},
-                 {"energy_noc_joules_per_image", "NoC"}, {"energy_program_joules_per_image", "programming"}},
+      std::vector<std::pair<std::string, std::string>> components;  // the accounting table's, then leakage
+      for (const hw::ComponentInfo& c : hw::kComponentTable)
+        components.emplace_back("energy_" + std::string(c.key) + "_joules_per_image", c.label);
+      components.emplace_back("energy_static_joules_per_image", "static (leakage)");
+      bars_plot(t, dir, title, "energy", "energy per image by component", components,
                 1e6, "training energy per image (µJ)", made);
       bars_plot(t, dir, title, "latency", "time per epoch by phase",
                 {{"latency_FW_seconds_per_epoch", "FW"}, {"latency_AG_seconds_per_epoch", "AG"},

@@ -13,6 +13,7 @@
 #include "txsim/json_fields.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/network.h"
+#include "txsim/tlm/accounting.h"
 #include "txsim/tlm/mapping.h"
 #include "txsim/tlm/platform.h"
 
@@ -189,7 +190,7 @@ void validate_point(const Spec& spec, const Resolved& r, const std::vector<std::
           throw SweepError(spec.source + ": '" + path + "': the platform sets " + t.field + " on timed points; sweep platform." +
                            f.platform + " instead");
     }
-    platform.apply_to(preset.crossbar.crossbar);
+    platform.apply_to(preset.crossbar.crossbar, r.device_file);
     preset.source = where + ": device " + r.device_file + " on platform " + r.platform_file;
     validate(preset.crossbar, preset.source);
     // The network fits on the chip (the accelerator's DOES_NOT_FIT), checked on cores that have
@@ -395,7 +396,13 @@ namespace {
 const std::vector<std::string> kHardware = {"train_seconds", "images_per_second", "energy_per_image_joules", "tops_per_watt",
                                             "area_mm2"};
 const std::vector<std::string> kPhasesCols = {"FW", "AG", "WG", "WU", "input"};
-const std::vector<std::string> kComponents = {"array", "dac", "adc", "shift_add", "digital", "buffer", "noc", "program"};
+// Every component of the accounting table, then the chip's leakage.
+std::vector<std::string> component_keys() {
+  std::vector<std::string> keys;
+  for (const hw::ComponentInfo& c : hw::kComponentTable) keys.push_back(c.key);
+  keys.push_back("static");
+  return keys;
+}
 
 }  // namespace
 
@@ -409,7 +416,7 @@ std::vector<std::string> columns(const Spec& spec) {
   if (!spec.platform.empty() || std::any_of(spec.axes.begin(), spec.axes.end(), [](const Axis& a) { return a.name == "platform"; })) {
     for (const std::string& h : kHardware) c.push_back(h);
     for (const std::string& p : kPhasesCols) c.push_back("latency_" + p + "_seconds_per_epoch");
-    for (const std::string& e : kComponents) c.push_back("energy_" + e + "_joules_per_image");
+    for (const std::string& e : component_keys()) c.push_back("energy_" + e + "_joules_per_image");
   }
   c.push_back("config");
   return c;
@@ -551,7 +558,7 @@ Row row_from_outputs(const Spec& spec, const Point& p, const std::string& dir, c
     for (const std::string& ph : kPhasesCols)
       r["latency_" + ph + "_seconds_per_epoch"] =
           number(h.at("train_latency_by_phase_seconds").at(ph).get<double>() / std::max(1, epochs));
-    for (const std::string& c : kComponents)
+    for (const std::string& c : component_keys())
       r["energy_" + c + "_joules_per_image"] =
           number(samples > 0 ? h.at("train_energy_by_component_joules").at(c).get<double>() / samples : 0.0);
   }

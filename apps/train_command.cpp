@@ -94,7 +94,7 @@ int train_main(int argc, char** argv) {
       nn::DevicePreset preset = nn::device_preset_from_json(j, sets.empty() ? device : device + " with the command line's --set");
       run["device"] = j;
       if (timed) {
-        platform.apply_to(preset.crossbar.crossbar);
+        platform.apply_to(preset.crossbar.crossbar, device);
         validate(preset.crossbar, device + " on platform " + platform.source);
       }
       factory = nn::analog_factory(preset);

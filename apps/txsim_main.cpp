@@ -17,6 +17,7 @@
 #include "circuit_commands.h"
 #include "command_util.h"
 #include "data_command.h"
+#include "platform_command.h"
 #include "plot_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
@@ -128,6 +129,7 @@ constexpr Subcommand kSubcommands[] = {
     {"train", txsim::app::train_main, "train a workload on crossbars, functional or timed on a platform"},
     {"sweep", txsim::app::sweep_main, "a grid of training runs from a spec, resumable, on threads or MPI ranks"},
     {"plot", txsim::app::plot_main, "figures and a Markdown table from a sweep's results.csv"},
+    {"platform", txsim::app::platform_main, "a platform's peak throughput, area and power by component, TOPS/mm2, TOPS/W"},
     {"make-data", txsim::app::make_data_main, "write a synthetic dataset in MNIST or CIFAR-10 format"},
     {"layer", layer_main, "one layer mapped onto crossbars: error against float GEMM and speed"},
     {"crossbar-solve", txsim::app::crossbar_solve_main, "output currents of one crossbar with parasitics"},

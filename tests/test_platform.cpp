@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
+#include "txsim/tlm/peak.h"
 #include "txsim/tlm/platform.h"
 
 namespace txsim::hw {
@@ -29,14 +32,68 @@ TEST(Platform, ShippedPlatformsLoad) {
 }
 
 // Area, by hand from platforms/default.json: 16 tiles x 4 PEs x 4 crossbars = 256 crossbars,
-// each with its array, 64 DACs, 1 ADC and a shift-and-add unit; per tile a buffer, the other
-// logic and a router (mesh); one global buffer.
+// each with its array, 64 DACs, 64 sample-and-holds, 1 ADC and half a shift-and-add unit; per PE
+// the input and output registers; per tile the buffer, the bus, the digital unit, the activation,
+// shift-and-add, pooling and output-register units and a router (mesh); one global buffer and
+// the off-chip interface.
 TEST(Platform, AreaIsTheSumOfTheComponents) {
   const Platform p = load_platform(kRoot + "/platforms/default.json");
-  const double per_crossbar = 0.00000625 + 64 * 1.66e-7 + 1 * 0.0012 + 0.00003;
-  const double expected = 256 * per_crossbar + 16 * (0.04 + 0.004) + 0.3 + 16 * 0.03775;
+  const double per_crossbar = 0.00000625 + 64 * 1.66015625e-7 + 64 * 3.90625e-8 + 1 * 0.0012 + 0.5 * 0.00006;
+  const double per_pe = 0.00105 + 0.000385;
+  const double per_tile = 0.04 + 0.02 + 0.048 + 0.0006 + 0.00006 + 0.00024 + 0.0032 + 0.03775;
+  const double expected = 256 * per_crossbar + 64 * per_pe + 16 * per_tile + 0.3 + 1;
   EXPECT_NEAR(p.area_mm2(), expected, 1e-12);
-  EXPECT_NEAR(p.area_mm2(), 1.9272, 1e-4);
+  EXPECT_NEAR(p.area_mm2(), 4.1093, 1e-4);
+}
+
+// ISAAC's Table 6 (ISCA 2016), summed by hand: an IMA is ADC 0.0096 + DAC 0.00017 + S+H 0.00004
+// + arrays 0.0002 + shift-and-add 0.00024 + IR 0.0021 + OR 0.00077 = 0.01312 mm2 and 24.08 mW;
+// a tile is 12 IMAs + eDRAM 0.083 + bus 0.090 + a quarter router 0.03775 + sigmoid 0.0006 +
+// shift-and-add 0.00006 + max-pool 0.00024 + OR 0.0032 mm2; 168 tiles + HyperTransport 22.88 mm2.
+// Power: 12 x 24.08 + 20.7 + 7 + 10.5 + 0.52 + 0.05 + 0.4 + 1.68 mW per tile, x 168, + 10.4 W.
+// Peak: 16128 crossbars / 8 per 16-bit weight, each 128 x 128 MACs per 16 cycles of 100 ns.
+TEST(Platform, IsaacPeakReportMatchesTable6RowByRow) {
+  const PeakReport r = peak_report(load_platform(kRoot + "/platforms/isaac.json"));
+  const double ima_mm2 = 0.0096 + 0.00017 + 0.00004 + 0.0002 + 0.00024 + 0.0021 + 0.00077;
+  const double tile_mm2 = 12 * ima_mm2 + 0.083 + 0.090 + 0.151 / 4 + 0.0006 + 0.00006 + 0.00024 + 0.0032;
+  EXPECT_NEAR(r.area_mm2(), 168 * tile_mm2 + 22.88, 1e-9);
+  const double tile_mw = 12 * (16 + 4 + 0.01 + 2.4 + 0.2 + 1.24 + 0.23) + 20.7 + 7 + 42.0 / 4 + 0.52 + 0.05 + 0.4 + 1.68;
+  EXPECT_NEAR(r.power_w(), 168 * tile_mw * 1e-3 + 10.4, 1e-9);
+  auto row = [&](Component c) { return r.parts[index_of(c)]; };
+  EXPECT_NEAR(row(Component::Adc).power_w(), 168 * 12 * 16e-3, 1e-9);
+  EXPECT_NEAR(row(Component::Dac).power_w(), 168 * 12 * 4e-3, 1e-9);
+  EXPECT_NEAR(row(Component::SampleHold).power_w(), 168 * 12 * 10e-6, 1e-12);
+  EXPECT_NEAR(row(Component::Array).power_w(), 168 * 12 * 2.4e-3, 1e-9);
+  EXPECT_NEAR(row(Component::ShiftAdd).power_w(), 168 * 12 * 0.2e-3, 1e-9);
+  EXPECT_NEAR(row(Component::InputRegister).power_w(), 168 * 12 * 1.24e-3, 1e-9);
+  EXPECT_NEAR(row(Component::OutputRegister).power_w(), 168 * 12 * 0.23e-3, 1e-9);
+  EXPECT_NEAR(row(Component::Router).power_w(), 42 * 42e-3, 1e-9);
+  EXPECT_NEAR(row(Component::OffChipInterface).power_w(), 10.4, 1e-9);
+  EXPECT_NEAR(r.peak_tops(), 2.0 * 128 * 128 * (16128 / 8) / (16 * 100e-9) * 1e-12, 1e-9);
+  // Against the published totals: 85.4 mm2 and 65.8 W within 3%, 41.3 TOPS within 2%,
+  // 0.48 TOPS/mm2 and 0.63 TOPS/W within 5%.
+  EXPECT_NEAR(r.area_mm2() / 85.4, 1, 0.03);
+  EXPECT_NEAR(r.power_w() / 65.8, 1, 0.03);
+  EXPECT_NEAR(r.peak_tops() / 41.3, 1, 0.02);
+  EXPECT_NEAR(r.tops_per_mm2() / 0.48, 1, 0.05);
+  EXPECT_NEAR(r.tops_per_w() / 0.63, 1, 0.05);
+  // A component the platform does not have is zero and says so.
+  EXPECT_TRUE(row(Component::GlobalBuffer).absent);
+  EXPECT_NE(peak_table(r).find("global buffer"), std::string::npos);
+}
+
+// Every component of the accounting table once, and every one of them in each place that
+// reports components: the peak report's JSON and the platform's units.
+TEST(Accounting, EachComponentOnceAndEverywhere) {
+  std::set<std::string> keys;
+  for (std::size_t k = 0; k < kComponentCount; ++k) {
+    EXPECT_EQ(index_of(kComponentTable[k].id), k) << kComponentTable[k].key;
+    EXPECT_TRUE(keys.insert(kComponentTable[k].key).second) << kComponentTable[k].key;
+  }
+  const nlohmann::json j = to_json(peak_report(load_platform(kRoot + "/platforms/default.json")));
+  EXPECT_EQ(j.at("components").size(), kComponentCount);
+  for (const std::string& k : keys) EXPECT_TRUE(j.at("components").contains(k)) << k;
+  for (const char* top : {"area_mm2", "power_w", "peak_tops", "tops_per_mm2", "tops_per_w"}) EXPECT_TRUE(j.contains(top)) << top;
 }
 
 // More ADCs per crossbar: a shorter read cycle while the conversions are the bottleneck (never
@@ -67,6 +124,22 @@ TEST(Platform, AppliesItsGeometryToADevicePreset) {
   EXPECT_EQ(a.bits_per_cell, 2);
   EXPECT_EQ(a.dac_bits, 1);
   EXPECT_EQ(a.adc_bits, 8);
+  // A preset whose devices are analog (one 8-bit device per weight) keeps its cells on a
+  // platform with analog cells, and is refused, naming both files, on ISAAC's 2-bit cells.
+  ArrayConfig analog;
+  analog.weight_bits = analog.bits_per_cell = 8;
+  ArrayConfig on_default = analog;
+  load_platform(kRoot + "/platforms/default.json").apply_to(on_default, "pcm.json");
+  EXPECT_EQ(on_default.bits_per_cell, 8);
+  EXPECT_EQ(on_default.rows, 64);
+  try {
+    p.apply_to(analog, "pcm.json");
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("isaac.json and pcm.json"), std::string::npos) << what;
+    EXPECT_NE(what.find("accepted: a platform with crossbar.cells \"analog\""), std::string::npos) << what;
+  }
 }
 
 // scale_from (crossbar) and scale_from_bits (ADC): the file's figures hold for the reference array
@@ -78,18 +151,18 @@ TEST(Platform, ScalesArrayAndAdcFiguresFromTheirReference) {
   j["crossbar"]["rows"] = 128;
   j["adc"]["bits"] = 5;
   const Platform fixed = platform_from_json(j, "fixed.json");
-  EXPECT_DOUBLE_EQ(fixed.crossbar.read_energy_pj, 7.5);  // no reference: the figures as written
-  EXPECT_DOUBLE_EQ(fixed.adc.energy_pj, 1.5625);
+  EXPECT_DOUBLE_EQ(fixed.part(Component::Array).energy_pj, 7.5);  // no reference: the figures as written
+  EXPECT_DOUBLE_EQ(fixed.part(Component::Adc).energy_pj, 1.5625);
   j["crossbar"]["scale_from"] = {{"rows", 64}, {"cols", 64}};
   j["adc"]["scale_from_bits"] = 8;
   const Platform scaled = platform_from_json(j, "scaled.json");
-  EXPECT_DOUBLE_EQ(scaled.crossbar.read_energy_pj, 15.0);         // 128 x 64 cells: twice 64 x 64
-  EXPECT_DOUBLE_EQ(scaled.crossbar.area_mm2, 2 * 0.00000625);
-  EXPECT_DOUBLE_EQ(scaled.adc.energy_pj, 1.5625 / 8);              // 5 bits: 2^-3 of the 8-bit ADC
-  EXPECT_DOUBLE_EQ(scaled.adc.area_mm2, 0.0012 / 8);
+  EXPECT_DOUBLE_EQ(scaled.part(Component::Array).energy_pj, 15.0);  // 128 x 64 cells: twice 64 x 64
+  EXPECT_DOUBLE_EQ(scaled.part(Component::Array).area_mm2, 2 * 0.00000625);
+  EXPECT_DOUBLE_EQ(scaled.part(Component::Adc).energy_pj, 1.5625 / 8);  // 5 bits: 2^-3 of the 8-bit ADC
+  EXPECT_DOUBLE_EQ(scaled.part(Component::Adc).area_mm2, 0.0012 / 8);
   EXPECT_DOUBLE_EQ(scaled.adc.gsps, fixed.adc.gsps);               // the rate is as written
   j["adc"]["bits"] = 10;
-  EXPECT_DOUBLE_EQ(platform_from_json(j, "ten.json").adc.energy_pj, 1.5625 * 4);
+  EXPECT_DOUBLE_EQ(platform_from_json(j, "ten.json").part(Component::Adc).energy_pj, 1.5625 * 4);
   j["adc"]["scale_from_bits"] = 0;
   EXPECT_THROW(platform_from_json(j, "zero.json"), ConfigError);
   j["adc"]["scale_from_bits"] = 8;
@@ -149,6 +222,8 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
 #include "txsim/mapped_matrix.h"
 #include "txsim/tlm/cost.h"
 
+#include <cmath>
+
 namespace txsim::hw {
 namespace {
 
@@ -171,39 +246,96 @@ TEST(Cost, ReadPhaseByHand) {
   ASSERT_EQ(m.crossbars(), 16);
   EXPECT_EQ(a.crossbar_reads, 3u * 7 * 16);
   Placement one{16, 1, 0, 1};
-  const Cost c1 = read_cost(p, a, one);
+  // Folded: one conversion per output, sample and row tile: 3 x 20 x 2 = 120.
+  EXPECT_EQ(a.adc_conversions, 120u);
+  const Cost c1 = read_cost(p, a, one, 60);
   EXPECT_DOUBLE_EQ(c1.latency_ns, 21 * 100.0);           // 21 read cycles of 100 ns per crossbar
-  EXPECT_DOUBLE_EQ(c1.array_pj, 336 * 7.5);
-  EXPECT_DOUBLE_EQ(c1.dac_pj, a.dac_conversions * 0.00039);
-  EXPECT_DOUBLE_EQ(c1.adc_pj, a.adc_conversions * 1.5625);
-  EXPECT_DOUBLE_EQ(c1.shift_add_pj, a.shift_adds * 0.039);
+  EXPECT_EQ(c1.bound(), Resource::Array);
+  EXPECT_DOUBLE_EQ(c1.pj(Component::Array), 336 * 7.5);
+  EXPECT_DOUBLE_EQ(c1.pj(Component::Dac), a.dac_conversions * 0.390625);
+  EXPECT_DOUBLE_EQ(c1.pj(Component::SampleHold), 120 * 0.0009765625);
+  EXPECT_DOUBLE_EQ(c1.pj(Component::Adc), 120 * 1.5625);
+  EXPECT_DOUBLE_EQ(c1.pj(Component::ShiftAdd), a.shift_adds * 0.01953125);
+  EXPECT_DOUBLE_EQ(c1.ops(Component::InputRegister), a.dac_conversions / 8.0);  // 1-bit DACs: a bit each
+  EXPECT_DOUBLE_EQ(c1.pj(Component::TileOutputRegister), 60 * 1.4);
   Placement two{16, 2, 0, 1};
-  EXPECT_DOUBLE_EQ(read_cost(p, a, two).latency_ns, 11 * 100.0);  // ceil(21 / 2) cycles
-  EXPECT_DOUBLE_EQ(read_cost(p, a, two).energy_pj(), c1.energy_pj());  // same work, same energy
+  EXPECT_DOUBLE_EQ(read_cost(p, a, two, 60).latency_ns, 11 * 100.0);  // ceil(21 / 2) cycles
+  EXPECT_DOUBLE_EQ(read_cost(p, a, two, 60).energy_pj(), c1.energy_pj());  // same work, same energy
+}
+
+// Per-slice and folded reads of the same layer charge in energy exactly the conversions they
+// charge in time: the ADC time is ceil(conversions / (crossbars x ADCs)) / gsps with the count
+// the energy uses. Per slice, the 64 x 64 arrays' 4 slices x 7 planes x 20 outputs x 2 row tiles
+// x 3 samples = 3360 conversions on 16 ADCs: 210 each at 0.64 GS/s = 328.125 ns, under the
+// 2100 ns of array reads; with a 1 ns array read the ADCs bound the per-slice phase.
+TEST(Cost, ReadModesChargeTheConversionsTheyTime) {
+  nlohmann::json j = read_json_file(kRoot + "/platforms/default.json");
+  j["crossbar"]["read_ns"] = 1;
+  const Platform p = platform_from_json(j, "fast_array.json");
+  for (ReadMode mode : {ReadMode::PerSlice, ReadMode::Folded}) {
+    CrossbarConfig c;
+    p.apply_to(c.crossbar);
+    c.crossbar.read_mode = mode;
+    MappedMatrix m(c, 100, 20, 1);
+    std::vector<float> w(2000, 0.01f), x(300, 0.5f), y(60);
+    m.program(w.data());
+    m.reset_activity();
+    m.forward(x.data(), 3, y.data());
+    const Activity& a = m.activity();
+    const uint64_t expected = mode == ReadMode::PerSlice ? 3360 : 120;
+    ASSERT_EQ(a.adc_conversions, expected);
+    const Cost cost = read_cost(p, a, Placement{16, 1, 0, 1}, 60);
+    const double per_adc = std::ceil(expected / 16.0);
+    EXPECT_DOUBLE_EQ(cost.demand_ns[static_cast<std::size_t>(Resource::Adc)], per_adc / 0.64);
+    EXPECT_DOUBLE_EQ(cost.ops(Component::Adc), static_cast<double>(expected));
+    EXPECT_DOUBLE_EQ(cost.pj(Component::Adc), expected * 1.5625);
+    EXPECT_DOUBLE_EQ(cost.ops(Component::SampleHold), static_cast<double>(expected));
+    EXPECT_DOUBLE_EQ(cost.latency_ns, std::max(21 * 1.0, per_adc / 0.64));
+    // Per slice the ADCs bound the phase (328.125 ns); folded, 8 conversions per ADC take 12.5 ns
+    // and the 21 array reads bound it.
+    EXPECT_EQ(cost.bound(), mode == ReadMode::PerSlice ? Resource::Adc : Resource::Array);
+  }
 }
 
 TEST(Cost, BufferNocDigitalAndUpdateByHand) {
   const Platform p = load_platform(kRoot + "/platforms/default.json");
-  Cost b = buffer_cost(p.tile_buffer, 100);  // 4 accesses of 32 bytes, 1 ns and 10 pJ each
-  EXPECT_DOUBLE_EQ(b.latency_ns, 4.0);
-  EXPECT_DOUBLE_EQ(b.buffer_pj, 40.0);
+  Cost b = buffer_cost(p.tile_buffer, p.part(Component::TileBuffer), Component::TileBuffer, 100);
+  EXPECT_DOUBLE_EQ(b.latency_ns, 4.0);  // 4 accesses of 32 bytes, 1 ns and 10 pJ each
+  EXPECT_DOUBLE_EQ(b.pj(Component::TileBuffer), 40.0);
+  Cost t = tile_traffic_cost(p, 100);  // and 100 bytes over the 32 B/ns bus at 0.12 pJ per byte
+  EXPECT_DOUBLE_EQ(t.latency_ns, 4.0);
+  EXPECT_DOUBLE_EQ(t.pj(Component::TileBus), 12.0);
   EXPECT_EQ(hops_between(p, 0, 15), 6);  // 16 tiles on a 4 x 4 mesh: corner to corner
   EXPECT_EQ(hops_between(p, 5, 6), 1);
-  Cost n = noc_cost(p.noc, 100, 6);       // 4 flits behind a 6-hop head
+  Cost n = noc_cost(p, 100, 6);       // 4 flits behind a 6-hop head
   EXPECT_DOUBLE_EQ(n.latency_ns, 9.0);
-  EXPECT_DOUBLE_EQ(n.noc_pj, 100 * 6 * 1.3);
+  EXPECT_DOUBLE_EQ(n.pj(Component::Router), 100 * 6 * 1.3125);
+  const Platform isaac = load_platform(kRoot + "/platforms/isaac.json");  // 42 routers of 4 tiles, 7 x 7 grid
+  EXPECT_EQ(hops_between(isaac, 0, 3), 0);
+  EXPECT_EQ(hops_between(isaac, 0, 4), 1);
+  EXPECT_EQ(hops_between(isaac, 0, 167), 6 + 5);  // router 41: column 6, row 5
   const Platform ns = load_platform(kRoot + "/platforms/neurosim.json");  // H-tree over 64 tiles
   EXPECT_EQ(hops_between(ns, 0, 1), 2);
   EXPECT_EQ(hops_between(ns, 0, 63), 12);
   Cost d = digital_cost(p, 1000, 2);  // 32 MAC/ns per tile
   EXPECT_DOUBLE_EQ(d.latency_ns, 1000 / 64.0);
-  EXPECT_DOUBLE_EQ(d.digital_pj, 1000.0);
+  EXPECT_DOUBLE_EQ(d.pj(Component::Digital), 1000.0);
+  Cost off = offchip_cost(p, 128);  // 12.8 GB/s; 40 pJ per byte in the interface, 160 in DRAM
+  EXPECT_DOUBLE_EQ(off.latency_ns, 10.0);
+  EXPECT_DOUBLE_EQ(off.pj(Component::OffChipInterface), 128 * 40.0);
+  EXPECT_DOUBLE_EQ(off.pj(Component::Dram), 128 * 160.0);
   Activity a;
   a.program_pulses = 500;
   a.program_slots = 64;
   Cost u = update_cost(p, a);
   EXPECT_DOUBLE_EQ(u.latency_ns, 64 * 50.0);
-  EXPECT_DOUBLE_EQ(u.program_pj, 1000.0);
+  EXPECT_DOUBLE_EQ(u.pj(Component::Programming), 1000.0);
+  nlohmann::json j = read_json_file(kRoot + "/platforms/default.json");
+  j["crossbar"]["verify_reads"] = 2;  // write-verify: 2 reads of 100 ns after every slot
+  const Platform verify = platform_from_json(j, "verify.json");
+  Cost v = update_cost(verify, a);
+  EXPECT_DOUBLE_EQ(v.latency_ns, 64 * (50.0 + 2 * 100));
+  EXPECT_DOUBLE_EQ(v.ops(Component::Array), 500.0 * 2 / 64);  // a read verifies a row of 64 devices
   EXPECT_THROW(hops_between(p, 0, 16), std::out_of_range);
 }
 

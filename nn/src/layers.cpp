@@ -46,7 +46,7 @@ void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
   for (std::size_t i = 0; i < step.size(); ++i) w_.value[i] += step[i];
 }
 
-void WeightCore::report(Phase phase, int rows) {
+void WeightCore::report(Phase phase, int rows, uint64_t input_values) {
   if (!observer_) return;
   PhaseEvent e;
   e.phase = phase;
@@ -54,6 +54,7 @@ void WeightCore::report(Phase phase, int rows) {
   e.rows = rows;
   e.in = in_;
   e.out = out_;
+  e.input_values = input_values ? input_values : static_cast<uint64_t>(rows) * in_;
   e.analog = analog();
   e.activity = take_activity();
   observer_->on_phase(e);
@@ -175,7 +176,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
       }
   rows_out_.resize(static_cast<std::size_t>(rows) * k_);
   core_->forward(patches_.data(), rows, rows_out_.data());
-  core_->report(Phase::Forward, rows);
+  core_->report(Phase::Forward, rows, static_cast<uint64_t>(n) * c_ * h * w);
   y.resize({n, k_, oh, ow});
   for (int b = 0; b < n; ++b)
     for (int k = 0; k < k_; ++k) {
@@ -200,10 +201,10 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
       }
     }
   accumulate_weight_grad(rows_out_.data(), patches_.data(), rows, ckk, k_, core_->weight().grad.data());
-  core_->report(Phase::WeightGradient, rows);
+  core_->report(Phase::WeightGradient, rows, static_cast<uint64_t>(n) * c_ * h * w);
   std::vector<float> dpatches(static_cast<std::size_t>(rows) * ckk);
   core_->backward(rows_out_.data(), rows, dpatches.data());
-  core_->report(Phase::ActivationGradient, rows);
+  core_->report(Phase::ActivationGradient, rows, static_cast<uint64_t>(n) * c_ * h * w);
   dx.resize(in_shape_);
   std::fill(dx.data.begin(), dx.data.end(), 0.0f);
   for (int b = 0; b < n; ++b)  // col2im

@@ -7,58 +7,86 @@
 
 namespace txsim::hw {
 
+namespace {
+std::size_t at(Resource r) { return static_cast<std::size_t>(r); }
+}  // namespace
+
 Cost& Cost::operator+=(const Cost& o) {
   latency_ns += o.latency_ns;
-  array_pj += o.array_pj;
-  dac_pj += o.dac_pj;
-  adc_pj += o.adc_pj;
-  shift_add_pj += o.shift_add_pj;
-  digital_pj += o.digital_pj;
-  buffer_pj += o.buffer_pj;
-  noc_pj += o.noc_pj;
-  program_pj += o.program_pj;
+  parts += o.parts;
+  static_pj += o.static_pj;
+  for (std::size_t k = 0; k < kResources; ++k) demand_ns[k] += o.demand_ns[k];
   return *this;
 }
 
 Cost Cost::energy_scaled(double f) const {
   Cost s = *this;
-  s.array_pj *= f;
-  s.dac_pj *= f;
-  s.adc_pj *= f;
-  s.shift_add_pj *= f;
-  s.digital_pj *= f;
-  s.buffer_pj *= f;
-  s.noc_pj *= f;
-  s.program_pj *= f;
+  s.parts.scale(f);
+  s.static_pj *= f;
   return s;
 }
 
-Cost read_cost(const Platform& p, const Activity& a, const Placement& where) {
+Resource Cost::bound() const {
+  return static_cast<Resource>(std::max_element(demand_ns.begin(), demand_ns.end()) - demand_ns.begin());
+}
+
+Cost read_cost(const Platform& p, const Activity& a, const Placement& where, uint64_t outputs) {
   if (where.crossbars < 1 || where.replicas < 1) throw std::invalid_argument("read_cost: a placement needs crossbars and replicas >= 1");
   Cost c;
-  const double cycles_per_crossbar = static_cast<double>(a.crossbar_reads) / where.crossbars;
-  c.latency_ns = std::ceil(cycles_per_crossbar / where.replicas) * p.read_cycle_ns();
-  c.array_pj = a.crossbar_reads * p.crossbar.read_energy_pj;
-  c.dac_pj = a.dac_conversions * p.dac.energy_pj;
-  c.adc_pj = a.adc_conversions * p.adc.energy_pj;
-  c.shift_add_pj = a.shift_adds * p.shift_add_energy_pj;
+  const double crossbars = static_cast<double>(where.crossbars) * where.replicas;
+  const double cycles = std::ceil(static_cast<double>(a.crossbar_reads) / crossbars);
+  const double per_adc = std::ceil(static_cast<double>(a.adc_conversions) / (crossbars * p.adc.per_crossbar));
+  c.demand_ns[at(Resource::Array)] = cycles * p.crossbar.read_ns;
+  c.demand_ns[at(Resource::Adc)] = per_adc / p.adc.gsps;
+  c.latency_ns = std::max(c.demand_ns[at(Resource::Array)], c.demand_ns[at(Resource::Adc)]);
+  c.parts.charge(Component::Array, static_cast<double>(a.crossbar_reads), p.part(Component::Array));
+  c.parts.charge(Component::Dac, static_cast<double>(a.dac_conversions), p.part(Component::Dac));
+  c.parts.charge(Component::SampleHold, static_cast<double>(a.adc_conversions), p.part(Component::SampleHold));
+  c.parts.charge(Component::Adc, static_cast<double>(a.adc_conversions), p.part(Component::Adc));
+  c.parts.charge(Component::ShiftAdd, static_cast<double>(a.shift_adds), p.part(Component::ShiftAdd));
+  c.parts.charge(Component::InputRegister, static_cast<double>(a.dac_conversions) * p.dac.bits / 8.0,
+                 p.part(Component::InputRegister));
+  c.parts.charge(Component::OutputRegister, static_cast<double>(a.shift_adds), p.part(Component::OutputRegister));
+  c.parts.charge(Component::TileShiftAdd, static_cast<double>(outputs), p.part(Component::TileShiftAdd));
+  c.parts.charge(Component::TileOutputRegister, static_cast<double>(outputs), p.part(Component::TileOutputRegister));
   return c;
 }
 
-Cost buffer_cost(const BufferSpec& b, uint64_t bytes) {
+Cost buffer_cost(const BufferSpec& b, const ComponentSpec& spec, Component component, uint64_t bytes) {
   Cost c;
   const uint64_t accesses = (bytes + b.width_bytes - 1) / b.width_bytes;
   c.latency_ns = accesses * b.latency_ns;
-  c.buffer_pj = accesses * b.energy_pj;
+  c.demand_ns[at(Resource::Buffer)] = c.latency_ns;
+  c.parts.charge(component, static_cast<double>(accesses), spec);
   return c;
 }
 
-Cost noc_cost(const NocSpec& n, uint64_t bytes, int hops) {
+Cost overlapped(Cost a, const Cost& b) {
+  const double latency = std::max(a.latency_ns, b.latency_ns);
+  a += b;
+  a.latency_ns = latency;
+  return a;
+}
+
+Cost tile_traffic_cost(const Platform& p, uint64_t bytes) {
+  Cost c = buffer_cost(p.tile_buffer, p.part(Component::TileBuffer), Component::TileBuffer, bytes);
+  if (p.tile_bus) {
+    Cost bus;
+    bus.latency_ns = static_cast<double>(bytes) / p.bus_bytes_per_ns;
+    bus.demand_ns[at(Resource::Buffer)] = bus.latency_ns;
+    bus.parts.charge(Component::TileBus, static_cast<double>(bytes), p.part(Component::TileBus));
+    c = overlapped(c, bus);
+  }
+  return c;
+}
+
+Cost noc_cost(const Platform& p, uint64_t bytes, int hops) {
   Cost c;
   if (bytes == 0) return c;
-  const uint64_t flits = (bytes + n.link_bytes - 1) / n.link_bytes;
-  c.latency_ns = (hops + static_cast<double>(flits) - 1) * n.hop_ns;
-  c.noc_pj = static_cast<double>(bytes) * hops * n.energy_pj_per_byte_hop;
+  const uint64_t flits = (bytes + p.noc.link_bytes - 1) / p.noc.link_bytes;
+  c.latency_ns = (hops + static_cast<double>(flits) - 1) * p.noc.hop_ns;
+  c.demand_ns[at(Resource::Interconnect)] = c.latency_ns;
+  c.parts.charge(Component::Router, static_cast<double>(bytes) * hops, p.part(Component::Router));
   return c;
 }
 
@@ -69,8 +97,9 @@ int hops_between(const Platform& p, int from, int to) {
   switch (p.noc.kind) {
     case NocKind::Bus: return 1;
     case NocKind::Mesh: {
-      const int width = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(p.tiles))));
-      return std::abs(from % width - to % width) + std::abs(from / width - to / width);
+      const int a = from / p.noc.tiles_per_router, b = to / p.noc.tiles_per_router;
+      const int width = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(p.routers()))));
+      return std::abs(a % width - b % width) + std::abs(a / width - b / width);
     }
     case NocKind::HTree: {
       int levels = 0;
@@ -84,14 +113,36 @@ int hops_between(const Platform& p, int from, int to) {
 Cost digital_cost(const Platform& p, uint64_t macs, int tiles) {
   Cost c;
   c.latency_ns = static_cast<double>(macs) / (p.digital_macs_per_ns * std::max(1, tiles));
-  c.digital_pj = static_cast<double>(macs) * p.digital_mac_energy_pj;
+  c.demand_ns[at(Resource::Digital)] = c.latency_ns;
+  c.parts.charge(Component::Digital, static_cast<double>(macs), p.part(Component::Digital));
+  return c;
+}
+
+Cost gradient_unit_cost(const Platform& p, uint64_t macs) {
+  Cost c;
+  c.latency_ns = static_cast<double>(macs) / p.gradient_unit_macs_per_ns;
+  c.demand_ns[at(Resource::Digital)] = c.latency_ns;
+  c.parts.charge(Component::WeightGradientUnit, static_cast<double>(macs), p.part(Component::WeightGradientUnit));
   return c;
 }
 
 Cost update_cost(const Platform& p, const Activity& a) {
   Cost c;
-  c.latency_ns = static_cast<double>(a.program_slots) * p.crossbar.write_pulse_ns;
-  c.program_pj = static_cast<double>(a.program_pulses) * p.crossbar.write_energy_pj;
+  c.latency_ns = static_cast<double>(a.program_slots) * (p.crossbar.write_pulse_ns + p.crossbar.verify_reads * p.crossbar.read_ns);
+  c.demand_ns[at(Resource::Programming)] = c.latency_ns;
+  c.parts.charge(Component::Programming, static_cast<double>(a.program_pulses), p.part(Component::Programming));
+  if (p.crossbar.verify_reads > 0)
+    c.parts.charge(Component::Array, static_cast<double>(a.program_pulses) * p.crossbar.verify_reads / p.crossbar.cols,
+                   p.part(Component::Array));
+  return c;
+}
+
+Cost offchip_cost(const Platform& p, uint64_t bytes) {
+  Cost c;
+  c.latency_ns = static_cast<double>(bytes) / p.offchip_gbps;  // GB/s = bytes per ns
+  c.demand_ns[at(Resource::OffChip)] = c.latency_ns;
+  c.parts.charge(Component::OffChipInterface, static_cast<double>(bytes), p.part(Component::OffChipInterface));
+  c.parts.charge(Component::Dram, static_cast<double>(bytes), p.part(Component::Dram));
   return c;
 }
 

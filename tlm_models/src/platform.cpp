@@ -12,6 +12,26 @@ namespace txsim::hw {
 using nlohmann::json;
 using Fields = JsonFields<ConfigError>;
 
+double Platform::units(Component c) const {
+  const double xbars = crossbars();
+  switch (kComponentTable[index_of(c)].scope) {
+    case Scope::PerCrossbar:
+      if (c == Component::Adc) return xbars * adc.per_crossbar;
+      if (c == Component::ShiftAdd) return xbars * shift_adds_per_crossbar;
+      return xbars;
+    case Scope::PerRow: return xbars * crossbar.rows;
+    case Scope::PerColumn: return xbars * crossbar.cols;
+    case Scope::PerPe: return static_cast<double>(tiles) * pes_per_tile;
+    case Scope::PerTile: return tiles;
+    case Scope::PerRouter: return noc.kind == NocKind::Bus ? 1 : routers();
+    case Scope::PerChip:
+      if (c == Component::WeightGradientUnit) return gradient_unit == GradientUnit::Dedicated ? 1 : 0;
+      if (c == Component::GlobalBuffer) return global_buffer.kib > 0 ? 1 : 0;
+      return 1;
+  }
+  return 0;
+}
+
 double Platform::adc_cycle_ns() const {
   const int conversions = (crossbar.cols + adc.per_crossbar - 1) / adc.per_crossbar;  // per ADC
   return conversions / adc.gsps;
@@ -20,36 +40,73 @@ double Platform::adc_cycle_ns() const {
 double Platform::read_cycle_ns() const { return std::max(crossbar.read_ns, adc_cycle_ns()); }
 
 double Platform::area_mm2() const {
-  const double n = crossbars();
-  const double per_crossbar = crossbar.area_mm2 + crossbar.rows * dac.area_mm2 + adc.per_crossbar * adc.area_mm2 +
-                              shift_add_area_mm2;
-  const double routers = noc.kind == NocKind::Bus ? noc.router_area_mm2 : tiles * noc.router_area_mm2;
-  return n * per_crossbar + tiles * (tile_buffer.area_mm2 + tile_other_area_mm2) + global_buffer.area_mm2 + routers;
+  double a = 0;
+  for (const ComponentInfo& c : kComponentTable)
+    if (!c.off_chip) a += units(c.id) * part(c.id).area_mm2;
+  return a;
+}
+
+double Platform::static_mw() const {
+  double p = 0;
+  for (const ComponentInfo& c : kComponentTable) p += units(c.id) * part(c.id).static_mw;
+  return p;
+}
+
+bool Platform::keeps_cell_bits(const ArrayConfig& a) const {
+  return a.bits_per_cell == a.weight_bits && a.bits_per_cell > crossbar.bits_per_cell;
 }
 
 // Keep kImposedFields (platform.h) in step with the fields set here.
-void Platform::apply_to(ArrayConfig& array) const {
+void Platform::apply_to(ArrayConfig& array, const std::string& preset_source) const {
+  if (keeps_cell_bits(array) && crossbar.cells != CellKind::Analog)
+    throw ConfigError(source + " and " + preset_source + ": the preset's devices are analog (one device holds a " +
+                      std::to_string(array.weight_bits) + "-bit weight: crossbar.bits_per_cell " +
+                      std::to_string(array.bits_per_cell) + " = weight_bits) but the platform's cells are " +
+                      std::to_string(crossbar.bits_per_cell) +
+                      "-bit multi-level cells programmed by write-verify (crossbar.cells \"multi_level\"); accepted: "
+                      "a platform with crossbar.cells \"analog\", or a preset whose weights are sliced onto cells of at most " +
+                      std::to_string(crossbar.bits_per_cell) + " bits (crossbar.bits_per_cell < weight_bits)");
   array.rows = crossbar.rows;
   array.cols = crossbar.cols;
-  array.bits_per_cell = crossbar.bits_per_cell;
+  if (!keeps_cell_bits(array)) array.bits_per_cell = crossbar.bits_per_cell;
   array.dac_bits = dac.bits;
   array.adc_bits = adc.bits;
 }
 
 namespace {
 
-constexpr double kEnergy = 1e9, kArea = 1e4, kTime = 1e9;
+constexpr double kEnergy = 1e9, kArea = 1e4, kTime = 1e9, kPower = 1e9, kRate = 1e9;
 
-BufferSpec buffer(const json& j, const std::string& where, const std::string& source) {
+// The static power and area of a component block (the energy key differs by component).
+ComponentSpec part(Fields& f, const char* energy_key, bool energy_required = true) {
+  ComponentSpec s;
+  s.energy_pj = f.number(energy_key, 0, kEnergy, energy_required ? std::nullopt : std::optional<double>(0.0));
+  s.static_mw = f.number("static_mw", 0, kPower, 0.0);
+  s.area_mm2 = f.number("area_mm2", 0, kArea, 0.0);
+  return s;
+}
+
+BufferSpec buffer(const json& j, const std::string& where, const std::string& source, ComponentSpec& cost) {
   Fields f(j, where, source);
   BufferSpec b;
   b.kib = f.number("kib", 1.0 / 1024, 1 << 20);
   b.width_bytes = f.integer("width_bytes", 1, 4096);
   b.latency_ns = f.number("latency_ns", 0, kTime);
-  b.energy_pj = f.number("energy_pj", 0, kEnergy);
-  b.area_mm2 = f.number("area_mm2", 0, kArea, 0.0);
+  cost = part(f, "energy_pj");
   f.finish();
   return b;
+}
+
+// An element-wise unit of the tile (activation, pooling, accumulation, output register): its
+// rate in elements per ns and its costs; absent: zero, at the rate of one element per ns.
+double element_unit(Fields& tile, const char* key, const std::string& source, ComponentSpec& cost) {
+  const json* j = tile.object(key, false);
+  if (!j) return 1;
+  Fields f(*j, std::string("tile.") + key, source);
+  const double rate = f.number("elements_per_ns", 1e-6, kRate);
+  cost = part(f, "energy_pj");
+  f.finish();
+  return rate;
 }
 
 }  // namespace
@@ -72,29 +129,38 @@ Platform platform_from_json(const json& j, const std::string& source) {
     c.rows = f.integer("rows", 2, 4096);
     c.cols = f.integer("cols", 2, 4096);
     c.bits_per_cell = f.integer("bits_per_cell", 1, 8);
+    c.cells = f.string("cells", {"multi_level", "analog"}, "multi_level") == "analog" ? CellKind::Analog : CellKind::MultiLevel;
     c.read_ns = f.number("read_ns", 1e-3, kTime);
-    c.read_energy_pj = f.number("read_energy_pj", 0, kEnergy);
+    ComponentSpec& array = p.part(Component::Array);
+    array = part(f, "read_energy_pj");
     c.write_pulse_ns = f.number("write_pulse_ns", 1e-3, kTime);
-    c.write_energy_pj = f.number("write_energy_pj", 0, kEnergy);
-    c.area_mm2 = f.number("area_mm2", 0, kArea);
-    // The read energy and the area are given for the array the platform describes. With
-    // "scale_from": {"rows": R, "cols": C} they are given for an R x C array instead and scale with
-    // the cell count, so a sweep over rows and columns changes them (one read drives every cell).
+    c.verify_reads = f.integer("verify_reads", 0, 64, 0);
+    ComponentSpec& program = p.part(Component::Programming);
+    program.energy_pj = f.number("write_energy_pj", 0, kEnergy);
+    program.area_mm2 = f.number("write_driver_area_mm2", 0, kArea, 0.0);
+    // The read energy, static power and area are given for the array the platform describes.
+    // With "scale_from": {"rows": R, "cols": C} they are given for an R x C array instead and
+    // scale with the cell count, so a sweep over rows and columns changes them.
     if (const json* from = f.object("scale_from", false)) {
       Fields s(*from, "crossbar.scale_from", source);
       const double cells = static_cast<double>(s.integer("rows", 2, 4096)) * s.integer("cols", 2, 4096);
       s.finish();
       const double factor = static_cast<double>(c.rows) * c.cols / cells;
-      c.read_energy_pj *= factor;
-      c.area_mm2 *= factor;
+      array.energy_pj *= factor;
+      array.static_mw *= factor;
+      array.area_mm2 *= factor;
     }
     f.finish();
   }
   {
     Fields f(*top.object("dac", true), "dac", source);
     p.dac.bits = f.integer("bits", 1, 8);
-    p.dac.energy_pj = f.number("energy_pj", 0, kEnergy);
-    p.dac.area_mm2 = f.number("area_mm2", 0, kArea);
+    p.part(Component::Dac) = part(f, "energy_pj");
+    f.finish();
+  }
+  if (const json* sh = top.object("sample_hold", false)) {
+    Fields f(*sh, "sample_hold", source);
+    p.part(Component::SampleHold) = part(f, "energy_pj");
     f.finish();
   }
   {
@@ -102,45 +168,94 @@ Platform platform_from_json(const json& j, const std::string& source) {
     p.adc.bits = f.integer("bits", 1, 16);
     p.adc.per_crossbar = f.integer("per_crossbar", 1, p.crossbar.cols);
     p.adc.gsps = f.number("gsps", 1e-6, 1000);
-    p.adc.energy_pj = f.number("energy_pj", 0, kEnergy);
-    p.adc.area_mm2 = f.number("area_mm2", 0, kArea);
-    // With "scale_from_bits": B, the energy per conversion and the area are given for a B-bit ADC
-    // and double with every bit above B (halve below): a constant Walden figure of merit,
-    // E = FOM * 2^bits. The conversion rate stays as written.
+    ComponentSpec& adc = p.part(Component::Adc);
+    adc = part(f, "energy_pj");
+    // With "scale_from_bits": B, the energy per conversion, the static power and the area are
+    // given for a B-bit ADC and double with every bit above B (halve below): a constant Walden
+    // figure of merit, E = FOM * 2^bits. The conversion rate stays as written.
     const double factor = std::ldexp(1.0, p.adc.bits - f.integer("scale_from_bits", 1, 16, p.adc.bits));
-    p.adc.energy_pj *= factor;
-    p.adc.area_mm2 *= factor;
+    adc.energy_pj *= factor;
+    adc.static_mw *= factor;
+    adc.area_mm2 *= factor;
     f.finish();
   }
   {
     Fields f(*top.object("shift_add", true), "shift_add", source);
-    p.shift_add_energy_pj = f.number("energy_pj", 0, kEnergy);
-    p.shift_add_area_mm2 = f.number("area_mm2", 0, kArea);
+    p.part(Component::ShiftAdd) = part(f, "energy_pj");
+    p.shift_adds_per_crossbar = f.number("per_crossbar", 1.0 / 64, 1024, 1.0);
     f.finish();
   }
   {
     Fields f(*top.object("pe", true), "pe", source);
     p.crossbars_per_pe = f.integer("crossbars", 1, 1024);
+    for (auto [key, c] : {std::pair{"input_register", Component::InputRegister}, std::pair{"output_register", Component::OutputRegister}})
+      if (const json* r = f.object(key, false)) {
+        Fields g(*r, std::string("pe.") + key, source);
+        p.part(c) = part(g, "energy_pj");
+        g.finish();
+      }
     f.finish();
   }
   {
     Fields f(*top.object("tile", true), "tile", source);
     p.pes_per_tile = f.integer("pes", 1, 1024);
-    p.tile_buffer = buffer(*f.object("buffer", true), "tile.buffer", source);
-    p.digital_macs_per_ns = f.number("digital_macs_per_ns", 1e-3, 1e6);
-    p.digital_mac_energy_pj = f.number("digital_mac_energy_pj", 0, kEnergy);
-    p.activation_energy_pj = f.number("activation_energy_pj", 0, kEnergy);
-    p.tile_other_area_mm2 = f.number("other_area_mm2", 0, kArea, 0.0);
+    p.tile_buffer = buffer(*f.object("buffer", true), "tile.buffer", source, p.part(Component::TileBuffer));
+    if (const json* bus = f.object("bus", false)) {
+      Fields g(*bus, "tile.bus", source);
+      p.tile_bus = true;
+      p.bus_bytes_per_ns = g.number("bytes_per_ns", 1e-6, kRate);
+      p.part(Component::TileBus) = part(g, "energy_pj_per_byte");
+      g.finish();
+    }
+    {
+      Fields g(*f.object("digital", true), "tile.digital", source);
+      p.digital_macs_per_ns = g.number("macs_per_ns", 1e-3, 1e6);
+      p.part(Component::Digital) = part(g, "energy_pj_per_mac");
+      g.finish();
+    }
+    p.activation_per_ns = element_unit(f, "activation", source, p.part(Component::Activation));
+    p.pooling_per_ns = element_unit(f, "pooling", source, p.part(Component::Pooling));
+    p.tile_shift_add_per_ns = element_unit(f, "shift_add", source, p.part(Component::TileShiftAdd));
+    p.tile_output_register_per_ns = element_unit(f, "output_register", source, p.part(Component::TileOutputRegister));
     f.finish();
   }
   {
     Fields f(*top.object("chip", true), "chip", source);
     p.tiles = f.integer("tiles", 1, 65536);
     p.replication = f.boolean("replication", true);
-    p.global_buffer = buffer(*f.object("global_buffer", true), "chip.global_buffer", source);
     p.data_bytes = f.integer("data_bytes", 1, 8, 2);
-    p.offchip_gbps = f.number("offchip_gbps", 1e-3, 1e6);
-    p.offchip_energy_pj_per_byte = f.number("offchip_energy_pj_per_byte", 0, kEnergy);
+    if (const json* g = f.object("global_buffer", false))
+      p.global_buffer = buffer(*g, "chip.global_buffer", source, p.part(Component::GlobalBuffer));
+    else
+      p.global_buffer.kib = 0;  // none: the tiles talk to the off-chip interface directly
+    {
+      Fields g(*f.object("offchip", true), "chip.offchip", source);
+      p.offchip_gbps = g.number("gbps", 1e-3, 1e6);
+      p.part(Component::OffChipInterface) = part(g, "energy_pj_per_byte");
+      g.finish();
+    }
+    if (const json* d = f.object("dram", false)) {
+      Fields g(*d, "chip.dram", source);
+      p.part(Component::Dram) = part(g, "energy_pj_per_byte");
+      g.finish();
+    }
+    if (const json* w = f.object("weight_gradient", false)) {
+      Fields g(*w, "chip.weight_gradient", source);
+      const std::string unit = g.string("unit", {"layer_tiles", "all_tiles", "dedicated"});
+      p.gradient_unit = unit == "layer_tiles" ? GradientUnit::LayerTiles : unit == "all_tiles" ? GradientUnit::AllTiles : GradientUnit::Dedicated;
+      if (p.gradient_unit == GradientUnit::Dedicated) {
+        p.gradient_unit_macs_per_ns = g.number("macs_per_ns", 1e-3, 1e6);
+        p.part(Component::WeightGradientUnit) = part(g, "energy_pj_per_mac");
+      }
+      g.finish();  // the tiles' units take macs_per_ns and energies from tile.digital
+    }
+    {
+      Fields g(*f.object("native", true), "chip.native", source);
+      p.native.weight_bits = g.integer("weight_bits", 1, 64);
+      p.native.input_bits = g.integer("input_bits", 1, 64);
+      p.native.differential = g.boolean("differential", false);
+      g.finish();
+    }
     f.finish();
   }
   {
@@ -149,8 +264,11 @@ Platform platform_from_json(const json& j, const std::string& source) {
     p.noc.kind = kind == "mesh" ? NocKind::Mesh : kind == "htree" ? NocKind::HTree : NocKind::Bus;
     p.noc.hop_ns = f.number("hop_ns", 0, kTime);
     p.noc.link_bytes = f.integer("link_bytes", 1, 4096);
-    p.noc.energy_pj_per_byte_hop = f.number("energy_pj_per_byte_hop", 0, kEnergy);
-    p.noc.router_area_mm2 = f.number("router_area_mm2", 0, kArea, 0.0);
+    p.noc.tiles_per_router = f.integer("tiles_per_router", 1, p.tiles, 1);
+    ComponentSpec& router = p.part(Component::Router);
+    router.energy_pj = f.number("energy_pj_per_byte_hop", 0, kEnergy);
+    router.static_mw = f.number("router_static_mw", 0, kPower, 0.0);
+    router.area_mm2 = f.number("router_area_mm2", 0, kArea, 0.0);
     f.finish();
   }
   top.finish();

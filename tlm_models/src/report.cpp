@@ -1,5 +1,6 @@
 #include "txsim/tlm/report.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <sstream>
@@ -25,9 +26,11 @@ std::string number(double v) {
 
 std::string layer_csv(const HardwareReport& r) {
   std::ostringstream out;
-  out << "layer,kind,phase,calls,latency_ns,energy_pj,array_pj,dac_pj,adc_pj,shift_add_pj,digital_pj,buffer_pj,noc_pj,"
-         "program_pj,crossbars,replicas,first_tile,tiles,utilization,macs,crossbar_reads,dac_conversions,adc_conversions,"
-         "program_pulses,program_slots\n";
+  out << "layer,kind,phase,calls,latency_ns,energy_pj,static_pj";
+  for (const ComponentInfo& c : kComponentTable) out << "," << c.key << "_pj," << c.key << "_ops";
+  out << ",crossbars,replicas,first_tile,tiles,utilization,bound";
+  for (std::size_t l = 0; l < kLevels; ++l) out << ",placed_" << level_name(static_cast<Level>(l)) << "_bytes";
+  out << ",macs,crossbar_reads,dac_conversions,adc_conversions,program_pulses,program_slots\n";
   for (std::size_t i = 0; i < r.layers.size(); ++i) {
     const LayerPlacement& l = r.map.layers.at(i);
     for (int ph = 0; ph < kPhases; ++ph) {
@@ -35,16 +38,38 @@ std::string layer_csv(const HardwareReport& r) {
       const Cost& c = t.cost;
       const bool read = l.shape.analog && (ph == 0 || ph == 1);
       out << i << "," << (l.shape.analog ? "analog" : "digital") << "," << phase_name(static_cast<Phase>(ph)) << ","
-          << t.calls << "," << number(c.latency_ns) << "," << number(c.energy_pj()) << "," << number(c.array_pj) << ","
-          << number(c.dac_pj) << "," << number(c.adc_pj) << "," << number(c.shift_add_pj) << "," << number(c.digital_pj)
-          << "," << number(c.buffer_pj) << "," << number(c.noc_pj) << "," << number(c.program_pj) << ","
-          << l.where.crossbars << "," << l.where.replicas << "," << l.where.first_tile << "," << l.where.tiles << ","
-          << (read ? number(r.utilization(t)) : "") << "," << t.macs << "," << t.activity.crossbar_reads << ","
-          << t.activity.dac_conversions << "," << t.activity.adc_conversions << "," << t.activity.program_pulses << ","
-          << t.activity.program_slots << "\n";
+          << t.calls << "," << number(c.latency_ns) << "," << number(c.energy_pj()) << "," << number(c.static_pj);
+      for (const ComponentInfo& k : kComponentTable) out << "," << number(c.pj(k.id)) << "," << number(c.ops(k.id));
+      const auto most = std::max_element(t.bound_calls.begin(), t.bound_calls.end());
+      out << "," << l.where.crossbars << "," << l.where.replicas << "," << l.where.first_tile << "," << l.where.tiles << ","
+          << (read ? number(r.utilization(t)) : "") << ","
+          << (t.calls ? resource_name(static_cast<Resource>(most - t.bound_calls.begin())) : "");
+      for (uint64_t b : t.placed) out << "," << b;
+      out << "," << t.macs << "," << t.activity.crossbar_reads << "," << t.activity.dac_conversions << ","
+          << t.activity.adc_conversions << "," << t.activity.program_pulses << "," << t.activity.program_slots << "\n";
     }
   }
   return out.str();
+}
+
+static Cost training_total(const HardwareReport& r) {
+  Cost total = r.input.cost;
+  for (const auto& layer : r.layers)
+    for (const PhaseTotals& t : layer) total += t.cost;
+  return total;
+}
+
+ComponentLedger energy_by_component(const HardwareReport& r) { return training_total(r).parts; }
+
+std::pair<Level, double> tightest_capacity(const HardwareReport& r) {
+  std::pair<Level, double> tight{Level::Tile, 0.0};
+  for (Level l : {Level::Tile, Level::Global}) {
+    const std::size_t k = static_cast<std::size_t>(l);
+    if (r.capacity[k] == 0) continue;
+    const double used = static_cast<double>(r.peak[k]) / r.capacity[k];
+    if (used >= tight.second) tight = {l, used};
+  }
+  return tight;
 }
 
 nlohmann::json to_json(const HardwareReport& r) {
@@ -54,33 +79,41 @@ nlohmann::json to_json(const HardwareReport& r) {
     json phases = json::object();
     for (int ph = 0; ph < kPhases; ++ph) {
       const PhaseTotals& t = r.layers[i][ph];
-      phases[phase_name(static_cast<Phase>(ph))] = {{"calls", t.calls}, {"latency_ns", t.cost.latency_ns}, {"energy_pj", t.cost.energy_pj()}};
+      json placed = json::object();
+      for (std::size_t l = 0; l < kLevels; ++l) placed[level_name(static_cast<Level>(l))] = t.placed[l];
+      phases[phase_name(static_cast<Phase>(ph))] = {{"calls", t.calls}, {"latency_ns", t.cost.latency_ns},
+                                                    {"energy_pj", t.cost.energy_pj()}, {"placed_bytes", placed}};
     }
     const LayerPlacement& l = r.map.layers.at(i);
     layers.push_back({{"layer", i}, {"analog", l.shape.analog}, {"crossbars", l.where.crossbars}, {"phases", phases}});
   }
   // Breakdowns of the training batches (the sweep's bars): energy by component and time by phase,
   // summed over the layers; moving the batches in is its own entry.
-  Cost total = r.input.cost;
+  const Cost total = training_total(r);
   std::array<double, kPhases> phase_ns{};
   for (const auto& layer : r.layers)
-    for (int ph = 0; ph < kPhases; ++ph) {
-      total += layer[ph].cost;
-      phase_ns[ph] += layer[ph].cost.latency_ns;
-    }
+    for (int ph = 0; ph < kPhases; ++ph) phase_ns[ph] += layer[ph].cost.latency_ns;
   json by_phase = json::object();
   for (int ph = 0; ph < kPhases; ++ph) by_phase[phase_name(static_cast<Phase>(ph))] = phase_ns[ph] * 1e-9;
   by_phase["input"] = r.input.cost.latency_ns * 1e-9;
-  const json by_component = {{"array", total.array_pj * 1e-12},         {"dac", total.dac_pj * 1e-12},
-                             {"adc", total.adc_pj * 1e-12},             {"shift_add", total.shift_add_pj * 1e-12},
-                             {"digital", total.digital_pj * 1e-12},     {"buffer", total.buffer_pj * 1e-12},
-                             {"noc", total.noc_pj * 1e-12},             {"program", total.program_pj * 1e-12}};
+  json by_component = json::object(), ops = json::object();
+  for (const ComponentInfo& c : kComponentTable) {
+    by_component[c.key] = total.pj(c.id) * 1e-12;
+    ops[c.key] = total.ops(c.id);
+  }
+  by_component["static"] = total.static_pj * 1e-12;
+  json memory = json::object();
+  for (std::size_t l = 0; l < kLevels; ++l)
+    memory[level_name(static_cast<Level>(l))] = {{"capacity_bytes", l + 1 < kLevels ? json(r.capacity[l]) : json(nullptr)},
+                                                 {"peak_bytes", r.peak[l]}};
+  memory["tightest"] = level_name(tightest_capacity(r).first);
   json epochs = json::array();
   for (const EpochHardware& e : r.epochs)
     epochs.push_back({{"epoch", e.epoch}, {"train_seconds", e.train_ns * 1e-9}, {"eval_seconds", e.eval_ns * 1e-9},
                       {"train_joules", e.train_pj * 1e-12}, {"train_batches", e.train_batches}});
   return {{"platform", r.platform},
           {"area_mm2", r.area_mm2},
+          {"static_power_w", r.static_mw * 1e-3},
           {"crossbars_used", r.map.crossbars_used},
           {"replicas", r.map.replicas},
           {"train_seconds", r.train_ns * 1e-9},
@@ -94,7 +127,9 @@ nlohmann::json to_json(const HardwareReport& r) {
           {"eval_samples", r.eval_samples},
           {"simulated_images_per_wall_second", r.wall_seconds > 0 ? (r.train_samples + r.eval_samples) / r.wall_seconds : 0.0},
           {"train_energy_by_component_joules", by_component},
+          {"train_operations_by_component", ops},
           {"train_latency_by_phase_seconds", by_phase},
+          {"memory", memory},
           {"epochs", epochs},
           {"layers", layers}};
 }
@@ -115,6 +150,25 @@ std::string summary(const HardwareReport& r) {
                 r.images_per_second(), r.energy_per_image_pj() * 1e-6, r.tops_per_watt(), r.train_pj * 1e-12,
                 static_cast<unsigned long long>(r.train_samples));
   out << line;
+  {
+    const ComponentLedger parts = energy_by_component(r);
+    const double all = r.train_pj > 0 ? r.train_pj : 1;
+    out << "  training energy by component:";
+    for (const ComponentInfo& c : kComponentTable)
+      if (parts.pj[index_of(c.id)] > 0) {
+        std::snprintf(line, sizeof line, " %s %.1f%%,", c.key, 100 * parts.pj[index_of(c.id)] / all);
+        out << line;
+      }
+    std::snprintf(line, sizeof line, " static %.1f%%\n", 100 * training_total(r).static_pj / all);
+    out << line;
+    const auto [level, used] = tightest_capacity(r);
+    std::snprintf(line, sizeof line,
+                  "  kept for the backward pass, at the peak: tile buffers %.4g of %.4g KiB, global buffer %.4g of %.4g KiB, "
+                  "DRAM %.4g KiB; tightest: %s (%.0f%%)\n",
+                  r.peak[0] / 1024.0, r.capacity[0] / 1024.0, r.peak[1] / 1024.0, r.capacity[1] / 1024.0, r.peak[2] / 1024.0,
+                  level_name(level), 100 * used);
+    out << line;
+  }
   out << "  per layer and phase (training): latency share, energy share\n";
   double total_ns = 0, total_pj = 0;
   for (const auto& l : r.layers)

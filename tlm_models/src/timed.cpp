@@ -51,33 +51,30 @@ void TimedUnit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
 void Tile::serve(Job& j, double t0) {
   switch (j.kind) {
     case Job::Kind::Read: {
-      const Cost r = read_cost(p_, j.activity, j.where);
-      const Cost b = buffer_cost(p_.tile_buffer, j.bytes);
-      j.cost = r.energy_scaled(j.share);
-      j.cost.buffer_pj = b.buffer_pj;
-      j.cost.latency_ns = std::max(r.latency_ns, b.latency_ns);
-      // The ADCs convert each read cycle's columns: busy for their conversions of every cycle.
-      const double cycles = r.latency_ns / p_.read_cycle_ns();
-      const double adc_ns = cycles * p_.adc_cycle_ns();
-      span("crossbars", j, t0, r.latency_ns);
-      span("ADCs", j, t0, adc_ns);
+      const Cost r = read_cost(p_, j.activity, j.where, j.outputs);
+      const Cost b = tile_traffic_cost(p_, j.bytes);
+      j.cost = overlapped(r.energy_scaled(j.share), b);
+      j.cost.parts.charge(Component::Activation, static_cast<double>(j.activations) * j.share, p_.part(Component::Activation));
+      span("crossbars", j, t0, r.demand_ns[static_cast<std::size_t>(Resource::Array)]);
+      span("ADCs", j, t0, r.demand_ns[static_cast<std::size_t>(Resource::Adc)]);
       span("buffer", j, t0, b.latency_ns);
       break;
     }
     case Job::Kind::Digital: {
-      const Cost d = digital_cost(p_, j.macs, 1);
-      const Cost b = buffer_cost(p_.tile_buffer, j.bytes);
-      j.cost.digital_pj = d.digital_pj * j.share;
-      j.cost.buffer_pj = b.buffer_pj;
-      j.cost.latency_ns = std::max(d.latency_ns * j.share, b.latency_ns);
-      span("digital", j, t0, d.latency_ns * j.share);
+      Cost d = digital_cost(p_, j.macs, 1);
+      d.latency_ns *= j.share;
+      for (double& v : d.demand_ns) v *= j.share;
+      d.parts.scale(j.share);
+      const Cost b = tile_traffic_cost(p_, j.bytes);
+      j.cost = overlapped(d, b);
+      j.cost.parts.charge(Component::Activation, static_cast<double>(j.activations) * j.share, p_.part(Component::Activation));
+      span("digital", j, t0, d.latency_ns);
       span("buffer", j, t0, b.latency_ns);
       break;
     }
     case Job::Kind::Update: {
       const Cost u = update_cost(p_, j.activity);
-      j.cost.program_pj = u.program_pj * j.share * j.where.replicas;  // every copy is programmed
-      j.cost.latency_ns = u.latency_ns;
+      j.cost = u.energy_scaled(j.share * j.where.replicas);  // every copy is programmed
       span("programming", j, t0, u.latency_ns);
       break;
     }
@@ -86,18 +83,22 @@ void Tile::serve(Job& j, double t0) {
 }
 
 void Interconnect::serve(Job& j, double t0) {
-  j.cost = noc_cost(p_.noc, j.bytes, hops_between(p_, j.from, j.to));
+  j.cost = noc_cost(p_, j.bytes, hops_between(p_, j.from, j.to));
   span("", j, t0, j.cost.latency_ns);
 }
 
 void GlobalBuffer::serve(Job& j, double t0) {
-  j.cost = buffer_cost(p_.global_buffer, j.bytes);
+  j.cost = buffer_cost(p_.global_buffer, p_.part(Component::GlobalBuffer), Component::GlobalBuffer, j.bytes);
   span("", j, t0, j.cost.latency_ns);
 }
 
 void OffChipPort::serve(Job& j, double t0) {
-  j.cost.latency_ns = static_cast<double>(j.bytes) / p_.offchip_gbps;  // GB/s = bytes per ns
-  j.cost.buffer_pj = static_cast<double>(j.bytes) * p_.offchip_energy_pj_per_byte;
+  j.cost = offchip_cost(p_, j.bytes);
+  span("", j, t0, j.cost.latency_ns);
+}
+
+void GradientEngine::serve(Job& j, double t0) {
+  j.cost = gradient_unit_cost(p_, j.macs);
   span("", j, t0, j.cost.latency_ns);
 }
 
@@ -105,7 +106,8 @@ void OffChipPort::serve(Job& j, double t0) {
 
 Controller::Controller(sc_core::sc_module_name name, const Platform& p)
     : sc_core::sc_module(name), tile_port("tile_port"), noc_port("noc_port"), buffer_port("buffer_port"),
-      offchip_port("offchip_port"), busy("busy"), layer("layer"), phase("phase"), p_(p) {
+      offchip_port("offchip_port"), gradient_port("gradient_port"), busy("busy"), layer("layer"), phase("phase"), p_(p),
+      memory_(p) {
   SC_HAS_PROCESS(Controller);
   SC_THREAD(run);
   set_stack_size(64 << 20);  // the training runs in this thread (BLAS, OpenMP, im2col)
@@ -115,9 +117,12 @@ void Controller::configure(ChipMap map, int sample_values) {
   report_ = HardwareReport{};
   report_.platform = p_.name;
   report_.area_mm2 = p_.area_mm2();
+  report_.static_mw = p_.static_mw();
+  report_.capacity = memory_.capacity();
   report_.cells_per_crossbar = p_.crossbar.rows * p_.crossbar.cols;
   report_.layers.resize(map.layers.size());
   report_.map = std::move(map);
+  memory_ = MemoryLedger(p_);
   sample_values_ = sample_values;
   epoch_ = EpochHardware{};
 }
@@ -151,7 +156,8 @@ sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time a
   return at;
 }
 
-void Controller::charge(double ns, const Cost& cost, PhaseTotals* totals) {
+void Controller::charge(double ns, Cost cost, PhaseTotals* totals) {
+  cost.static_pj = p_.static_mw() * ns;  // mW x ns = pJ: the whole chip leaks while it works
   const double pj = cost.energy_pj();
   if (train_) {
     report_.train_ns += ns;
@@ -166,6 +172,7 @@ void Controller::charge(double ns, const Cost& cost, PhaseTotals* totals) {
   }
   if (totals && train_) {
     ++totals->calls;
+    ++totals->bound_calls[static_cast<std::size_t>(cost.bound())];
     Cost c = cost;
     c.latency_ns = ns;
     totals->cost += c;
@@ -179,6 +186,9 @@ void Controller::advance(sc_time end) {
 
 void Controller::on_batch(int samples, bool train) {
   train_ = train;
+  memory_.clear();
+  kept_.assign(report_.layers.size(), LevelBytes{});
+  errors_.assign(report_.layers.size(), LevelBytes{});
   if (train) {
     ++report_.train_batches;
     report_.train_samples += samples;
@@ -202,9 +212,11 @@ void Controller::on_batch(int samples, bool train) {
   j.kind = Job::Kind::OffChip;
   sc_time end = send(*offchip_port[0], j, start);
   total += j.cost;
-  j.kind = Job::Kind::Buffer;
-  end = send(*buffer_port[0], j, end);
-  total += j.cost;
+  if (p_.global_buffer.kib > 0) {
+    j.kind = Job::Kind::Buffer;
+    end = send(*buffer_port[0], j, end);
+    total += j.cost;
+  }
   const int first = report_.map.layers.empty() ? 0 : report_.map.layers.front().where.first_tile;
   if (first != 0) {
     j.kind = Job::Kind::Transfer;
@@ -219,14 +231,66 @@ void Controller::on_batch(int samples, bool train) {
   advance(end);
 }
 
+sc_time Controller::move_spilled(const LevelBytes& placed, int times, const Job& base, sc_time at, Cost& total) {
+  const uint64_t global = placed[static_cast<std::size_t>(Level::Global)] * times;
+  const uint64_t dram = placed[static_cast<std::size_t>(Level::Dram)] * times;
+  Job j = base;
+  if (global > 0) {
+    j.kind = Job::Kind::Buffer;
+    j.bytes = global;
+    j.label = base.label + " spill to global buffer";
+    at = send(*buffer_port[0], j, at);
+    total += j.cost;
+  }
+  if (dram > 0) {
+    j.kind = Job::Kind::OffChip;
+    j.bytes = dram;
+    j.label = base.label + " spill off-chip";
+    at = send(*offchip_port[0], j, at);
+    total += j.cost;
+  }
+  return at;
+}
+
+sc_time Controller::weight_gradient(const LayerPlacement& l, const Job& base, uint64_t bytes, sc_time start, Cost& total) {
+  sc_time end = start;
+  if (p_.gradient_unit == GradientUnit::Dedicated) {
+    // The operands travel from the layer's tiles through the global buffer to the unit.
+    Job j = base;
+    j.kind = Job::Kind::Gradient;
+    end = send(*gradient_port[0], j, start);
+    total += j.cost;
+    if (p_.global_buffer.kib > 0) {
+      j.kind = Job::Kind::Buffer;
+      j.bytes = bytes;
+      end = std::max(end, send(*buffer_port[0], j, start));
+      total += j.cost;
+    }
+    return end;
+  }
+  const bool all = p_.gradient_unit == GradientUnit::AllTiles;
+  const int first = all ? 0 : l.where.first_tile, tiles = all ? p_.tiles : l.where.tiles;
+  uint64_t bytes_left = bytes;
+  for (int t = first; t < first + tiles; ++t) {
+    Job j = base;
+    j.kind = Job::Kind::Digital;
+    const int here = all || !l.shape.analog ? 1 : l.crossbars_on(t);
+    const int of = all ? p_.tiles : l.shape.analog ? l.where.crossbars : 1;
+    j.share = static_cast<double>(here) / of;
+    j.bytes = t + 1 == first + tiles ? bytes_left : bytes * here / of;
+    bytes_left -= j.bytes;
+    end = std::max(end, send(*tile_port[t], j, start));
+    total += j.cost;
+  }
+  return end;
+}
+
 void Controller::on_phase(const nn::PhaseEvent& e) {
-  // The network's input needs no gradient: the hardware skips the first layer's AG (the
-  // functional core computes it anyway, which changes no number of the training).
-  if (e.phase == Phase::ActivationGradient && e.index == 0) return;
   const LayerPlacement& l = report_.map.layers.at(e.index);
   const int ph = static_cast<int>(e.phase);
   const uint64_t macs = static_cast<uint64_t>(e.rows) * e.in * e.out;
   const uint64_t db = p_.data_bytes;
+  const bool first_layer = e.index == 0;
   Job base;
   base.phase = e.phase;
   base.layer = e.index;
@@ -234,6 +298,49 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
   base.where = l.where;
   base.traced = traced_;
   base.label = "L" + std::to_string(e.index) + " " + phase_name(e.phase);
+  PhaseTotals* totals = &report_.layers[e.index][ph];
+  // The memory hierarchy of a training batch: FW keeps the layer's input for its backward pass;
+  // the backward pass (WG, then AG) holds the layer's error signal; what the tile buffers and
+  // the global buffer cannot hold goes off-chip and comes back.
+  LevelBytes spill_now{};  // bytes moved beyond the tile buffers in this phase
+  int spill_times = 0;
+  LevelBytes reread{};
+  if (train_) {
+    const std::size_t i = static_cast<std::size_t>(e.index);
+    if (e.phase == Phase::Forward) {
+      kept_[i] = memory_.place(e.input_values * db);
+      for (std::size_t k = 0; k < kLevels; ++k) totals->placed[k] += kept_[i][k];
+      spill_now = kept_[i];  // written once
+      spill_times = 1;
+    } else if (e.phase == Phase::WeightGradient) {
+      errors_[i] = memory_.place(static_cast<uint64_t>(e.rows) * e.out * db);
+      for (std::size_t k = 0; k < kLevels; ++k) {
+        totals->placed[k] += errors_[i][k];
+        spill_now[k] = errors_[i][k];  // written once, read here and by AG (below)
+        reread[k] = kept_[i][k];       // the kept input comes back
+      }
+      spill_times = 2;
+    } else if (e.phase == Phase::ActivationGradient) {
+      spill_now = errors_[i];  // read a second time
+      spill_times = 1;
+    }
+    report_.peak = memory_.peak();
+  }
+  // The network's input needs no gradient: the hardware skips the first layer's AG (the
+  // functional core computes it anyway, which changes no number of the training).
+  const bool skipped = (e.phase == Phase::ActivationGradient && first_layer) ||
+                       (e.phase == Phase::WeightGradient && l.shape.analog && l.shape.in_array_update);
+  auto release = [&] {
+    if (!train_) return;
+    const std::size_t i = static_cast<std::size_t>(e.index);
+    if (e.phase == Phase::WeightGradient) memory_.release(kept_[i]), kept_[i] = {};
+    if (e.phase == Phase::ActivationGradient || (e.phase == Phase::WeightGradient && first_layer))
+      memory_.release(errors_[i]), errors_[i] = {};
+  };
+  if (skipped && e.phase == Phase::ActivationGradient) {
+    release();
+    return;
+  }
   uint64_t bytes = 0;  // buffer traffic of the whole layer
   switch (e.phase) {
     case Phase::Forward:
@@ -241,9 +348,10 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
       bytes = static_cast<uint64_t>(e.rows) * (e.in + e.out) * db;
       base.kind = l.shape.analog ? Job::Kind::Read : Job::Kind::Digital;
       base.macs = macs;
+      base.outputs = static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in);
+      base.activations = e.phase == Phase::Forward ? static_cast<uint64_t>(e.rows) * e.out : e.input_values;
       break;
     case Phase::WeightGradient:
-      if (l.shape.analog && l.shape.in_array_update) return;  // formed by the update's pulse coincidences
       bytes = static_cast<uint64_t>(e.rows) * (e.in + e.out) * db;
       base.kind = Job::Kind::Digital;
       base.macs = macs;
@@ -265,17 +373,27 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
   const sc_time start = qk_.get_local_time();
   sc_time end = start;
   Cost total;
-  uint64_t bytes_left = bytes;
-  for (int t = l.where.first_tile; t < l.where.first_tile + l.where.tiles; ++t) {
-    Job j = base;
-    const int here = l.shape.analog ? l.crossbars_on(t) : 1;
-    const int all = l.shape.analog ? l.where.crossbars : 1;
-    j.share = static_cast<double>(here) / all;
-    j.bytes = t + 1 == l.where.first_tile + l.where.tiles ? bytes_left : bytes * here / all;
-    bytes_left -= j.bytes;
-    end = std::max(end, send(*tile_port[t], j, start));
-    total += j.cost;
+  if (skipped) {
+    // The weight gradient forms in the array during the update: nothing to compute here, but
+    // the operands still come back from wherever they were kept.
+  } else if (e.phase == Phase::WeightGradient) {
+    end = weight_gradient(l, base, bytes, start, total);
+  } else {
+    uint64_t bytes_left = bytes;
+    for (int t = l.where.first_tile; t < l.where.first_tile + l.where.tiles; ++t) {
+      Job j = base;
+      const int here = l.shape.analog ? l.crossbars_on(t) : 1;
+      const int all = l.shape.analog ? l.where.crossbars : 1;
+      j.share = static_cast<double>(here) / all;
+      j.bytes = t + 1 == l.where.first_tile + l.where.tiles ? bytes_left : bytes * here / all;
+      bytes_left -= j.bytes;
+      end = std::max(end, send(*tile_port[t], j, start));
+      total += j.cost;
+    }
   }
+  end = move_spilled(spill_now, spill_times, base, end, total);
+  end = move_spilled(reread, 1, base, end, total);
+  release();
   // The result goes on to the tile of the layer that uses it next.
   const int next = e.phase == Phase::Forward ? e.index + 1 : e.phase == Phase::ActivationGradient ? e.index - 1 : -1;
   if (next >= 0 && next < static_cast<int>(report_.map.layers.size())) {
@@ -291,8 +409,7 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
     }
   }
   const double ns = to_ns(end - start);
-  if (traced_) sink_->span(control_track_, base.label, now_ns(), ns);
-  PhaseTotals* totals = &report_.layers[e.index][ph];
+  if (traced_ && ns > 0) sink_->span(control_track_, base.label, now_ns(), ns);
   if (train_) {
     totals->activity += e.activity;
     if (e.phase != Phase::WeightUpdate) {
@@ -300,6 +417,7 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
       report_.train_ops += 2 * macs;
     }
   }
+  if (skipped && ns == 0 && total.energy_pj() == 0) return;
   charge(ns, total, totals);
   advance(end);
 }
@@ -314,7 +432,7 @@ void Controller::on_epoch(int epoch) {
 
 Chip::Chip(sc_core::sc_module_name name, const Platform& p)
     : sc_core::sc_module(name), controller("controller", p), noc("noc", p), buffer("global_buffer", p),
-      offchip("offchip", p) {
+      offchip("offchip", p), gradient_unit("gradient_unit", p) {
   for (int t = 0; t < p.tiles; ++t) {
     tiles.push_back(std::make_unique<Tile>(("tile" + std::to_string(t)).c_str(), p));
     controller.tile_port.bind(tiles.back()->socket);
@@ -322,6 +440,7 @@ Chip::Chip(sc_core::sc_module_name name, const Platform& p)
   controller.noc_port.bind(noc.socket);
   controller.buffer_port.bind(buffer.socket);
   controller.offchip_port.bind(offchip.socket);
+  controller.gradient_port.bind(gradient_unit.socket);
 }
 
 void Chip::set_trace(trace::TraceSink* sink, int batches) {
@@ -330,6 +449,7 @@ void Chip::set_trace(trace::TraceSink* sink, int batches) {
   noc.set_trace(sink);
   buffer.set_trace(sink);
   offchip.set_trace(sink);
+  gradient_unit.set_trace(sink);
 }
 
 std::vector<LayerShape> layer_shapes(nn::Network& net) {

@@ -62,7 +62,7 @@ uint32_t TrainingAccelerator::run() {
     w = nn::workload_from_json(*wl, where + " workload");
     if (const json* dev = f.take("device")) {
       nn::DevicePreset preset = nn::device_preset_from_json(*dev, where + " device");
-      p_.apply_to(preset.crossbar.crossbar);
+      p_.apply_to(preset.crossbar.crossbar, where + " device");
       validate(preset.crossbar, where + " device on platform " + p_.source);
       factory = nn::analog_factory(preset);
     }

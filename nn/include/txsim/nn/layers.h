@@ -31,6 +31,9 @@ struct PhaseEvent {
   int index = 0;      // the layer's position among the network's weighted layers
   int rows = 0;       // rows of the phase's GEMM: samples x output positions (0 for the update)
   int in = 0, out = 0;
+  // Values of the layer's input tensor for the batch (what it keeps from FW for its backward
+  // pass): rows x in for a linear layer, N x C x H x W for a convolution (not its im2col rows).
+  uint64_t input_values = 0;
   bool analog = false;
   Activity activity;  // what the crossbars did in this phase (analog layers)
 };
@@ -106,7 +109,8 @@ class WeightCore {
     index_ = index;
     take_activity();  // the first report counts from here
   }
-  void report(Phase phase, int rows);
+  // input_values: the layer's input tensor's values for the batch (0: rows x in).
+  void report(Phase phase, int rows, uint64_t input_values = 0);
 
  protected:
   // The crossbars' activity since the last call, which resets it (analog cores).

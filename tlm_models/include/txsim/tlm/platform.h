@@ -1,41 +1,45 @@
 // An accelerator platform: the architecture the timed model charges activity to. Loaded from
 // JSON (platforms/*.json) with every field checked: a missing or out-of-range field, a wrong
 // type or an unknown key is a ConfigError naming the file, the field, the value and what is
-// accepted. Units are in the field names: ns, pJ, mm2, GS/s, GB/s, KiB.
+// accepted. Units are in the field names: ns, pJ, mW, mm2, GS/s, GB/s, KiB. Every component of
+// the accounting table (accounting.h) has an energy per operation, a static power and an area
+// per unit; a component a platform leaves out is zero, and the platform report says so.
 #pragma once
 
+#include <array>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "txsim/config.h"
+#include "txsim/tlm/accounting.h"
 
 namespace txsim::hw {
+
+// What the cells of a platform's arrays hold: multi-level cells programmed by write-verify
+// (weights are bit-sliced onto them; the platform imposes its cell bits on a preset), or analog
+// cells with open-loop pulse programming (a preset with pulsed devices keeps its update model).
+enum class CellKind { MultiLevel, Analog };
 
 struct CrossbarSpec {
   int rows = 128, cols = 128;
   int bits_per_cell = 2;
+  CellKind cells = CellKind::MultiLevel;
   double read_ns = 100;           // one read cycle: every row driven with one input plane
-  double read_energy_pj = 0;      // one read cycle of one crossbar (array and row drivers)
   double write_pulse_ns = 100;    // one programming pulse
-  double write_energy_pj = 0;     // one programming pulse into one device
-  double area_mm2 = 0;
+  int verify_reads = 0;           // write-verify: array reads after every pulse slot
 };
 
 struct ConverterSpec {            // DACs (one per row) and ADCs (per_crossbar, shared by the columns)
   int bits = 8;
   int per_crossbar = 1;           // ADC only; DACs: one per row
   double gsps = 1.28;             // ADC only: conversions per ns
-  double energy_pj = 0;           // per conversion
-  double area_mm2 = 0;            // per converter
 };
 
 struct BufferSpec {
   double kib = 64;
   int width_bytes = 32;           // bytes per access
   double latency_ns = 1;          // per access
-  double energy_pj = 0;           // per access
-  double area_mm2 = 0;
 };
 
 enum class NocKind { Mesh, HTree, Bus };
@@ -44,42 +48,66 @@ struct NocSpec {
   NocKind kind = NocKind::Mesh;
   double hop_ns = 1;              // per hop (router + link) per flit
   int link_bytes = 32;            // flit width
-  double energy_pj_per_byte_hop = 0;
-  double router_area_mm2 = 0;     // per tile (mesh, H-tree node) or once (bus)
+  int tiles_per_router = 1;       // a concentrated mesh shares one router among several tiles
+};
+
+// Where the weight gradients are computed.
+enum class GradientUnit { LayerTiles, AllTiles, Dedicated };
+
+// The precision at which the platform's peak throughput is quoted.
+struct NativePrecision {
+  int weight_bits = 16, input_bits = 16;
+  bool differential = false;      // two arrays per weight slice (G+ and G-) or one (offset encoding)
 };
 
 struct Platform {
   std::string name, source;
+  std::array<ComponentSpec, kComponentCount> parts{};  // by Component
   CrossbarSpec crossbar;
   ConverterSpec dac, adc;
-  double shift_add_energy_pj = 0, shift_add_area_mm2 = 0;  // per operation, per crossbar
+  double shift_adds_per_crossbar = 1;   // shift-and-add units per crossbar (ISAAC: one per two ADCs)
+  double activation_per_ns = 1, pooling_per_ns = 1, tile_shift_add_per_ns = 1, tile_output_register_per_ns = 1;
+  bool tile_bus = false;          // the platform describes the bus from the tile buffer to the PEs
+  double bus_bytes_per_ns = 32;
   int crossbars_per_pe = 8;
   int pes_per_tile = 12;
   int tiles = 16;
   bool replication = true;        // layers may be copied onto spare crossbars
   BufferSpec tile_buffer, global_buffer;
   double digital_macs_per_ns = 64;  // per tile: weight gradients and other digital work
-  double digital_mac_energy_pj = 0;
-  double activation_energy_pj = 0;  // per element (activation, pooling, accumulation)
-  double tile_other_area_mm2 = 0;   // accumulators, activation unit, control
+  GradientUnit gradient_unit = GradientUnit::LayerTiles;
+  double gradient_unit_macs_per_ns = 0;  // Dedicated only
   NocSpec noc;
   int data_bytes = 2;             // bytes per activation or error value moved between units
-  double offchip_gbps = 25.6;
-  double offchip_energy_pj_per_byte = 0;
+  double offchip_gbps = 25.6;     // the off-chip interface and DRAM
+  NativePrecision native;
 
+  const ComponentSpec& part(Component c) const { return parts[index_of(c)]; }
+  ComponentSpec& part(Component c) { return parts[index_of(c)]; }
   int crossbars() const { return tiles * pes_per_tile * crossbars_per_pe; }
-  // One read cycle of one crossbar: the array read, or its columns' conversions on the shared
-  // ADCs if those take longer (they overlap with the next read), in ns.
-  double read_cycle_ns() const;
+  int routers() const { return (tiles + noc.tiles_per_router - 1) / noc.tiles_per_router; }
+  // Units of a component on the chip (its Scope times the counts); the dedicated weight-gradient
+  // unit is one unit when the platform has it.
+  double units(Component c) const;
   // One ADC's conversions of one read cycle's columns (its share of the crossbar's columns), in ns.
   double adc_cycle_ns() const;
-  // Summed from the per-component areas, mm2.
+  // The read cycle at full rate: the array read, or one cycle's columns on the shared ADCs if
+  // those take longer (they overlap with the next read).
+  double read_cycle_ns() const;
   double area_mm2() const;
-  // The crossbar geometry and periphery resolution the platform imposes on a device preset.
-  void apply_to(ArrayConfig& array) const;
+  double static_mw() const;       // the whole chip's leakage
+  // The crossbar geometry and periphery resolution the platform imposes on a device preset's
+  // array. A preset whose devices are analog (one device holds a whole weight at more levels
+  // than the platform's cells) keeps its cell bits and update model on a platform with analog
+  // cells, and is refused (ConfigError naming both files and what would fit) on one with
+  // multi-level cells.
+  void apply_to(ArrayConfig& array, const std::string& preset_source = "the device preset") const;
+  // Whether apply_to keeps the preset's own cell bits.
+  bool keeps_cell_bits(const ArrayConfig& array) const;
 };
 
-// The device-preset fields apply_to overwrites, each beside the platform field it takes.
+// The device-preset fields apply_to overwrites, each beside the platform field it takes
+// (crossbar.bits_per_cell only for presets with multi-level cells).
 struct ImposedField {
   const char* preset;    // path in a device preset
   const char* platform;  // path in a platform file

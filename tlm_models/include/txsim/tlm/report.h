@@ -13,6 +13,7 @@
 #include "txsim/state_archive.h"
 #include "txsim/tlm/cost.h"
 #include "txsim/tlm/mapping.h"
+#include "txsim/tlm/memory.h"
 
 namespace txsim::hw {
 
@@ -21,6 +22,8 @@ struct PhaseTotals {
   Cost cost;          // latency_ns summed over the calls
   Activity activity;  // what the crossbars did
   uint64_t macs = 0;  // logical multiply-accumulates (rows x in x out per read or gradient)
+  LevelBytes placed{};  // FW: the input kept for the backward pass; WG: the error signal; by level
+  std::array<uint64_t, kResources> bound_calls{};  // calls whose time each resource bound
 };
 
 struct EpochHardware {
@@ -32,6 +35,9 @@ struct EpochHardware {
 struct HardwareReport {
   std::string platform;
   double area_mm2 = 0;
+  double static_mw = 0;     // the chip's leakage, charged over all simulated time
+  LevelBytes capacity{};    // tile buffers together, global buffer (DRAM: unbounded)
+  LevelBytes peak{};        // the most bytes held at once for the backward pass
   int cells_per_crossbar = 0;
   ChipMap map;
   std::vector<std::array<PhaseTotals, kPhases>> layers;  // training batches only
@@ -50,15 +56,22 @@ struct HardwareReport {
   double utilization(const PhaseTotals& t) const;
 };
 
-// One line per layer and phase: layer, kind, phase, calls, latency_ns, energy_pj, then energy
-// by component, crossbars, replicas, first_tile, tiles, utilization (reads only), then the
-// activity charged (macs, crossbar reads, DAC and ADC conversions, programming pulses and slots).
+// One line per layer and phase: layer, kind, phase, calls, latency_ns, energy_pj, static_pj, then
+// <component>_pj and <component>_ops for every component of the accounting table, crossbars,
+// replicas, first_tile, tiles, utilization (reads only), bound (the resource that set the time of
+// most calls), the bytes placed per memory level, then the activity charged (macs, crossbar
+// reads, DAC and ADC conversions, programming pulses and slots).
 std::string layer_csv(const HardwareReport& r);
 nlohmann::json to_json(const HardwareReport& r);
 // What a report has accumulated, for checkpoints (named, typed entries; the map and platform
 // are the run's own and are checked, not restored).
 void save_report(const HardwareReport& r, StateWriter& w);
 void load_report(HardwareReport& r, StateReader& in);
+// The training energy of the report by component (the input's way in included), pJ.
+ComponentLedger energy_by_component(const HardwareReport& r);
+// The level whose capacity is the most used at the peak (tile_buffers or global_buffer), and
+// that fraction (> 1: it overflowed into the next level).
+std::pair<Level, double> tightest_capacity(const HardwareReport& r);
 // The human summary printed after a timed run.
 std::string summary(const HardwareReport& r);
 

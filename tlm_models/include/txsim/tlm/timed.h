@@ -31,14 +31,16 @@ namespace txsim::hw {
 
 // One unit of work, carried by a TLM_IGNORE_COMMAND payload: the target fills `cost`.
 struct Job : tlm::tlm_extension<Job> {
-  enum class Kind { Read, Digital, Update, Transfer, Buffer, OffChip };
+  enum class Kind { Read, Digital, Update, Transfer, Buffer, OffChip, Gradient };
   Kind kind = Kind::Read;
   Phase phase = Phase::Forward;
   int layer = -1;
   Activity activity;  // the whole layer's (Read, Update)
   Placement where;    // the whole layer's
   double share = 1;   // this tile's fraction of the layer's work (its crossbars / the layer's)
-  uint64_t macs = 0;  // Digital: the whole layer's
+  uint64_t macs = 0;  // Digital, Gradient: the whole layer's
+  uint64_t outputs = 0;      // Read: the layer's output elements (tile shift-and-add, output register)
+  uint64_t activations = 0;  // Read, Digital: elements through the activation unit (the whole layer's)
   uint64_t bytes = 0; // Read, Digital: this tile's buffer traffic; Transfer, Buffer, OffChip: moved
   int from = 0, to = 0;
   bool traced = false;
@@ -95,10 +97,19 @@ class GlobalBuffer final : public TimedUnit {
   void serve(Job& job, double start_ns) override;
 };
 
-// The off-chip memory port: bytes / offchip_gbps, energy per byte.
+// The off-chip memory port: bytes / offchip_gbps, energy per byte in the interface and DRAM.
 class OffChipPort final : public TimedUnit {
  public:
   OffChipPort(sc_core::sc_module_name name, const Platform& p) : TimedUnit(name, p) {}
+
+ protected:
+  void serve(Job& job, double start_ns) override;
+};
+
+// The chip's dedicated weight-gradient unit (chip.weight_gradient.unit "dedicated").
+class GradientEngine final : public TimedUnit {
+ public:
+  GradientEngine(sc_core::sc_module_name name, const Platform& p) : TimedUnit(name, p) {}
 
  protected:
   void serve(Job& job, double start_ns) override;
@@ -108,7 +119,7 @@ class OffChipPort final : public TimedUnit {
 class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
  public:
   tlm_utils::multi_passthrough_initiator_socket<Controller> tile_port;  // bound to tile 0, 1, ...
-  tlm_utils::simple_initiator_socket<Controller> noc_port, buffer_port, offchip_port;
+  tlm_utils::simple_initiator_socket<Controller> noc_port, buffer_port, offchip_port, gradient_port;
   sc_core::sc_signal<bool> busy;         // a training batch is being charged
   sc_core::sc_signal<int> layer, phase;  // the layer-phase charged now (phase: 1 FW .. 4 WU)
 
@@ -137,8 +148,14 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   double now_ns();  // simulated time including the local offset
   // Sends a job to a socket at local offset `at`; returns the offset when it completes.
   sc_core::sc_time send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_core::sc_time at);
-  void charge(double ns, const Cost& cost, PhaseTotals* totals);
+  void charge(double ns, Cost cost, PhaseTotals* totals);
   void advance(sc_core::sc_time end);
+  // Moves the parts of `placed` beyond the tile buffers `times` times through the global buffer
+  // and the off-chip port, after `at`; returns when done.
+  sc_core::sc_time move_spilled(const LevelBytes& placed, int times, const Job& base, sc_core::sc_time at, Cost& total);
+  // The weight gradient of one layer on the unit the platform says; returns when done.
+  sc_core::sc_time weight_gradient(const LayerPlacement& l, const Job& base, uint64_t bytes, sc_core::sc_time at,
+                                   Cost& total);
 
   const Platform& p_;
   HardwareReport report_;
@@ -149,6 +166,8 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   int trace_batches_ = 0, control_track_ = -1;
   bool train_ = false, traced_ = false, signals_ = false;
   EpochHardware epoch_;
+  MemoryLedger memory_;
+  std::vector<LevelBytes> kept_, errors_;  // per layer, in the training batch being charged
 };
 
 // The chip: a controller, the tiles, the interconnect, the global buffer and the off-chip port,
@@ -162,6 +181,7 @@ class Chip final : public sc_core::sc_module {
   Interconnect noc;
   GlobalBuffer buffer;
   OffChipPort offchip;
+  GradientEngine gradient_unit;
   void set_trace(trace::TraceSink* sink, int batches);
 };
 
