@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -223,6 +225,74 @@ TEST(TimedGolden, PerLayerCsvMatchesHandArithmetic) {
   EXPECT_EQ(r.train_ops, 2u * 2 * (192 + 192 + 3 * 128 + 3 * 48));
 }
 
+// Acceptance (memory hierarchy): the golden network with 16-byte tile buffers (64 bytes on the
+// chip) and no global buffer. Per batch of 4, 2 bytes a value, the layers keep their inputs
+// 48, 64 and 32 bytes and hold error signals of 24 (layer 2), 32 (layer 1) and 64 (layer 0):
+//   FW0 keeps 48 in the tiles; FW1 16 in the tiles, 48 to DRAM (written); FW2 32 to DRAM.
+//   WG2: its error 24 to DRAM (written, read), its input 32 read back: 80; AG2 reads the error: 24.
+//   WG1: 32 to DRAM (2 x 32) and 48 read back: 112; AG1: 32.
+//   WG0: 16 of the error fit in the tiles the input of layer 1 left, 48 to DRAM (2 x 48); its
+//   input is in the tiles: 96. AG0 is skipped.
+// 424 bytes off-chip per batch (1 ns each at 1 GB/s), twice. A 64 KiB tile buffer spills nothing.
+TEST(TimedMemory, SpillsTheBytesTheArithmeticGivesAndABigBufferNone) {
+  json small = golden_platform(), big = golden_platform();
+  small["tile"]["buffer"]["kib"] = 16.0 / 1024;
+  small["chip"].erase("global_buffer");
+  big["chip"].erase("global_buffer");
+  big["tile"]["buffer"]["kib"] = 64;
+  const Platform ps = platform_from_json(small, "small buffers"), pb = platform_from_json(big, "big buffers");
+  const nn::Split data = synthetic_split(8, 4, {1, 1, 6}, 3);
+  auto a = add_case("small_buffers", ps, golden_workload(), golden_preset(), data);
+  auto b = add_case("big_buffers", pb, golden_workload(), golden_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport &rs = a->chip->controller.report(), &rb = b->chip->controller.report();
+  auto dram = [](const HardwareReport& r, int layer, Phase ph) { return r.layers[layer][static_cast<int>(ph)].cost.ops(Component::Dram); };
+  EXPECT_DOUBLE_EQ(dram(rs, 0, Phase::Forward), 0);
+  EXPECT_DOUBLE_EQ(dram(rs, 1, Phase::Forward), 2 * 48.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 2, Phase::Forward), 2 * 32.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 2, Phase::WeightGradient), 2 * 80.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 2, Phase::ActivationGradient), 2 * 24.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 1, Phase::WeightGradient), 2 * 112.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 1, Phase::ActivationGradient), 2 * 32.0);
+  EXPECT_DOUBLE_EQ(dram(rs, 0, Phase::WeightGradient), 2 * 96.0);
+  const LevelBytes fw1 = rs.layers[1][static_cast<int>(Phase::Forward)].placed;
+  EXPECT_EQ(fw1[0], 2u * 16);
+  EXPECT_EQ(fw1[2], 2u * 48);
+  EXPECT_EQ(rs.peak[0], 64u);  // the tile buffers filled
+  double spilled = 0;
+  for (int l = 0; l < 3; ++l)
+    for (int ph = 0; ph < kPhases; ++ph) {
+      spilled += rs.layers[l][ph].cost.ops(Component::Dram);
+      EXPECT_DOUBLE_EQ(rb.layers[l][ph].cost.ops(Component::Dram), 0) << l << ph;
+    }
+  EXPECT_DOUBLE_EQ(spilled, 2 * 424.0);
+  // Each spilled byte takes 1 ns on the 1 GB/s port after the phase's work: the small chip is
+  // slower by exactly that (the big chip's wider buffer changes no other time).
+  EXPECT_NEAR(rs.train_ns - rb.train_ns, 2 * 424.0, 1e-6);
+  EXPECT_EQ(rb.peak[2], 0u);
+  EXPECT_EQ(tightest_capacity(rs).first, Level::Tile);
+}
+
+// Acceptance (static power): leakage equals the chip's static power times the simulated time.
+// 1 mW per tile buffer (4 tiles) and 0.5 mW in the off-chip interface: 4.5 mW = 4.5 pJ per ns.
+TEST(TimedStatic, LeakageIsPowerTimesSimulatedTime) {
+  json leaky = golden_platform();
+  leaky["tile"]["buffer"]["static_mw"] = 1;
+  leaky["chip"]["offchip"]["static_mw"] = 0.5;
+  const Platform pl = platform_from_json(leaky, "leaky"), pt = platform_from_json(golden_platform(), "tight");
+  ASSERT_DOUBLE_EQ(pl.static_mw(), 4.5);
+  const nn::Split data = synthetic_split(8, 4, {1, 1, 6}, 3);
+  auto a = add_case("leaky", pl, golden_workload(), golden_preset(), data);
+  auto b = add_case("tight", pt, golden_workload(), golden_preset(), data);
+  sc_core::sc_start();
+  const HardwareReport &rl = a->chip->controller.report(), &rt = b->chip->controller.report();
+  EXPECT_DOUBLE_EQ(rl.train_ns, rt.train_ns);  // leakage changes no time
+  EXPECT_NEAR(rl.train_pj - rt.train_pj, 4.5 * rl.train_ns, 1e-9 * rl.train_pj);
+  EXPECT_NEAR(rl.eval_pj - rt.eval_pj, 4.5 * rl.eval_ns, 1e-9 * rl.eval_pj);
+  const json j = to_json(rl);
+  EXPECT_NEAR(j.at("train_energy_by_component_joules").at("static").get<double>(), 4.5 * rl.train_ns * 1e-12, 1e-21);
+}
+
 // A TxSim-like non-ideal preset (programming and read variation) on small crossbars.
 nn::DevicePreset noisy_preset() {
   return nn::device_preset_from_json(json::parse(R"({"name": "noisy",
@@ -391,6 +461,79 @@ TEST(TimedPlatforms, EachShippedPlatformTrainsAndReports) {
     EXPECT_NEAR(seconds, j.at("train_seconds").get<double>(), 1e-9 * j.at("train_seconds").get<double>());
     EXPECT_GT(j.at("train_energy_by_component_joules").at("adc").get<double>(), 0);
     EXPECT_GT(j.at("train_latency_by_phase_seconds").at("WU").get<double>(), 0);
+  }
+}
+
+// Acceptance: every shipped device preset runs timed on every shipped platform it fits (all in
+// one simulation); a pair that cannot fit fails with an error naming both files.
+TEST(TimedPresetsOnPlatforms, EveryShippedPairRunsOrSaysWhyNot) {
+  namespace fs = std::filesystem;
+  const std::string root = TXSIM_SOURCE_DIR;
+  const nn::Split data = synthetic_split(16, 8, {1, 4, 4}, 4);
+  nn::Workload w = mlp_workload(32);
+  w.train.epochs = 1;
+  std::vector<std::unique_ptr<Case>> cases;
+  std::vector<std::string> ran, refused;
+  for (const auto& pf : fs::directory_iterator(root + "/platforms")) {
+    if (pf.path().extension() != ".json") continue;
+    for (const auto& df : fs::directory_iterator(root + "/workloads/devices")) {
+      if (df.path().extension() != ".json") continue;
+      const std::string pair = pf.path().filename().string() + " + " + df.path().filename().string();
+      const Platform p = load_platform(pf.path().string());
+      nn::DevicePreset preset = nn::load_device_preset(df.path().string());
+      try {
+        p.apply_to(preset.crossbar.crossbar, df.path().string());
+        validate(preset.crossbar, df.path().string() + " on platform " + p.source);
+        preset.source = df.path().string() + " on platform " + p.source;
+        nn::check_device_preset(preset);
+      } catch (const ConfigError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find(df.path().string()), std::string::npos) << pair << ": " << what;
+        EXPECT_NE(what.find(pf.path().string()), std::string::npos) << pair << ": " << what;
+        EXPECT_NE(what.find("accepted"), std::string::npos) << pair << ": " << what;
+        refused.push_back(pair);
+        continue;
+      }
+      Case* c = cases.emplace_back(std::make_unique<Case>()).get();
+      c->platform = p;
+      c->net = nn::build_network(w, 5, nn::analog_factory(preset));
+      c->chip = std::make_unique<Chip>(("pair" + std::to_string(cases.size())).c_str(), c->platform);
+      c->chip->controller.configure(map_layers(c->platform, layer_shapes(*c->net)), static_cast<int>(data.train.sample_size()));
+      c->chip->controller.set_work([c, w, &data] {
+        nn::TrainOptions o;
+        o.config = w.train;
+        o.seed = 5;
+        o.observer = &c->chip->controller;
+        c->result = nn::train(*c->net, data, o, c->log);
+      });
+      ran.push_back(pair);
+    }
+  }
+  sc_core::sc_start();
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const HardwareReport& r = cases[i]->chip->controller.report();
+    EXPECT_EQ(r.train_samples, 16u) << ran[i];
+    EXPECT_GT(r.train_ns, 0) << ran[i];
+    EXPECT_GT(r.layers[0][static_cast<int>(Phase::WeightUpdate)].activity.program_pulses, 0u) << ran[i];
+  }
+  // 3 platforms x 8 presets: ISAAC's write-verify 2-bit cells refuse the six analog presets;
+  // NeuroSim's 5-bit cells cannot slice the two 8-bit TxSim ReRAM presets.
+  EXPECT_EQ(ran.size() + refused.size(), 24u);
+  EXPECT_EQ(refused.size(), 8u);
+  for (const char* analog : {"pcm.json", "constant_step.json", "measured_example.json", "txsim_update.json"})
+    EXPECT_NE(std::find(ran.begin(), ran.end(), std::string("default.json + ") + analog), ran.end()) << analog;
+}
+
+// A field the chosen update model ignores is an error naming it.
+TEST(TimedPresetsOnPlatforms, AFieldTheUpdateModelIgnoresIsAnError) {
+  const json j = json::parse(R"({"crossbar": {"rows": 16, "cols": 16, "weight_bits": 8, "bits_per_cell": 8},
+                                 "update": {"kind": "linear", "nu": 0.3}})");
+  try {
+    nn::device_preset_from_json(j, "nu_on_linear.json");
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "nu_on_linear.json: field 'update.nu' = 0.3 has no effect on update.kind \"linear\"; "
+                                     "accepted: update.kind \"txsim\", or leave the field out");
   }
 }
 

@@ -1,5 +1,6 @@
 #include "txsim/nn/analog.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -87,6 +88,18 @@ DevicePreset device_preset_from_json(const json& j, const std::string& source) {
                           "nl_ltd, nu, csv, pair, sliced, write_noise, step_d2d, nl_d2d, stochastic, mixed_precision, bit_length");
       }
     }
+    // A field the chosen update model has no use for would change nothing: say so.
+    const std::string kind = u.contains("kind") ? u.at("kind").get<std::string>() : "linear";
+    for (const auto& [field, models] : {std::pair<const char*, std::vector<UpdateKind>>{"nu", {UpdateKind::TxSim}},
+                                        {"nl_ltp", {UpdateKind::Exponential}},
+                                        {"nl_ltd", {UpdateKind::Exponential}},
+                                        {"nl_d2d", {UpdateKind::Exponential, UpdateKind::TxSim}}})
+      if (u.contains(field) && std::find(models.begin(), models.end(), p.update.kind) == models.end())
+        throw ConfigError(source + ": field 'update." + field + "' = " + u.at(field).dump() + " has no effect on update.kind \"" +
+                          kind + "\"; accepted: update.kind " +
+                          (models.size() == 1 ? (models[0] == UpdateKind::TxSim ? "\"txsim\"" : "\"exponential\"")
+                                              : "\"exponential\" or \"txsim\"") +
+                          ", or leave the field out");
     if ((p.update.kind == UpdateKind::Measured) != (p.update.measured != nullptr))
       fail("update.csv", u.value("csv", json()), "a CSV exactly when update.kind is \"measured\"");
     try {

@@ -223,6 +223,7 @@ void save_report(const HardwareReport& r, StateWriter& w) {
   std::vector<uint64_t> counts;
   for (const uint64_t* v : report_counts(r)) counts.push_back(*v);
   w.put("hardware counts", counts);
+  w.put("hardware memory peak", std::vector<uint64_t>(r.peak.begin(), r.peak.end()));
   w.put_raw("hardware epochs", r.epochs);
 }
 
@@ -243,6 +244,9 @@ void load_report(HardwareReport& r, StateReader& in) {
   std::vector<uint64_t> counts;
   in.get("hardware counts", counts, counts_at.size());
   for (std::size_t k = 0; k < counts.size(); ++k) *counts_at[k] = counts[k];
+  std::vector<uint64_t> peak;
+  in.get("hardware memory peak", peak, kLevels);
+  std::copy(peak.begin(), peak.end(), r.peak.begin());
   in.get_raw("hardware epochs", r.epochs, in.peek_count("hardware epochs") / sizeof(EpochHardware));
 }
 

@@ -32,6 +32,7 @@ class MemoryLedger {
   void clear();  // a new batch: nothing is held
   const LevelBytes& capacity() const { return capacity_; }
   const LevelBytes& peak() const { return peak_; }  // the most held at once, over every batch
+  void set_peak(const LevelBytes& peak) { peak_ = peak; }  // a resumed run's
 
  private:
   LevelBytes capacity_{}, held_{}, peak_{};

@@ -141,7 +141,10 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   void on_phase(const nn::PhaseEvent& e) override;
   void on_epoch(int epoch) override;
   void save_state(StateWriter& w) const override { save_report(report_, w); }
-  void load_state(StateReader& r) override { load_report(report_, r); }
+  void load_state(StateReader& r) override {
+    load_report(report_, r);
+    memory_.set_peak(report_.peak);
+  }
 
  private:
   void run();
