@@ -186,6 +186,11 @@ std::string summary(const HardwareReport& r) {
                     total_ns > 0 ? 100 * t.cost.latency_ns / total_ns : 0.0, total_pj > 0 ? 100 * t.cost.energy_pj() / total_pj : 0.0);
       out << line;
     }
+    if (r.map.layers[i].shape.analog) {  // which resource set the read time (array reads or ADC conversions)
+      const auto& calls = r.layers[i][static_cast<int>(Phase::Forward)].bound_calls;
+      const auto most = std::max_element(calls.begin(), calls.end());
+      if (*most > 0) out << "  (reads bound by " << resource_name(static_cast<Resource>(most - calls.begin())) << ")";
+    }
     out << "\n";
   }
   std::snprintf(line, sizeof line, "    input (off-chip, global buffer, NoC): %5.1f%% %5.1f%%\n",
