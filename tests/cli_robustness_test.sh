@@ -92,6 +92,26 @@ CSV
     widest=$(tr '\r' '\n' < "$dir/tty.log" | grep ' ETA ' | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
     [ "$widest" -gt 0 ] && [ "$widest" -le 79 ] || fail "the progress line is $widest columns (at most 79 on an 80-column terminal)"
     ;;
+  platform)
+    # Issue 18: txsim platform prints the peak report; --json has the keys an architect lays
+    # beside a paper's table; the ISAAC figures against its Table 6 totals; a bad file is named.
+    "$txsim" platform platforms/isaac.json --json > "$dir/isaac.json" || fail "txsim platform --json exited $?"
+    python3 - "$dir/isaac.json" <<'PY' || fail "txsim platform --json: a key or figure is off (the assertion above)"
+import json, sys
+j = json.load(open(sys.argv[1]))
+for k in ("area_mm2", "power_w", "peak_tops", "tops_per_mm2", "tops_per_w", "components"):
+    assert k in j, k
+assert abs(j["area_mm2"] / 85.4 - 1) < 0.03 and abs(j["power_w"] / 65.8 - 1) < 0.03, (j["area_mm2"], j["power_w"])
+assert abs(j["peak_tops"] / 41.3 - 1) < 0.02, j["peak_tops"]
+assert j["components"]["global_buffer"]["absent"] and not j["components"]["adc"]["absent"]
+PY
+    expect 0 "not in the platform (zero)" "$txsim" platform platforms/isaac.json
+    expect 0 "TOPS/W" "$txsim" platform platforms/default.json
+    printf '{"name": "x"}' > "$dir/bad.json"
+    expect 1 "bad.json: platform: missing 'crossbar'" "$txsim" platform "$dir/bad.json"
+    expect 1 "no_such.json" "$txsim" platform "$dir/no_such.json"
+    expect 2 "" "$txsim" platform
+    ;;
   *) echo "unknown case $3"; exit 2 ;;
 esac
 [ $failures = 0 ] && echo "cli robustness ($3): all checks hold"

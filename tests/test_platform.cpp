@@ -324,6 +324,11 @@ TEST(Cost, BufferNocDigitalAndUpdateByHand) {
   EXPECT_DOUBLE_EQ(off.latency_ns, 10.0);
   EXPECT_DOUBLE_EQ(off.pj(Component::OffChipInterface), 128 * 40.0);
   EXPECT_DOUBLE_EQ(off.pj(Component::Dram), 128 * 160.0);
+  nlohmann::json two = read_json_file(kRoot + "/platforms/default.json");
+  two["chip"]["dram"]["channels"] = 2;  // twice the bandwidth, two PHYs
+  const Platform p2 = platform_from_json(two, "two_channels.json");
+  EXPECT_DOUBLE_EQ(offchip_cost(p2, 128).latency_ns, 5.0);
+  EXPECT_DOUBLE_EQ(p2.area_mm2() - p.area_mm2(), 1.0);
   Activity a;
   a.program_pulses = 500;
   a.program_slots = 64;

@@ -139,7 +139,7 @@ Cost update_cost(const Platform& p, const Activity& a) {
 
 Cost offchip_cost(const Platform& p, uint64_t bytes) {
   Cost c;
-  c.latency_ns = static_cast<double>(bytes) / p.offchip_gbps;  // GB/s = bytes per ns
+  c.latency_ns = static_cast<double>(bytes) / (p.offchip_gbps * p.dram_channels);  // GB/s = bytes per ns
   c.demand_ns[at(Resource::OffChip)] = c.latency_ns;
   c.parts.charge(Component::OffChipInterface, static_cast<double>(bytes), p.part(Component::OffChipInterface));
   c.parts.charge(Component::Dram, static_cast<double>(bytes), p.part(Component::Dram));

@@ -35,8 +35,8 @@ double peak_rate(const Platform& p, Component c) {
     case Component::Programming: return 0;
     case Component::Router: return p.noc.hop_ns > 0 ? p.noc.link_bytes / p.noc.hop_ns * per_ns : 0;
     case Component::GlobalBuffer: return p.global_buffer.latency_ns > 0 ? per_ns / p.global_buffer.latency_ns : 0;
-    case Component::OffChipInterface:
-    case Component::Dram: return p.offchip_gbps * per_ns;
+    case Component::OffChipInterface: return p.offchip_gbps * per_ns;  // per channel
+    case Component::Dram: return p.offchip_gbps * p.dram_channels * per_ns;
   }
   return 0;
 }

@@ -27,6 +27,7 @@ double Platform::units(Component c) const {
     case Scope::PerChip:
       if (c == Component::WeightGradientUnit) return gradient_unit == GradientUnit::Dedicated ? 1 : 0;
       if (c == Component::GlobalBuffer) return global_buffer.kib > 0 ? 1 : 0;
+      if (c == Component::OffChipInterface) return dram_channels;
       return 1;
   }
   return 0;
@@ -237,6 +238,7 @@ Platform platform_from_json(const json& j, const std::string& source) {
     if (const json* d = f.object("dram", false)) {
       Fields g(*d, "chip.dram", source);
       p.part(Component::Dram) = part(g, "energy_pj_per_byte");
+      p.dram_channels = g.integer("channels", 1, 64, 1);
       g.finish();
     }
     if (const json* w = f.object("weight_gradient", false)) {

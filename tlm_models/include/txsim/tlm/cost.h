@@ -88,7 +88,8 @@ Cost gradient_unit_cost(const Platform& p, uint64_t macs);
 // cols array reads are charged to the arrays.
 Cost update_cost(const Platform& p, const Activity& a);
 
-// Bytes to or from off-chip DRAM: bytes / offchip_gbps; energy in the interface and in DRAM.
+// Bytes to or from off-chip DRAM: bytes / (offchip.gbps x dram.channels); energy in the interface
+// and in DRAM.
 Cost offchip_cost(const Platform& p, uint64_t bytes);
 
 }  // namespace txsim::hw

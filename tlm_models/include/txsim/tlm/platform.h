@@ -79,7 +79,8 @@ struct Platform {
   double gradient_unit_macs_per_ns = 0;  // Dedicated only
   NocSpec noc;
   int data_bytes = 2;             // bytes per activation or error value moved between units
-  double offchip_gbps = 25.6;     // the off-chip interface and DRAM
+  double offchip_gbps = 25.6;     // one channel of the off-chip interface and DRAM
+  int dram_channels = 1;          // channels side by side, each with its interface (PHY)
   NativePrecision native;
 
   const ComponentSpec& part(Component c) const { return parts[index_of(c)]; }
