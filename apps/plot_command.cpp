@@ -331,26 +331,36 @@ void epochs_plot(const Table& t, const std::string& dir, const std::string& titl
   render(dir, "epochs", data.str(), script + plot + "\n", made);
 }
 
+// Stacked bars, one per grid point, of the parts (CSV column, label) that any point has: a
+// component no point charged is left out, so each shown part gets a colour of its own.
 void bars_plot(const Table& t, const std::string& dir, const std::string& title, const std::string& stem, const std::string& name,
-               const std::vector<std::pair<std::string, std::string>>& parts, double scale,
+               const std::vector<std::pair<std::string, std::string>>& all_parts, double scale,
                const std::string& unit, std::vector<std::string>& made) {
+  std::vector<const std::map<std::string, std::string>*> rows;
+  for (const auto& r : t.rows)
+    if (r.at("kind") == "grid" && r.at("status") == "ok" && !r.at(all_parts[0].first).empty()) rows.push_back(&r);
+  if (rows.empty()) return;
+  std::vector<std::pair<std::string, std::string>> parts;
+  for (const auto& p : all_parts)
+    if (std::any_of(rows.begin(), rows.end(), [&](const auto* r) { return std::stod(r->at(p.first)) != 0; })) parts.push_back(p);
+  if (parts.empty()) return;
   std::ostringstream data;
   data << "point";
   for (const auto& p : parts) data << "\t" << p.second;
   data << "\n";
-  int bars = 0;
-  for (const auto& r : t.rows) {
-    if (r.at("kind") != "grid" || r.at("status") != "ok" || r.at(parts[0].first).empty()) continue;
+  for (const auto* r : rows) {
     std::string label;
-    for (const std::string& a : t.axes) label += (label.empty() ? "" : " ") + shown(r.at(a));
+    for (const std::string& a : t.axes) label += (label.empty() ? "" : " ") + shown(r->at(a));
     std::string quoted = "\"";
     for (char c : label) quoted += c == '"' ? '\'' : c;
     data << quoted << "\"";
-    for (const auto& p : parts) data << "\t" << number(std::stod(r.at(p.first)) * scale);
+    for (const auto& p : parts) data << "\t" << number(std::stod(r->at(p.first)) * scale);
     data << "\n";
-    ++bars;
   }
-  if (!bars) return;
+  // Distinct colours (Glasbey-like), enough for every component of the accounting table.
+  static const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                                   "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#ffd700", "#00ff7f", "#ff1493",
+                                   "#8b0000", "#4682b4", "#d2691e", "#006400", "#00008b", "#c0c0c0", "#ff00ff"};
   std::string axes_names;
   for (const std::string& a : t.axes) axes_names += (axes_names.empty() ? "" : ", ") + a;
   std::string script = "set title " + gp_string(title + ": " + name) + "\n";
@@ -358,7 +368,8 @@ void bars_plot(const Table& t, const std::string& dir, const std::string& title,
   script += "set ylabel " + gp_string(unit) + "\nset xlabel " + gp_string(axes_names) + "\nset xtics rotate by -30\nset yrange [0:*]\n";
   std::string plot = "plot ";
   for (std::size_t k = 0; k < parts.size(); ++k)
-    plot += std::string(k ? ", " : "") + gp_string(dir + "/" + stem + ".dat") + " using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") + " title columnheader(" + std::to_string(k + 2) + ")";
+    plot += std::string(k ? ", " : "") + gp_string(dir + "/" + stem + ".dat") + " using " + std::to_string(k + 2) + (k ? "" : ":xtic(1)") +
+            " title columnheader(" + std::to_string(k + 2) + ") lc rgb '" + kColours[k % (sizeof kColours / sizeof *kColours)] + "'";
   render(dir, stem, data.str(), script + plot + "\n", made);
 }
 
