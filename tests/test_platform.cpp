@@ -10,6 +10,7 @@
 
 #include "txsim/tlm/peak.h"
 #include "txsim/tlm/platform.h"
+#include "txsim/tlm/report.h"
 
 namespace txsim::hw {
 namespace {
@@ -94,6 +95,24 @@ TEST(Accounting, EachComponentOnceAndEverywhere) {
   EXPECT_EQ(j.at("components").size(), kComponentCount);
   for (const std::string& k : keys) EXPECT_TRUE(j.at("components").contains(k)) << k;
   for (const char* top : {"area_mm2", "power_w", "peak_tops", "tops_per_mm2", "tops_per_w"}) EXPECT_TRUE(j.contains(top)) << top;
+  // The hardware report: layers.csv has <key>_pj and <key>_ops once each, hardware.json the
+  // energy and the operations of every component (and the leakage beside them).
+  const std::string csv = layer_csv(HardwareReport{});
+  const std::string header = "," + csv.substr(0, csv.find('\n')) + ",";
+  const nlohmann::json h = to_json(HardwareReport{});
+  EXPECT_EQ(h.at("train_energy_by_component_joules").size(), kComponentCount + 1);
+  EXPECT_TRUE(h.at("train_energy_by_component_joules").contains("static"));
+  EXPECT_EQ(h.at("train_operations_by_component").size(), kComponentCount);
+  for (const std::string& k : keys) {
+    for (const char* suffix : {"_pj,", "_ops,"}) {
+      const std::string column = "," + k + suffix;
+      const std::size_t at = header.find(column);
+      EXPECT_NE(at, std::string::npos) << column;
+      EXPECT_EQ(header.find(column, at + 1), std::string::npos) << column << " twice";
+    }
+    EXPECT_TRUE(h.at("train_energy_by_component_joules").contains(k)) << k;
+    EXPECT_TRUE(h.at("train_operations_by_component").contains(k)) << k;
+  }
 }
 
 // More ADCs per crossbar: a shorter read cycle while the conversions are the bottleneck (never

@@ -11,6 +11,7 @@
 
 #include "sweep.h"
 #include "txsim/config.h"
+#include "txsim/tlm/accounting.h"
 
 using namespace txsim::sweep;
 using ojson = nlohmann::ordered_json;
@@ -321,3 +322,18 @@ TEST(Issue17Defect10, DryRunChecksWhatTrainingWouldRefuse) {
   const std::string shapes = rejection(bad);
   EXPECT_NE(shapes.find("63"), std::string::npos) << shapes;
 }
+
+namespace {
+
+// Issue 18: a timed sweep's results have one energy column per component of the accounting table
+// (and the leakage), each once.
+TEST(Accounting, SweepColumnsHaveEveryComponentOnce) {
+  ojson timed = base_spec();
+  timed["platform"] = kRoot + "/platforms/default.json";
+  const std::vector<std::string> cols = columns(spec_from_json(timed, "timed.json"));
+  for (const txsim::hw::ComponentInfo& c : txsim::hw::kComponentTable)
+    EXPECT_EQ(std::count(cols.begin(), cols.end(), "energy_" + std::string(c.key) + "_joules_per_image"), 1) << c.key;
+  EXPECT_EQ(std::count(cols.begin(), cols.end(), "energy_static_joules_per_image"), 1);
+}
+
+}  // namespace
