@@ -249,20 +249,28 @@ namespace {
 // A forward read of a 100 x 20 layer on the default platform's arrays (64 x 64, 8-bit weights on
 // 2-bit cells: 4 slices x 2 polarities x 2 row tiles = 16 crossbars; 8-bit signed inputs on 1-bit
 // DACs: 7 planes), batch 3, folded reads, then its cost by hand.
-TEST(Cost, ReadPhaseByHand) {
-  const Platform p = load_platform(kRoot + "/platforms/default.json");
+// What the crossbars of a 100 x 20 layer (8-bit weights and inputs) on the platform's arrays did
+// in one forward read of 3 samples.
+Activity forward_activity(const Platform& p, ReadMode mode, int* crossbars = nullptr) {
   CrossbarConfig c;
   p.apply_to(c.crossbar);
   c.crossbar.weight_bits = 8;
   c.crossbar.input_bits = 8;
-  c.crossbar.read_mode = ReadMode::Folded;
+  c.crossbar.read_mode = mode;
   MappedMatrix m(c, 100, 20, 1);
   std::vector<float> w(2000, 0.01f), x(300, 0.5f), y(60);
   m.program(w.data());
   m.reset_activity();
   m.forward(x.data(), 3, y.data());
-  const Activity& a = m.activity();
-  ASSERT_EQ(m.crossbars(), 16);
+  if (crossbars) *crossbars = m.crossbars();
+  return m.activity();
+}
+
+TEST(Cost, ReadPhaseByHand) {
+  const Platform p = load_platform(kRoot + "/platforms/default.json");
+  int crossbars = 0;
+  const Activity a = forward_activity(p, ReadMode::Folded, &crossbars);
+  ASSERT_EQ(crossbars, 16);
   EXPECT_EQ(a.crossbar_reads, 3u * 7 * 16);
   Placement one{16, 1, 0, 1};
   // Folded: one conversion per output, sample and row tile: 3 x 20 x 2 = 120.
@@ -292,15 +300,7 @@ TEST(Cost, ReadModesChargeTheConversionsTheyTime) {
   j["crossbar"]["read_ns"] = 1;
   const Platform p = platform_from_json(j, "fast_array.json");
   for (ReadMode mode : {ReadMode::PerSlice, ReadMode::Folded}) {
-    CrossbarConfig c;
-    p.apply_to(c.crossbar);
-    c.crossbar.read_mode = mode;
-    MappedMatrix m(c, 100, 20, 1);
-    std::vector<float> w(2000, 0.01f), x(300, 0.5f), y(60);
-    m.program(w.data());
-    m.reset_activity();
-    m.forward(x.data(), 3, y.data());
-    const Activity& a = m.activity();
+    const Activity a = forward_activity(p, mode);
     const uint64_t expected = mode == ReadMode::PerSlice ? 3360 : 120;
     ASSERT_EQ(a.adc_conversions, expected);
     const Cost cost = read_cost(p, a, Placement{16, 1, 0, 1}, 60);

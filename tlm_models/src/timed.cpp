@@ -232,21 +232,15 @@ void Controller::on_batch(int samples, bool train) {
 }
 
 sc_time Controller::move_spilled(const LevelBytes& placed, int times, const Job& base, sc_time at, Cost& total) {
-  const uint64_t global = placed[static_cast<std::size_t>(Level::Global)] * times;
-  const uint64_t dram = placed[static_cast<std::size_t>(Level::Dram)] * times;
-  Job j = base;
-  if (global > 0) {
-    j.kind = Job::Kind::Buffer;
-    j.bytes = global;
-    j.label = base.label + " spill to global buffer";
-    at = send(*buffer_port[0], j, at);
-    total += j.cost;
-  }
-  if (dram > 0) {
-    j.kind = Job::Kind::OffChip;
-    j.bytes = dram;
-    j.label = base.label + " spill off-chip";
-    at = send(*offchip_port[0], j, at);
+  const std::pair<Level, tlm::tlm_fw_transport_if<>*> levels[] = {{Level::Global, buffer_port[0]}, {Level::Dram, offchip_port[0]}};
+  for (const auto& [level, port] : levels) {
+    const uint64_t bytes = placed[static_cast<std::size_t>(level)] * times;
+    if (bytes == 0) continue;
+    Job j = base;
+    j.kind = level == Level::Global ? Job::Kind::Buffer : Job::Kind::OffChip;
+    j.bytes = bytes;
+    j.label = base.label + (level == Level::Global ? " spill to global buffer" : " spill off-chip");
+    at = send(*port, j, at);
     total += j.cost;
   }
   return at;
