@@ -110,11 +110,11 @@ int hops_between(const Platform& p, int from, int to) {
   return 0;
 }
 
-Cost digital_cost(const Platform& p, uint64_t macs, int tiles) {
+Cost digital_cost(const Platform& p, double macs, int tiles) {
   Cost c;
-  c.latency_ns = static_cast<double>(macs) / (p.digital_macs_per_ns * std::max(1, tiles));
+  c.latency_ns = macs / (p.digital_macs_per_ns * std::max(1, tiles));
   c.demand_ns[at(Resource::Digital)] = c.latency_ns;
-  c.parts.charge(Component::Digital, static_cast<double>(macs), p.part(Component::Digital));
+  c.parts.charge(Component::Digital, macs, p.part(Component::Digital));
   return c;
 }
 

@@ -43,13 +43,6 @@ double peak_rate(const Platform& p, Component c) {
 
 }  // namespace
 
-double PeakReport::area_mm2() const {
-  double a = 0;
-  for (const ComponentInfo& info : kComponentTable)
-    if (!info.off_chip) a += parts[index_of(info.id)].area_mm2;
-  return a;
-}
-
 double PeakReport::power_w() const {
   double w = 0;
   for (const ComponentInfo& info : kComponentTable)
@@ -60,6 +53,7 @@ double PeakReport::power_w() const {
 PeakReport peak_report(const Platform& p) {
   PeakReport r;
   r.platform = p.name;
+  r.chip_area_mm2 = p.area_mm2();
   for (const ComponentInfo& info : kComponentTable) {
     const ComponentSpec& s = p.part(info.id);
     ComponentPeak& c = r.parts[index_of(info.id)];

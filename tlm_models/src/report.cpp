@@ -14,6 +14,11 @@ double HardwareReport::utilization(const PhaseTotals& t) const {
   return cells > 0 ? t.activity.device_macs / cells : 0;
 }
 
+const char* PhaseTotals::bound_name() const {
+  if (calls == 0) return "";
+  return resource_name(static_cast<Resource>(std::max_element(bound_calls.begin(), bound_calls.end()) - bound_calls.begin()));
+}
+
 namespace {
 
 std::string number(double v) {
@@ -40,10 +45,8 @@ std::string layer_csv(const HardwareReport& r) {
       out << i << "," << (l.shape.analog ? "analog" : "digital") << "," << phase_name(static_cast<Phase>(ph)) << ","
           << t.calls << "," << number(c.latency_ns) << "," << number(c.energy_pj()) << "," << number(c.static_pj);
       for (const ComponentInfo& k : kComponentTable) out << "," << number(c.pj(k.id)) << "," << number(c.ops(k.id));
-      const auto most = std::max_element(t.bound_calls.begin(), t.bound_calls.end());
       out << "," << l.where.crossbars << "," << l.where.replicas << "," << l.where.first_tile << "," << l.where.tiles << ","
-          << (read ? number(r.utilization(t)) : "") << ","
-          << (t.calls ? resource_name(static_cast<Resource>(most - t.bound_calls.begin())) : "");
+          << (read ? number(r.utilization(t)) : "") << "," << t.bound_name();
       for (uint64_t b : t.placed) out << "," << b;
       out << "," << t.macs << "," << t.activity.crossbar_reads << "," << t.activity.dac_conversions << ","
           << t.activity.adc_conversions << "," << t.activity.program_pulses << "," << t.activity.program_slots << "\n";
@@ -52,14 +55,12 @@ std::string layer_csv(const HardwareReport& r) {
   return out.str();
 }
 
-static Cost training_total(const HardwareReport& r) {
+Cost training_total(const HardwareReport& r) {
   Cost total = r.input.cost;
   for (const auto& layer : r.layers)
     for (const PhaseTotals& t : layer) total += t.cost;
   return total;
 }
-
-ComponentLedger energy_by_component(const HardwareReport& r) { return training_total(r).parts; }
 
 std::pair<Level, double> tightest_capacity(const HardwareReport& r) {
   std::pair<Level, double> tight{Level::Tile, 0.0};
@@ -150,8 +151,9 @@ std::string summary(const HardwareReport& r) {
                 r.images_per_second(), r.energy_per_image_pj() * 1e-6, r.tops_per_watt(), r.train_pj * 1e-12,
                 static_cast<unsigned long long>(r.train_samples));
   out << line;
+  const Cost total = training_total(r);
   {
-    const ComponentLedger parts = energy_by_component(r);
+    const ComponentLedger& parts = total.parts;
     const double all = r.train_pj > 0 ? r.train_pj : 1;
     out << "  training energy by component:";
     for (const ComponentInfo& c : kComponentTable)
@@ -159,7 +161,7 @@ std::string summary(const HardwareReport& r) {
         std::snprintf(line, sizeof line, " %s %.1f%%,", c.key, 100 * parts.pj[index_of(c.id)] / all);
         out << line;
       }
-    std::snprintf(line, sizeof line, " static %.1f%%\n", 100 * training_total(r).static_pj / all);
+    std::snprintf(line, sizeof line, " static %.1f%%\n", 100 * total.static_pj / all);
     out << line;
     const auto [level, used] = tightest_capacity(r);
     std::snprintf(line, sizeof line,
@@ -170,14 +172,7 @@ std::string summary(const HardwareReport& r) {
     out << line;
   }
   out << "  per layer and phase (training): latency share, energy share\n";
-  double total_ns = 0, total_pj = 0;
-  for (const auto& l : r.layers)
-    for (const PhaseTotals& t : l) {
-      total_ns += t.cost.latency_ns;
-      total_pj += t.cost.energy_pj();
-    }
-  total_ns += r.input.cost.latency_ns;
-  total_pj += r.input.cost.energy_pj();
+  const double total_ns = total.latency_ns, total_pj = total.energy_pj();
   for (std::size_t i = 0; i < r.layers.size(); ++i) {
     out << "    layer " << i << (r.map.layers[i].shape.analog ? " analog " : " digital");
     for (int ph = 0; ph < kPhases; ++ph) {
@@ -186,11 +181,8 @@ std::string summary(const HardwareReport& r) {
                     total_ns > 0 ? 100 * t.cost.latency_ns / total_ns : 0.0, total_pj > 0 ? 100 * t.cost.energy_pj() / total_pj : 0.0);
       out << line;
     }
-    if (r.map.layers[i].shape.analog) {  // which resource set the read time (array reads or ADC conversions)
-      const auto& calls = r.layers[i][static_cast<int>(Phase::Forward)].bound_calls;
-      const auto most = std::max_element(calls.begin(), calls.end());
-      if (*most > 0) out << "  (reads bound by " << resource_name(static_cast<Resource>(most - calls.begin())) << ")";
-    }
+    const PhaseTotals& reads = r.layers[i][static_cast<int>(Phase::Forward)];
+    if (r.map.layers[i].shape.analog && reads.calls > 0) out << "  (reads bound by " << reads.bound_name() << ")";
     out << "\n";
   }
   std::snprintf(line, sizeof line, "    input (off-chip, global buffer, NoC): %5.1f%% %5.1f%%\n",

@@ -61,10 +61,7 @@ void Tile::serve(Job& j, double t0) {
       break;
     }
     case Job::Kind::Digital: {
-      Cost d = digital_cost(p_, j.macs, 1);
-      d.latency_ns *= j.share;
-      for (double& v : d.demand_ns) v *= j.share;
-      d.parts.scale(j.share);
+      const Cost d = digital_cost(p_, static_cast<double>(j.macs) * j.share, 1);
       const Cost b = tile_traffic_cost(p_, j.bytes);
       j.cost = overlapped(d, b);
       j.cost.parts.charge(Component::Activation, static_cast<double>(j.activations) * j.share, p_.part(Component::Activation));
@@ -118,11 +115,11 @@ void Controller::configure(ChipMap map, int sample_values) {
   report_.platform = p_.name;
   report_.area_mm2 = p_.area_mm2();
   report_.static_mw = p_.static_mw();
-  report_.capacity = memory_.capacity();
   report_.cells_per_crossbar = p_.crossbar.rows * p_.crossbar.cols;
   report_.layers.resize(map.layers.size());
   report_.map = std::move(map);
   memory_ = MemoryLedger(p_);
+  report_.capacity = memory_.capacity();
   sample_values_ = sample_values;
   epoch_ = EpochHardware{};
 }
@@ -157,7 +154,7 @@ sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time a
 }
 
 void Controller::charge(double ns, Cost cost, PhaseTotals* totals) {
-  cost.static_pj = p_.static_mw() * ns;  // mW x ns = pJ: the whole chip leaks while it works
+  cost.static_pj = report_.static_mw * ns;  // mW x ns = pJ: the whole chip leaks while it works
   const double pj = cost.energy_pj();
   if (train_) {
     report_.train_ns += ns;
@@ -247,12 +244,11 @@ sc_time Controller::move_spilled(const LevelBytes& placed, int times, const Job&
 }
 
 sc_time Controller::weight_gradient(const LayerPlacement& l, const Job& base, uint64_t bytes, sc_time start, Cost& total) {
-  sc_time end = start;
   if (p_.gradient_unit == GradientUnit::Dedicated) {
     // The operands travel from the layer's tiles through the global buffer to the unit.
     Job j = base;
     j.kind = Job::Kind::Gradient;
-    end = send(*gradient_port[0], j, start);
+    sc_time end = send(*gradient_port[0], j, start);
     total += j.cost;
     if (p_.global_buffer.kib > 0) {
       j.kind = Job::Kind::Buffer;
@@ -262,16 +258,27 @@ sc_time Controller::weight_gradient(const LayerPlacement& l, const Job& base, ui
     }
     return end;
   }
-  const bool all = p_.gradient_unit == GradientUnit::AllTiles;
-  const int first = all ? 0 : l.where.first_tile, tiles = all ? p_.tiles : l.where.tiles;
+  Job j = base;
+  j.kind = Job::Kind::Digital;
+  if (p_.gradient_unit == GradientUnit::AllTiles) return spread(j, 0, p_.tiles, [](int) { return 1; }, p_.tiles, bytes, start, total);
+  return on_layer_tiles(j, l, bytes, start, total);
+}
+
+sc_time Controller::on_layer_tiles(const Job& base, const LayerPlacement& l, uint64_t bytes, sc_time start, Cost& total) {
+  // An analog layer's tiles share its work as they share its crossbars; a digital layer has one.
+  return spread(base, l.where.first_tile, l.where.tiles, [&l](int t) { return l.shape.analog ? l.crossbars_on(t) : 1; },
+                l.shape.analog ? l.where.crossbars : 1, bytes, start, total);
+}
+
+sc_time Controller::spread(const Job& base, int first, int count, const std::function<int(int)>& share, int whole,
+                           uint64_t bytes, sc_time start, Cost& total) {
+  sc_time end = start;
   uint64_t bytes_left = bytes;
-  for (int t = first; t < first + tiles; ++t) {
+  for (int t = first; t < first + count; ++t) {
     Job j = base;
-    j.kind = Job::Kind::Digital;
-    const int here = all || !l.shape.analog ? 1 : l.crossbars_on(t);
-    const int of = all ? p_.tiles : l.shape.analog ? l.where.crossbars : 1;
-    j.share = static_cast<double>(here) / of;
-    j.bytes = t + 1 == first + tiles ? bytes_left : bytes * here / of;
+    const int here = share(t);
+    j.share = static_cast<double>(here) / whole;
+    j.bytes = t + 1 == first + count ? bytes_left : bytes * here / whole;
     bytes_left -= j.bytes;
     end = std::max(end, send(*tile_port[t], j, start));
     total += j.cost;
@@ -373,17 +380,7 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
   } else if (e.phase == Phase::WeightGradient) {
     end = weight_gradient(l, base, bytes, start, total);
   } else {
-    uint64_t bytes_left = bytes;
-    for (int t = l.where.first_tile; t < l.where.first_tile + l.where.tiles; ++t) {
-      Job j = base;
-      const int here = l.shape.analog ? l.crossbars_on(t) : 1;
-      const int all = l.shape.analog ? l.where.crossbars : 1;
-      j.share = static_cast<double>(here) / all;
-      j.bytes = t + 1 == l.where.first_tile + l.where.tiles ? bytes_left : bytes * here / all;
-      bytes_left -= j.bytes;
-      end = std::max(end, send(*tile_port[t], j, start));
-      total += j.cost;
-    }
+    end = on_layer_tiles(base, l, bytes, start, total);
   }
   end = move_spilled(spill_now, spill_times, base, end, total);
   end = move_spilled(reread, 1, base, end, total);

@@ -78,8 +78,8 @@ Cost noc_cost(const Platform& p, uint64_t bytes, int hops);
 // (2 x levels); bus: 1.
 int hops_between(const Platform& p, int from_tile, int to_tile);
 
-// Digital multiply-accumulates on `tiles` tiles' digital units.
-Cost digital_cost(const Platform& p, uint64_t macs, int tiles);
+// Digital multiply-accumulates on `tiles` tiles' digital units (fractional: one tile's share).
+Cost digital_cost(const Platform& p, double macs, int tiles);
 // Weight-gradient MACs on the chip's dedicated weight-gradient unit.
 Cost gradient_unit_cost(const Platform& p, uint64_t macs);
 

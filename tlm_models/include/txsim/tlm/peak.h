@@ -37,7 +37,8 @@ struct PeakReport {
   std::string platform;
   std::array<ComponentPeak, kComponentCount> parts{};
   double peak_ops_per_s = 0;
-  double area_mm2() const;
+  double chip_area_mm2 = 0;  // Platform::area_mm2(): the on-chip rows summed
+  double area_mm2() const { return chip_area_mm2; }
   double power_w() const;
   double peak_tops() const { return peak_ops_per_s * 1e-12; }
   double tops_per_mm2() const { return peak_tops() / area_mm2(); }

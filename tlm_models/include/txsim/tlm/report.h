@@ -24,6 +24,8 @@ struct PhaseTotals {
   uint64_t macs = 0;  // logical multiply-accumulates (rows x in x out per read or gradient)
   LevelBytes placed{};  // FW: the input kept for the backward pass; WG: the error signal; by level
   std::array<uint64_t, kResources> bound_calls{};  // calls whose time each resource bound
+  // The resource that bound the most calls ("" before any call).
+  const char* bound_name() const;
 };
 
 struct EpochHardware {
@@ -67,8 +69,9 @@ nlohmann::json to_json(const HardwareReport& r);
 // are the run's own and are checked, not restored).
 void save_report(const HardwareReport& r, StateWriter& w);
 void load_report(HardwareReport& r, StateReader& in);
-// The training energy of the report by component (the input's way in included), pJ.
-ComponentLedger energy_by_component(const HardwareReport& r);
+// Everything the training batches cost, every layer and phase and the input's way in summed:
+// latency, energy by component, leakage.
+Cost training_total(const HardwareReport& r);
 // The level whose capacity is the most used at the peak (tile_buffers or global_buffer), and
 // that fraction (> 1: it overflowed into the next level).
 std::pair<Level, double> tightest_capacity(const HardwareReport& r);

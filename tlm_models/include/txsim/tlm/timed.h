@@ -156,6 +156,13 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   // Moves the parts of `placed` beyond the tile buffers `times` times through the global buffer
   // and the off-chip port, after `at`; returns when done.
   sc_core::sc_time move_spilled(const LevelBytes& placed, int times, const Job& base, sc_core::sc_time at, Cost& total);
+  // Sends `base` to `count` tiles from `first`: tile t takes share(t) / whole of the work and of
+  // `bytes` (the last one what is left), all from `start`; returns when the slowest is done.
+  sc_core::sc_time spread(const Job& base, int first, int count, const std::function<int(int)>& share, int whole,
+                          uint64_t bytes, sc_core::sc_time start, Cost& total);
+  // spread() over the tiles that hold layer `l`.
+  sc_core::sc_time on_layer_tiles(const Job& base, const LayerPlacement& l, uint64_t bytes, sc_core::sc_time start,
+                                  Cost& total);
   // The weight gradient of one layer on the unit the platform says; returns when done.
   sc_core::sc_time weight_gradient(const LayerPlacement& l, const Job& base, uint64_t bytes, sc_core::sc_time at,
                                    Cost& total);
