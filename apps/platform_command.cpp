@@ -7,8 +7,8 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "txsim/tlm/peak.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/peak.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace po = boost::program_options;
 

@@ -28,7 +28,7 @@
 #include <boost/program_options.hpp>
 
 #include "txsim/config.h"
-#include "txsim/tlm/accounting.h"
+#include "txsim/tlm/cost_model/accounting.h"
 
 extern char** environ;
 

@@ -13,9 +13,9 @@
 #include "txsim/json_fields.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/network.h"
-#include "txsim/tlm/accounting.h"
-#include "txsim/tlm/mapping.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/accounting.h"
+#include "txsim/tlm/cost_model/mapping.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim::sweep {
 

@@ -15,9 +15,9 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
-#include "txsim/tlm/platform.h"
-#include "txsim/tlm/report.h"
-#include "txsim/tlm/timed.h"
+#include "txsim/tlm/cost_model/platform.h"
+#include "txsim/tlm/cost_model/report.h"
+#include "txsim/tlm/systemc/timed.h"
 #include "txsim/trace/trace.h"
 
 namespace po = boost::program_options;

@@ -13,7 +13,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "txsim/tlm/registers.h"
+#include "txsim/tlm/cost_model/registers.h"
 #include "circuit_commands.h"
 #include "command_util.h"
 #include "data_command.h"

@@ -11,7 +11,7 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
-#include "txsim/tlm/timed.h"
+#include "txsim/tlm/systemc/timed.h"
 
 extern "C" int sc_main(int, char**) { return 1; }  // libsystemc's main needs the symbol; unused
 

@@ -7,8 +7,8 @@ source=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cmake --install "$build" --prefix "$dir/prefix" > "$dir/install.log"
-test -f "$dir/prefix/include/txsim/tlm/training_accelerator.h"
-test -f "$dir/prefix/include/txsim/tlm/registers.h"
+test -f "$dir/prefix/include/txsim/tlm/systemc/training_accelerator.h"
+test -f "$dir/prefix/include/txsim/tlm/cost_model/registers.h"
 cmake -S "$source/tests/package" -B "$dir/consumer" -DCMAKE_PREFIX_PATH="$dir/prefix" -DCMAKE_BUILD_TYPE=Release > "$dir/configure.log" \
   || { cat "$dir/configure.log"; exit 1; }
 cmake --build "$dir/consumer" -j "$(nproc)" > "$dir/build.log" 2>&1 || { tail -30 "$dir/build.log"; exit 1; }

@@ -8,9 +8,9 @@
 
 #include <set>
 
-#include "txsim/tlm/peak.h"
-#include "txsim/tlm/platform.h"
-#include "txsim/tlm/report.h"
+#include "txsim/tlm/cost_model/peak.h"
+#include "txsim/tlm/cost_model/platform.h"
+#include "txsim/tlm/cost_model/report.h"
 
 namespace txsim::hw {
 namespace {
@@ -239,7 +239,7 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
 }  // namespace txsim::hw
 
 #include "txsim/mapped_matrix.h"
-#include "txsim/tlm/cost.h"
+#include "txsim/tlm/cost_model/cost.h"
 
 #include <cmath>
 

@@ -20,7 +20,7 @@
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
 #include "txsim/state_archive.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "sweep.h"
 #include "txsim/config.h"
-#include "txsim/tlm/accounting.h"
+#include "txsim/tlm/cost_model/accounting.h"
 
 using namespace txsim::sweep;
 using ojson = nlohmann::ordered_json;

@@ -23,10 +23,10 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
-#include "txsim/tlm/job_format.h"
-#include "txsim/tlm/timed.h"
-#include "txsim/tlm/training_accelerator.h"
-#include "txsim/tlm/vp.h"
+#include "txsim/tlm/cost_model/job_format.h"
+#include "txsim/tlm/systemc/timed.h"
+#include "txsim/tlm/systemc/training_accelerator.h"
+#include "txsim/tlm/systemc/vp.h"
 #include "txsim/trace/trace.h"
 
 namespace txsim::hw {
@@ -156,6 +156,14 @@ TEST(TimedGolden, PerLayerCsvMatchesHandArithmetic) {
   ASSERT_EQ(r.map.layers[1].where.first_tile, 0);
   ASSERT_EQ(r.map.layers[2].where.first_tile, 2);
 
+  // Acceptance (issue 19): chip.pipeline "none" (the default) gives the per-layer CSV this test
+  // produced before the concurrent model existed, byte for byte.
+  {
+    std::ifstream f(TXSIM_SOURCE_DIR "/tests/reference/timed_golden_layers.csv");
+    ASSERT_TRUE(f) << "tests/reference/timed_golden_layers.csv";
+    const std::string before((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(layer_csv(r), before);
+  }
   const auto rows = parse_csv(layer_csv(r));
   ASSERT_EQ(rows.size(), 12u);
   auto at = [&](int layer, const char* phase) -> const std::map<std::string, std::string>& {
@@ -563,18 +571,35 @@ TEST(TimedTrace, PerfettoJsonIsWellFormedWithOneTrackPerUnit) {
   const json j = json::parse(t.to_json().dump());
   const std::vector<std::string> problems = trace::validate_chrome_trace(j);
   for (const auto& m : problems) ADD_FAILURE() << m;
+  // Tracks are "group/unit": each tile's units grouped under the tile, the links under the NoC.
   std::map<std::string, int> spans_per_track;
-  std::map<int, std::string> names;
+  std::map<long long, std::string> groups;
+  std::map<std::pair<long long, long long>, std::string> names;
   for (const json& e : j["traceEvents"])
-    if (e["ph"] == "M" && e["name"] == "thread_name") names[e["tid"]] = e["args"]["name"];
+    if (e["ph"] == "M" && e["name"] == "process_name") groups[e["pid"]] = e["args"]["name"];
   for (const json& e : j["traceEvents"])
-    if (e["ph"] == "B") ++spans_per_track[names[e["tid"]]];
-  for (const char* track : {"controller (layer phases)", "tile0 crossbars", "tile0 ADCs", "tile0 buffer", "tile0 digital",
-                            "tile0 programming", "tile2 crossbars", "noc", "global_buffer", "offchip"})
+    if (e["ph"] == "M" && e["name"] == "thread_name")
+      names[{e["pid"], e["tid"]}] = groups[e["pid"]] + "/" + e["args"]["name"].get<std::string>();
+  bool args_on_reads = false;
+  for (const json& e : j["traceEvents"])
+    if (e["ph"] == "B") {
+      const std::string track = names[{e["pid"], e["tid"]}];
+      ++spans_per_track[track];
+      if (track == "tile2/pe0" && e.contains("args") && e["args"].contains("energy_pj") && e["args"].contains("adc_conversions"))
+        args_on_reads = true;
+    }
+  for (const char* track : {"controller/batches", "controller/L0 FW", "tile0/pe0", "tile0/adc_bank0", "tile0/buffer_port",
+                            "tile0/digital", "tile0/programming", "tile2/pe0", "noc/link_0_2", "global_buffer/port",
+                            "offchip/channel0"})
     EXPECT_GT(spans_per_track[track], 0) << track;
-  // Two traced batches: the controller shows each layer-phase charged: 2 x (input + 3 FW +
-  // 2 AG (the first layer's is skipped) + 3 WG + 3 WU).
-  EXPECT_EQ(spans_per_track["controller (layer phases)"], 2 * (1 + 3 + 2 + 3 + 3));
+  EXPECT_TRUE(args_on_reads) << "a read's span carries its energy and conversions";
+  // Two traced batches: the controller shows each layer-phase charged, once per batch: 2 x
+  // (input + 3 FW + 2 AG (the first layer's is skipped) + 3 WG + 3 WU).
+  int controller_spans = 0;
+  for (const auto& [track, n] : spans_per_track)
+    if (track.rfind("controller/", 0) == 0 && track != "controller/batches") controller_spans += n;
+  EXPECT_EQ(controller_spans, 2 * (1 + 3 + 2 + 3 + 3));
+  EXPECT_EQ(spans_per_track["controller/batches"], 2);
 }
 
 // Jobs through the registers and DMA: a bad descriptor, a malformed data region and too small a

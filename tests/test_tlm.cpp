@@ -9,9 +9,9 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "txsim/tlm/accelerator.h"
-#include "txsim/tlm/registers.h"
-#include "txsim/tlm/vp.h"
+#include "txsim/tlm/systemc/accelerator.h"
+#include "txsim/tlm/cost_model/registers.h"
+#include "txsim/tlm/systemc/vp.h"
 
 namespace txsim::hw {
 namespace {

@@ -19,9 +19,9 @@
 #include "txsim/config.h"
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
-#include "txsim/tlm/job_format.h"
-#include "txsim/tlm/training_accelerator.h"
-#include "txsim/tlm/vp.h"
+#include "txsim/tlm/cost_model/job_format.h"
+#include "txsim/tlm/systemc/training_accelerator.h"
+#include "txsim/tlm/systemc/vp.h"
 
 namespace po = boost::program_options;
 using txsim::hw::bits::kDone;

@@ -6,10 +6,10 @@
 #include <tlm>
 #include <tlm_utils/simple_initiator_socket.h>
 
-#include "txsim/tlm/platform.h"
-#include "txsim/tlm/registers.h"
-#include "txsim/tlm/training_accelerator.h"
-#include "txsim/tlm/vp.h"
+#include "txsim/tlm/cost_model/platform.h"
+#include "txsim/tlm/cost_model/registers.h"
+#include "txsim/tlm/systemc/training_accelerator.h"
+#include "txsim/tlm/systemc/vp.h"
 
 struct Cpu : sc_core::sc_module {
   tlm_utils::simple_initiator_socket<Cpu> bus{"bus"};

@@ -28,8 +28,8 @@
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
-#include "txsim/tlm/job_format.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/job_format.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace {
 

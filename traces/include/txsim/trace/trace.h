@@ -5,29 +5,38 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 namespace txsim::trace {
 
+// Figures shown with a span (the details pane): MACs, conversions, bytes, energy, ...
+using SpanArgs = std::vector<std::pair<std::string, double>>;
+
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
-  // A track (one per module unit: "tile3 crossbars", "noc", ...), created on first use.
-  virtual int track(const std::string& name) = 0;
+  // A track (one per unit: "pe0", "link_0_1", ...) in a group of tracks ("tile3", "noc"; ""
+  // for the chip's own), created on first use.
+  virtual int track(const std::string& name, const std::string& group = "") = 0;
   // The unit on `track` is busy with `name` from start_ns for duration_ns (simulated time).
-  virtual void span(int track, const std::string& name, double start_ns, double duration_ns) = 0;
+  virtual void span(int track, const std::string& name, double start_ns, double duration_ns, const SpanArgs& args = {}) = 0;
+  // A counter track `name` (bytes held, links busy, ...) changes by `delta` at t_ns.
+  virtual void count(const std::string& name, double t_ns, double delta) = 0;
 };
 
 // Chrome trace event format (which the Perfetto UI opens): a "traceEvents" array with one
-// thread per track (named by "M" metadata events), and every span as a "B"/"E" pair, in
-// microseconds. Spans are kept in memory and written at the end, atomically.
+// process per group of tracks and one thread per track (named by "M" metadata events), every
+// span as a "B"/"E" pair with its figures as "args", every counter as "C" events of its running
+// value, in microseconds. Kept in memory and written at the end, atomically.
 class PerfettoTrace final : public TraceSink {
  public:
   explicit PerfettoTrace(std::string process_name) : process_(std::move(process_name)) {}
-  int track(const std::string& name) override;
-  void span(int track, const std::string& name, double start_ns, double duration_ns) override;
+  int track(const std::string& name, const std::string& group = "") override;
+  void span(int track, const std::string& name, double start_ns, double duration_ns, const SpanArgs& args = {}) override;
+  void count(const std::string& name, double t_ns, double delta) override;
   std::size_t spans() const { return spans_.size(); }
   nlohmann::json to_json() const;
   void write(const std::string& path) const;
@@ -37,11 +46,13 @@ class PerfettoTrace final : public TraceSink {
     int track;
     std::string name;
     double start_ns, duration_ns;
+    SpanArgs args;
   };
   std::string process_;
-  std::map<std::string, int> ids_;
-  std::vector<std::string> names_;
+  std::map<std::pair<std::string, std::string>, int> ids_;  // (group, name)
+  std::vector<std::pair<std::string, std::string>> names_;  // by track: (group, name)
   std::vector<Span> spans_;
+  std::map<std::string, std::vector<std::pair<double, double>>> counters_;  // name: (t_ns, delta)
 };
 
 // Checks a Chrome trace JSON the way a viewer needs it: a traceEvents array; every event has

@@ -1,4 +1,4 @@
-#include "txsim/tlm/peak.h"
+#include "txsim/tlm/cost_model/peak.h"
 
 #include <cmath>
 #include <cstdio>

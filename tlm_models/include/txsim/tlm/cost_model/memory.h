@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim::hw {
 

@@ -1,4 +1,4 @@
-#include "txsim/tlm/accelerator.h"
+#include "txsim/tlm/systemc/accelerator.h"
 
 #include <algorithm>
 

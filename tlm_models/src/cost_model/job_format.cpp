@@ -1,4 +1,4 @@
-#include "txsim/tlm/job_format.h"
+#include "txsim/tlm/cost_model/job_format.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 #include <algorithm>
 #include <cmath>
@@ -225,6 +225,9 @@ Platform platform_from_json(const json& j, const std::string& source) {
     p.tiles = f.integer("tiles", 1, 65536);
     p.replication = f.boolean("replication", true);
     p.data_bytes = f.integer("data_bytes", 1, 8, 2);
+    p.pipeline = f.string("pipeline", {"none", "layers"}, std::string("none")) == "none" ? Pipeline::None : Pipeline::Layers;
+    // A group size without pipelining would change nothing: refused rather than ignored.
+    if (p.pipeline == Pipeline::Layers) p.pipeline_group = f.integer("pipeline_group", 1, 1 << 20, 1);
     if (const json* g = f.object("global_buffer", false))
       p.global_buffer = buffer(*g, "chip.global_buffer", source, p.part(Component::GlobalBuffer));
     else

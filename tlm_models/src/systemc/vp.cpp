@@ -1,4 +1,4 @@
-#include "txsim/tlm/vp.h"
+#include "txsim/tlm/systemc/vp.h"
 
 #include <cstring>
 

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "txsim/activity.h"
-#include "txsim/tlm/accounting.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/accounting.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim::hw {
 

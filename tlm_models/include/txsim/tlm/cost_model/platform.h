@@ -12,7 +12,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "txsim/config.h"
-#include "txsim/tlm/accounting.h"
+#include "txsim/tlm/cost_model/accounting.h"
 
 namespace txsim::hw {
 
@@ -54,6 +54,11 @@ struct NocSpec {
 // Where the weight gradients are computed.
 enum class GradientUnit { LayerTiles, AllTiles, Dedicated };
 
+// How the controller orders a batch's work: "none" runs every layer-phase after the previous one
+// (the whole batch at once); "layers" streams groups of pipeline_group samples through the
+// layers, each layer starting a group as soon as its input has arrived (ISAAC, PipeLayer).
+enum class Pipeline { None, Layers };
+
 // The precision at which the platform's peak throughput is quoted.
 struct NativePrecision {
   int weight_bits = 16, input_bits = 16;
@@ -78,6 +83,8 @@ struct Platform {
   GradientUnit gradient_unit = GradientUnit::LayerTiles;
   double gradient_unit_macs_per_ns = 0;  // Dedicated only
   NocSpec noc;
+  Pipeline pipeline = Pipeline::None;
+  int pipeline_group = 1;         // samples per group ("layers")
   int data_bytes = 2;             // bytes per activation or error value moved between units
   double offchip_gbps = 25.6;     // one channel of the off-chip interface and DRAM
   int dram_channels = 1;          // channels side by side, each with its interface (PHY)

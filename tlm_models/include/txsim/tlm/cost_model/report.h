@@ -11,9 +11,10 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "txsim/state_archive.h"
-#include "txsim/tlm/cost.h"
-#include "txsim/tlm/mapping.h"
-#include "txsim/tlm/memory.h"
+#include "txsim/tlm/cost_model/cost.h"
+#include "txsim/tlm/cost_model/mapping.h"
+#include "txsim/tlm/cost_model/memory.h"
+#include "txsim/tlm/cost_model/units.h"
 
 namespace txsim::hw {
 
@@ -36,6 +37,8 @@ struct EpochHardware {
 
 struct HardwareReport {
   std::string platform;
+  Pipeline pipeline = Pipeline::None;
+  int pipeline_group = 1;
   double area_mm2 = 0;
   double static_mw = 0;     // the chip's leakage, charged over all simulated time
   LevelBytes capacity{};    // tile buffers together, global buffer (DRAM: unbounded)
@@ -49,6 +52,10 @@ struct HardwareReport {
   uint64_t train_ops = 0;  // 2 x the MACs of forward, activation-gradient and weight-gradient
   std::vector<EpochHardware> epochs;
   double wall_seconds = 0;  // the simulator's own time for the whole run (set by the caller)
+  // Every unit of the chip and what it did in the training batches; the training batches'
+  // critical paths by the kind of unit that set their time (schedule.h).
+  std::vector<UnitRecord> units;
+  std::array<double, kUnitKinds> critical_ns{};
 
   double images_per_second() const { return train_ns > 0 ? train_samples / (train_ns * 1e-9) : 0; }
   double energy_per_image_pj() const { return train_samples ? train_pj / train_samples : 0; }
@@ -58,7 +65,8 @@ struct HardwareReport {
   double utilization(const PhaseTotals& t) const;
 };
 
-// One line per layer and phase: layer, kind, phase, calls, latency_ns, energy_pj, static_pj, then
+// One line per layer and phase (pipelined: a row's latency spans its groups, from the first one's
+// start to the last one's end, so rows overlap and their sum exceeds the batch time): layer, kind, phase, calls, latency_ns, energy_pj, static_pj, then
 // <component>_pj and <component>_ops for every component of the accounting table, crossbars,
 // replicas, first_tile, tiles, utilization (reads only), bound (the resource that set the time of
 // most calls), the bytes placed per memory level, then the activity charged (macs, crossbar

@@ -20,7 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim::hw {
 

@@ -19,7 +19,7 @@
 #include <tlm_utils/simple_target_socket.h>
 #include <tlm_utils/tlm_quantumkeeper.h>
 
-#include "txsim/tlm/registers.h"
+#include "txsim/tlm/cost_model/registers.h"
 
 namespace txsim::hw {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "txsim/tlm/cost.h"
-#include "txsim/tlm/platform.h"
+#include "txsim/tlm/cost_model/cost.h"
+#include "txsim/tlm/cost_model/platform.h"
 
 namespace txsim::hw {
 
@@ -24,8 +24,12 @@ struct LayerPlacement {
   Placement where;         // crossbars, replicas, first_tile, tiles (digital: crossbars 0)
   int first_crossbar = 0;  // chip-wide index of the first crossbar of the first copy
   int crossbars_per_tile = 1;
-  // Crossbars of the first copy on `tile`.
-  int crossbars_on(int tile) const;
+  int copy_stride = 0;     // crossbars between one copy's first crossbar and the next copy's
+  // Crossbars of copy `copy` (0: the first) on `tile`.
+  int crossbars_on(int tile, int copy = 0) const;
+  // Where copy `copy` of an analog layer sits: its crossbars and tiles, one copy.
+  Placement copy(int copy) const;
+  int copy_first_crossbar(int copy) const { return first_crossbar + copy * copy_stride; }
 };
 
 struct ChipMap {

@@ -4,7 +4,7 @@
 #include <exception>
 #include <filesystem>
 
-#include "txsim/tlm/timed.h"
+#include "txsim/tlm/systemc/timed.h"
 
 namespace txsim::hw {
 

@@ -1,4 +1,4 @@
-#include "txsim/tlm/training_accelerator.h"
+#include "txsim/tlm/systemc/training_accelerator.h"
 
 #include <algorithm>
 #include <sstream>
@@ -8,7 +8,7 @@
 #include "txsim/json_fields.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/data.h"
-#include "txsim/tlm/job_format.h"
+#include "txsim/tlm/cost_model/job_format.h"
 
 namespace txsim::hw {
 

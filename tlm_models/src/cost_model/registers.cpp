@@ -1,4 +1,4 @@
-#include "txsim/tlm/registers.h"
+#include "txsim/tlm/cost_model/registers.h"
 
 #include <cstdio>
 #include <cstring>

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "txsim/tlm/accelerator.h"
-#include "txsim/tlm/timed.h"
+#include "txsim/tlm/systemc/accelerator.h"
+#include "txsim/tlm/systemc/timed.h"
 
 namespace txsim::hw {
 

@@ -1,4 +1,4 @@
-#include "txsim/tlm/cost.h"
+#include "txsim/tlm/cost_model/cost.h"
 
 #include <algorithm>
 #include <cmath>

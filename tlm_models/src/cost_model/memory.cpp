@@ -1,4 +1,4 @@
-#include "txsim/tlm/memory.h"
+#include "txsim/tlm/cost_model/memory.h"
 
 #include <algorithm>
 #include <limits>

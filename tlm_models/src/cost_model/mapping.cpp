@@ -1,13 +1,24 @@
-#include "txsim/tlm/mapping.h"
+#include "txsim/tlm/cost_model/mapping.h"
 
 #include <algorithm>
 
 namespace txsim::hw {
 
-int LayerPlacement::crossbars_on(int tile) const {
-  const int lo = std::max(first_crossbar, tile * crossbars_per_tile);
-  const int hi = std::min(first_crossbar + where.crossbars, (tile + 1) * crossbars_per_tile);
+int LayerPlacement::crossbars_on(int tile, int c) const {
+  const int first = copy_first_crossbar(c);
+  const int lo = std::max(first, tile * crossbars_per_tile);
+  const int hi = std::min(first + where.crossbars, (tile + 1) * crossbars_per_tile);
   return std::max(0, hi - lo);
+}
+
+Placement LayerPlacement::copy(int c) const {
+  Placement w = where;
+  if (!shape.analog) return w;
+  const int first = copy_first_crossbar(c);
+  w.replicas = 1;
+  w.first_tile = first / crossbars_per_tile;
+  w.tiles = (first + where.crossbars - 1) / crossbars_per_tile - w.first_tile + 1;
+  return w;
 }
 
 ChipMap map_layers(const Platform& p, const std::vector<LayerShape>& layers) {
@@ -42,8 +53,10 @@ ChipMap map_layers(const Platform& p, const std::vector<LayerShape>& layers) {
                       " x tile.pes " + std::to_string(p.pes_per_tile) + " x pe.crossbars " + std::to_string(p.crossbars_per_pe) +
                       "); accepted: a platform with at least " + std::to_string(next) + " crossbars");
   m.replicas = p.replication && next > 0 ? p.crossbars() / next : 1;
-  for (LayerPlacement& l : m.layers)
+  for (LayerPlacement& l : m.layers) {
+    l.copy_stride = next;  // copy k of every layer follows the k-th copy of the whole network
     if (l.shape.analog) l.where.replicas = m.replicas;
+  }
   return m;
 }
 

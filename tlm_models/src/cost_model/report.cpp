@@ -1,4 +1,5 @@
-#include "txsim/tlm/report.h"
+#include "txsim/tlm/cost_model/report.h"
+#include "txsim/tlm/cost_model/schedule.h"
 
 #include <algorithm>
 #include <array>
@@ -132,6 +133,7 @@ nlohmann::json to_json(const HardwareReport& r) {
           {"train_latency_by_phase_seconds", by_phase},
           {"memory", memory},
           {"epochs", epochs},
+          {"schedule", schedule_json(r)},
           {"layers", layers}};
 }
 
@@ -188,6 +190,7 @@ std::string summary(const HardwareReport& r) {
   std::snprintf(line, sizeof line, "    input (off-chip, global buffer, NoC): %5.1f%% %5.1f%%\n",
                 total_ns > 0 ? 100 * r.input.cost.latency_ns / total_ns : 0.0, total_pj > 0 ? 100 * r.input.cost.energy_pj() / total_pj : 0.0);
   out << line;
+  out << schedule_summary(r);
   if (r.wall_seconds > 0) {
     std::snprintf(line, sizeof line, "  simulator: %.6g simulated images per wall second (%.1f s wall)\n",
                   (r.train_samples + r.eval_samples) / r.wall_seconds, r.wall_seconds);
@@ -222,6 +225,16 @@ void save_report(const HardwareReport& r, StateWriter& w) {
   w.put("hardware counts", counts);
   w.put("hardware memory peak", std::vector<uint64_t>(r.peak.begin(), r.peak.end()));
   w.put_raw("hardware epochs", r.epochs);
+  std::vector<uint64_t> jobs;
+  std::vector<double> busy;
+  for (const UnitRecord& u : r.units) {
+    jobs.push_back(u.jobs);
+    busy.insert(busy.end(), u.busy_ns.begin(), u.busy_ns.end());
+    busy.push_back(u.wait_ns);
+  }
+  w.put("hardware unit jobs", jobs);
+  w.put("hardware unit busy and wait", busy);
+  w.put("hardware critical path", std::vector<double>(r.critical_ns.begin(), r.critical_ns.end()));
 }
 
 void load_report(HardwareReport& r, StateReader& in) {
@@ -245,6 +258,21 @@ void load_report(HardwareReport& r, StateReader& in) {
   in.get("hardware memory peak", peak, kLevels);
   std::copy(peak.begin(), peak.end(), r.peak.begin());
   in.get_raw("hardware epochs", r.epochs, in.peek_count("hardware epochs") / sizeof(EpochHardware));
+  std::vector<uint64_t> jobs;
+  in.get("hardware unit jobs", jobs, r.units.size());
+  std::vector<double> busy;
+  in.get("hardware unit busy and wait", busy, r.units.size() * (kBusyPhases + 1));
+  if (jobs.size() != r.units.size() || busy.size() != r.units.size() * (kBusyPhases + 1))
+    throw StateError(in.source() + ": a checkpoint of a chip with " + std::to_string(jobs.size()) + " units; this one has " +
+                     std::to_string(r.units.size()));
+  for (std::size_t u = 0; u < r.units.size(); ++u) {
+    r.units[u].jobs = jobs[u];
+    std::copy_n(busy.begin() + u * (kBusyPhases + 1), kBusyPhases, r.units[u].busy_ns.begin());
+    r.units[u].wait_ns = busy[u * (kBusyPhases + 1) + kBusyPhases];
+  }
+  std::vector<double> critical;
+  in.get("hardware critical path", critical, kUnitKinds);
+  std::copy(critical.begin(), critical.end(), r.critical_ns.begin());
 }
 
 }  // namespace txsim::hw

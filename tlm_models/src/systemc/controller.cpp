@@ -1,0 +1,564 @@
+#include "txsim/tlm/systemc/controller.h"
+
+#include <algorithm>
+#include <queue>
+
+namespace txsim::hw {
+
+using sc_core::sc_time;
+using sc_core::SC_NS;
+
+namespace {
+
+double to_ns(const sc_time& t) { return t.to_seconds() * 1e9; }
+
+const std::string kSpillGlobal = "spill to global buffer", kSpillOffChip = "spill off-chip";
+
+}  // namespace
+
+Controller::Controller(sc_core::sc_module_name name, const Platform& p)
+    : sc_core::sc_module(name), tile_port("tile_port"), noc_port("noc_port"), buffer_port("buffer_port"),
+      offchip_port("offchip_port"), gradient_port("gradient_port"), busy("busy"), layer("layer"), phase("phase"), p_(p),
+      memory_(p) {
+  SC_HAS_PROCESS(Controller);
+  SC_THREAD(run);
+  set_stack_size(64 << 20);  // the training runs in this thread (BLAS, OpenMP, im2col)
+}
+
+void Controller::configure(ChipMap map, int sample_values) {
+  std::vector<UnitRecord> units = std::move(report_.units);
+  for (UnitRecord& u : units) u = UnitRecord{u.name, u.kind, u.tile};
+  report_ = HardwareReport{};
+  report_.units = std::move(units);
+  report_.platform = p_.name;
+  report_.pipeline = p_.pipeline;
+  report_.pipeline_group = p_.pipeline_group;
+  report_.area_mm2 = p_.area_mm2();
+  report_.static_mw = p_.static_mw();
+  report_.cells_per_crossbar = p_.crossbar.rows * p_.crossbar.cols;
+  report_.layers.resize(map.layers.size());
+  report_.map = std::move(map);
+  memory_ = MemoryLedger(p_);
+  report_.capacity = memory_.capacity();
+  sample_values_ = sample_values;
+  epoch_ = EpochHardware{};
+  in_hand_ = false;
+  pending_.clear();
+}
+
+void Controller::watch(const Station& s) {
+  for (const auto& u : s.units()) units_.push_back(u.get());
+}
+
+void Controller::set_trace(trace::TraceSink* sink, int batches) {
+  sink_ = sink;
+  trace_batches_ = batches;
+  batch_track_ = sink ? sink->track("batches", "controller") : -1;
+}
+
+void Controller::run() {
+  qk_.reset();
+  if (work_) work_();
+  flush();
+  qk_.sync();
+  if (signals_) busy.write(false);
+}
+
+void Controller::sync() {
+  flush();
+  qk_.sync();
+}
+
+sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time at, UnitKind& bound) {
+  tlm::tlm_generic_payload trans;
+  trans.set_command(tlm::TLM_IGNORE_COMMAND);
+  trans.set_address(0);
+  trans.set_data_ptr(nullptr);
+  trans.set_data_length(0);
+  trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  trans.set_extension(&job);
+  sc_time delay = local(at);
+  target.b_transport(trans, delay);
+  trans.clear_extension(&job);
+  if (!trans.is_response_ok()) SC_REPORT_ERROR(name(), ("job refused: " + (job.label ? *job.label : std::string())).c_str());
+  bound = job.bound;
+  return sc_core::sc_time_stamp() + delay;
+}
+
+sc_time Controller::step(Task& t, sc_time at, sc_time end, UnitKind bound) {
+  t.where[static_cast<std::size_t>(bound)] += to_ns(end - at);
+  return end;
+}
+
+void Controller::add_time(double ns, double pj) {
+  if (train_) {
+    report_.train_ns += ns;
+    report_.train_pj += pj;
+    epoch_.train_ns += ns;
+    epoch_.train_pj += pj;
+  } else {
+    report_.eval_ns += ns;
+    report_.eval_pj += pj;
+    epoch_.eval_ns += ns;
+    epoch_.eval_pj += pj;
+  }
+}
+
+uint64_t Controller::part(uint64_t whole, int group) const {
+  if (group < 0) return whole;
+  const auto n = static_cast<unsigned __int128>(group_start_.back());
+  auto upto = [&](int g) { return static_cast<uint64_t>(static_cast<unsigned __int128>(whole) * group_start_[g] / n); };
+  return upto(group + 1) - upto(group);
+}
+
+int Controller::copy_for(const LayerPlacement& l, int group) const {
+  if (p_.pipeline == Pipeline::None || group < 0 || !l.shape.analog) return -1;
+  return group % l.where.replicas;
+}
+
+// ---- collecting a batch ---------------------------------------------------------------------------
+
+void Controller::on_batch(int samples, bool train) {
+  flush();
+  train_ = train;
+  memory_.clear();
+  kept_.assign(report_.layers.size(), LevelBytes{});
+  errors_.assign(report_.layers.size(), LevelBytes{});
+  if (train) {
+    ++report_.train_batches;
+    report_.train_samples += samples;
+    ++epoch_.train_batches;
+    epoch_.train_samples += samples;
+    traced_ = sink_ && report_.train_batches <= static_cast<uint64_t>(trace_batches_);
+  } else {
+    report_.eval_samples += samples;
+    traced_ = false;
+  }
+  in_hand_ = true;
+  samples_ = samples;
+  pending_.clear();
+}
+
+void Controller::on_phase(const nn::PhaseEvent& e) {
+  const LayerPlacement& l = report_.map.layers.at(e.index);
+  const int ph = static_cast<int>(e.phase);
+  const uint64_t macs = static_cast<uint64_t>(e.rows) * e.in * e.out;
+  const uint64_t db = p_.data_bytes;
+  const bool first_layer = e.index == 0;
+  PhaseTotals* totals = &report_.layers[e.index][ph];
+  Pending pend;
+  pend.e = e;
+  // The memory hierarchy of a training batch: FW keeps the layer's input for its backward pass;
+  // the backward pass (WG, then AG) holds the layer's error signal; what the tile buffers and
+  // the global buffer cannot hold goes off-chip and comes back.
+  if (train_) {
+    const std::size_t i = static_cast<std::size_t>(e.index);
+    if (e.phase == Phase::Forward) {
+      kept_[i] = memory_.place(e.input_values * db);
+      for (std::size_t k = 0; k < kLevels; ++k) totals->placed[k] += kept_[i][k];
+      pend.spill = kept_[i];  // written once
+      pend.spill_times = 1;
+    } else if (e.phase == Phase::WeightGradient) {
+      errors_[i] = memory_.place(static_cast<uint64_t>(e.rows) * e.out * db);
+      for (std::size_t k = 0; k < kLevels; ++k) {
+        totals->placed[k] += errors_[i][k];
+        pend.spill[k] = errors_[i][k];  // written once, read here and by AG (below)
+        pend.reread[k] = kept_[i][k];   // the kept input comes back
+      }
+      pend.spill_times = 2;
+    } else if (e.phase == Phase::ActivationGradient) {
+      pend.spill = errors_[i];  // read a second time
+      pend.spill_times = 1;
+    }
+    report_.peak = memory_.peak();
+  }
+  // The network's input needs no gradient: the hardware skips the first layer's AG (the
+  // functional core computes it anyway, which changes no number of the training).
+  pend.skipped = (e.phase == Phase::ActivationGradient && first_layer) ||
+                 (e.phase == Phase::WeightGradient && l.shape.analog && l.shape.in_array_update);
+  if (train_) {
+    const std::size_t i = static_cast<std::size_t>(e.index);
+    if (e.phase == Phase::WeightGradient) memory_.release(kept_[i]), kept_[i] = {};
+    if (e.phase == Phase::ActivationGradient || (e.phase == Phase::WeightGradient && first_layer))
+      memory_.release(errors_[i]), errors_[i] = {};
+  }
+  if (pend.skipped && e.phase == Phase::ActivationGradient) return;
+  if (train_) {
+    totals->activity += e.activity;
+    if (e.phase != Phase::WeightUpdate) {
+      totals->macs += macs;
+      report_.train_ops += 2 * macs;
+    }
+  }
+  pending_.push_back(std::move(pend));
+}
+
+void Controller::on_epoch(int epoch) {
+  flush();
+  epoch_.epoch = epoch;
+  report_.epochs.push_back(epoch_);
+  epoch_ = EpochHardware{};
+}
+
+// ---- the batch's graph ----------------------------------------------------------------------------
+
+void Controller::build_graph() {
+  const int groups = static_cast<int>(group_start_.size()) - 1;
+  const bool serial = p_.pipeline == Pipeline::None;
+  tasks_.clear();
+  group_activity_.clear();
+  labels_.clear();
+  for (const Pending& pd : pending_) labels_.push_back("L" + std::to_string(pd.e.index) + " " + phase_name(pd.e.phase));
+  labels_.push_back(std::string(train_ ? "train" : "eval") + " batch in");
+  auto add = [&](int pending, int group, const Activity& a) {
+    Task t;
+    t.pending = pending;
+    t.group = group;
+    tasks_.push_back(std::move(t));
+    group_activity_.push_back(a);
+    return static_cast<int>(tasks_.size()) - 1;
+  };
+  auto depend = [&](int before, int after) {
+    if (before < 0) return;
+    tasks_[before].next.push_back(after);
+    ++tasks_[after].waiting;
+  };
+  auto scaled = [&](const Activity& a, int g) {
+    Activity s;
+    s.crossbar_reads = part(a.crossbar_reads, g);
+    s.dac_conversions = part(a.dac_conversions, g);
+    s.adc_conversions = part(a.adc_conversions, g);
+    s.shift_adds = part(a.shift_adds, g);
+    s.device_macs = part(a.device_macs, g);
+    s.program_pulses = part(a.program_pulses, g);
+    s.program_slots = a.program_slots;
+    return s;
+  };
+  // Per group: the last forward task (what the next layer's forward waits for) and the last
+  // error-producing task (what the next backward task waits for).
+  std::vector<int> last_fw(groups), last_error(groups);
+  for (int g = 0; g < groups; ++g) last_fw[g] = add(-1, g, Activity{});
+  std::vector<std::vector<int>> of_layer(report_.layers.size());  // a layer's backward tasks
+  int previous = -1;
+  for (int pi = 0; pi < static_cast<int>(pending_.size()); ++pi) {
+    const nn::PhaseEvent& e = pending_[pi].e;
+    if (e.phase == Phase::WeightUpdate) {
+      const int t = add(pi, -1, e.activity);
+      if (serial) depend(previous < 0 ? 0 : previous, t);
+      else
+        for (int b : of_layer[e.index]) depend(b, t);
+      previous = t;
+      continue;
+    }
+    for (int g = 0; g < groups; ++g) {
+      const int t = add(pi, serial ? -1 : g, serial ? e.activity : scaled(e.activity, g));
+      if (serial) {
+        depend(previous < 0 ? 0 : previous, t);
+      } else if (e.phase == Phase::Forward) {
+        depend(last_fw[g], t);
+        last_fw[g] = last_error[g] = t;
+      } else {
+        depend(last_error[g], t);
+        of_layer[e.index].push_back(t);
+        if (e.phase == Phase::ActivationGradient) last_error[g] = t;
+      }
+      previous = t;
+    }
+  }
+}
+
+// ---- running a task -------------------------------------------------------------------------------
+
+sc_time Controller::move_spilled(Task& t, const LevelBytes& placed, int times, const Job& base, sc_time at) {
+  const std::pair<Level, tlm::tlm_fw_transport_if<>*> levels[] = {{Level::Global, buffer_port[0]}, {Level::Dram, offchip_port[0]}};
+  for (const auto& [level, port] : levels) {
+    const uint64_t bytes = part(placed[static_cast<std::size_t>(level)], t.group) * times;
+    if (bytes == 0) continue;
+    Job j = base;
+    j.kind = level == Level::Global ? Job::Kind::Buffer : Job::Kind::OffChip;
+    j.bytes = bytes;
+    j.label = level == Level::Global ? &kSpillGlobal : &kSpillOffChip;
+    UnitKind b;
+    const sc_time end = send(*port, j, at, b);
+    t.cost += j.cost;
+    at = step(t, at, end, b);
+  }
+  return at;
+}
+
+sc_time Controller::spread(Task& t, const Job& base, int first, int count, const std::function<int(int)>& share, int whole,
+                           uint64_t bytes, sc_time start) {
+  sc_time end = start;
+  UnitKind bound = UnitKind::Crossbars;
+  uint64_t bytes_left = bytes;
+  for (int tile = first; tile < first + count; ++tile) {
+    Job j = base;
+    const int here = share(tile);
+    j.share = static_cast<double>(here) / whole;
+    j.bytes = tile + 1 == first + count ? bytes_left : bytes * here / whole;
+    bytes_left -= j.bytes;
+    UnitKind b;
+    const sc_time e = send(*tile_port[tile], j, start, b);
+    if (e >= end) end = e, bound = b;
+    t.cost += j.cost;
+  }
+  return step(t, start, end, bound);
+}
+
+sc_time Controller::on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, int copy, uint64_t bytes, sc_time start) {
+  // An analog layer's tiles share its work as they share its crossbars; a digital layer has one.
+  if (!l.shape.analog) return spread(t, base, l.where.first_tile, l.where.tiles, [](int) { return 1; }, 1, bytes, start);
+  const int c = std::max(copy, 0);
+  Job j = base;
+  j.where = copy < 0 ? l.where : l.copy(copy);
+  j.first_crossbar = l.copy_first_crossbar(c);
+  j.crossbars = l.where.crossbars;
+  return spread(t, j, j.where.first_tile, j.where.tiles, [&l, c](int tile) { return l.crossbars_on(tile, c); }, l.where.crossbars,
+                bytes, start);
+}
+
+sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, int copy, const Job& base, uint64_t bytes, sc_time start) {
+  if (p_.gradient_unit == GradientUnit::Dedicated) {
+    // The operands travel from the layer's tiles through the global buffer to the unit.
+    Job j = base;
+    j.kind = Job::Kind::Gradient;
+    UnitKind bound;
+    sc_time end = send(*gradient_port[0], j, start, bound);
+    t.cost += j.cost;
+    if (p_.global_buffer.kib > 0) {
+      j.kind = Job::Kind::Buffer;
+      j.bytes = bytes;
+      UnitKind b;
+      const sc_time e = send(*buffer_port[0], j, start, b);
+      if (e > end) end = e, bound = b;
+      t.cost += j.cost;
+    }
+    return step(t, start, end, bound);
+  }
+  Job j = base;
+  j.kind = Job::Kind::Digital;
+  if (p_.gradient_unit == GradientUnit::AllTiles) return spread(t, j, 0, p_.tiles, [](int) { return 1; }, p_.tiles, bytes, start);
+  return on_layer_tiles(t, j, l, copy, bytes, start);
+}
+
+void Controller::run_task(Task& t) {
+  const uint64_t db = p_.data_bytes;
+  Job base;
+  base.counted = train_;
+  base.traced = traced_;
+  sc_time at = t.ready;
+  if (t.pending < 0) {  // the group's input: off-chip, the global buffer, then the first layer's tile
+    base.busy_phase = kInputPhase;
+    base.label = &labels_.back();
+    base.bytes = part(static_cast<uint64_t>(samples_) * sample_values_ * db, t.group);
+    UnitKind b;
+    base.kind = Job::Kind::OffChip;
+    sc_time end = send(*offchip_port[0], base, at, b);
+    t.cost += base.cost;
+    at = step(t, at, end, b);
+    if (p_.global_buffer.kib > 0) {
+      base.kind = Job::Kind::Buffer;
+      end = send(*buffer_port[0], base, at, b);
+      t.cost += base.cost;
+      at = step(t, at, end, b);
+    }
+    if (!report_.map.layers.empty()) {
+      const LayerPlacement& first = report_.map.layers.front();
+      const int c = copy_for(first, t.group);
+      const int to = c < 0 ? first.where.first_tile : first.copy(c).first_tile;
+      if (to != 0) {
+        base.kind = Job::Kind::Transfer;
+        base.from = 0;
+        base.to = to;
+        end = send(*noc_port[0], base, at, b);
+        t.cost += base.cost;
+        at = step(t, at, end, b);
+      }
+    }
+    t.end = at;
+    return;
+  }
+  const Pending& pd = pending_[t.pending];
+  const nn::PhaseEvent& e = pd.e;
+  const LayerPlacement& l = report_.map.layers.at(e.index);
+  const int copy = copy_for(l, t.group);
+  const std::size_t task_index = static_cast<std::size_t>(&t - tasks_.data());
+  base.phase = e.phase;
+  base.busy_phase = static_cast<std::size_t>(e.phase);
+  base.layer = e.index;
+  base.activity = &group_activity_[task_index];
+  base.where = l.where;
+  base.label = &labels_[t.pending];
+  const uint64_t rows_in_out = static_cast<uint64_t>(e.rows) * (e.in + e.out) * db;
+  uint64_t bytes = 0;  // buffer traffic of the task
+  switch (e.phase) {
+    case Phase::Forward:
+    case Phase::ActivationGradient:
+      bytes = part(rows_in_out, t.group);
+      base.kind = l.shape.analog ? Job::Kind::Read : Job::Kind::Digital;
+      base.macs = part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
+      base.outputs = part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in), t.group);
+      base.activations = part(e.phase == Phase::Forward ? static_cast<uint64_t>(e.rows) * e.out : e.input_values, t.group);
+      break;
+    case Phase::WeightGradient:
+      bytes = part(rows_in_out, t.group);
+      base.kind = Job::Kind::Digital;
+      base.macs = part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
+      break;
+    case Phase::WeightUpdate:
+      if (l.shape.analog) {
+        base.kind = Job::Kind::Update;
+        base.first_crossbar = l.first_crossbar;
+        base.crossbars = l.where.crossbars;
+      } else {
+        base.kind = Job::Kind::Digital;
+        base.macs = static_cast<uint64_t>(e.in) * e.out;  // one multiply-add per weight
+      }
+      break;
+  }
+  if (pd.skipped) {
+    // The weight gradient forms in the array during the update: nothing to compute here, but
+    // the operands still come back from wherever they were kept.
+  } else if (e.phase == Phase::WeightGradient) {
+    at = weight_gradient(t, l, copy, base, bytes, at);
+  } else {
+    at = on_layer_tiles(t, base, l, copy, bytes, at);
+  }
+  at = move_spilled(t, pd.spill, pd.spill_times, base, at);
+  at = move_spilled(t, pd.reread, 1, base, at);
+  // The result goes on to the tile of the layer that uses it next (its copy for this group).
+  const int next = e.phase == Phase::Forward ? e.index + 1 : e.phase == Phase::ActivationGradient ? e.index - 1 : -1;
+  if (next >= 0 && next < static_cast<int>(report_.map.layers.size())) {
+    const LayerPlacement& n = report_.map.layers[next];
+    const int from = copy < 0 ? l.where.first_tile : l.copy(copy).first_tile;
+    const int nc = copy_for(n, t.group);
+    const int to = nc < 0 ? n.where.first_tile : n.copy(nc).first_tile;
+    if (to != from) {
+      Job j = base;
+      j.kind = Job::Kind::Transfer;
+      j.from = from;
+      j.to = to;
+      j.bytes = part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in) * db, t.group);
+      UnitKind b;
+      const sc_time end = send(*noc_port[0], j, at, b);
+      t.cost += j.cost;
+      at = step(t, at, end, b);
+    }
+  }
+  t.end = at;
+}
+
+// ---- scheduling and charging ----------------------------------------------------------------------
+
+void Controller::flush() {
+  if (!in_hand_) return;
+  in_hand_ = false;
+  const int n = std::max(1, samples_);
+  const int size = p_.pipeline == Pipeline::Layers ? p_.pipeline_group : n;
+  group_start_.clear();
+  for (int s = 0; s < n; s += size) group_start_.push_back(s);
+  group_start_.push_back(n);
+  if (signals_) {
+    qk_.sync();
+    busy.write(train_);
+  }
+  const sc_time start = sc_core::sc_time_stamp() + qk_.get_local_time();
+  for (Unit* u : units_) u->occupancy().forget_before(static_cast<double>(start.value()));  // the last batch is over
+  build_graph();
+  // List scheduling: the task whose dependencies finished first goes next (ties: graph order).
+  using Entry = std::pair<sc_time, int>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> ready;
+  for (int i = 0; i < static_cast<int>(tasks_.size()); ++i) {
+    tasks_[i].ready = start;
+    if (tasks_[i].waiting == 0) ready.emplace(start, i);
+  }
+  sc_time end = start;
+  while (!ready.empty()) {
+    const int i = ready.top().second;
+    ready.pop();
+    Task& t = tasks_[i];
+    if (signals_ && p_.pipeline == Pipeline::None && t.pending >= 0) {
+      qk_.set(local(t.ready));
+      qk_.sync();
+      layer.write(pending_[t.pending].e.index);
+      phase.write(static_cast<int>(pending_[t.pending].e.phase) + 1);
+    }
+    run_task(t);
+    end = std::max(end, t.end);
+    for (int k : t.next) {
+      Task& s = tasks_[k];
+      if (s.pred < 0 || t.end > s.ready) s.ready = std::max(s.ready, t.end), s.pred = i;
+      if (--s.waiting == 0) ready.emplace(s.ready, k);
+    }
+  }
+  charge_batch(start, end);
+  qk_.set(local(end));
+  if (signals_ || qk_.need_sync()) qk_.sync();
+  pending_.clear();
+}
+
+void Controller::charge_batch(sc_time start, sc_time end) {
+  const bool serial = p_.pipeline == Pipeline::None;
+  auto totals_of = [&](int pending) -> PhaseTotals* {
+    if (pending < 0) return &report_.input;
+    const nn::PhaseEvent& e = pending_[pending].e;
+    return &report_.layers[e.index][static_cast<int>(e.phase)];
+  };
+  auto book = [&](PhaseTotals* totals, double ns, Cost cost) {
+    if (!train_) return;
+    ++totals->calls;
+    ++totals->bound_calls[static_cast<std::size_t>(cost.bound())];
+    cost.latency_ns = ns;
+    totals->cost += cost;
+  };
+  // Rows: the input, then each layer-phase; a row spans its tasks, from the first one's ready to
+  // the last one's end.
+  struct Row {
+    sc_time from, to;
+    Cost cost;
+    bool any = false;
+  };
+  std::vector<Row> rows(pending_.size() + 1);
+  for (const Task& t : tasks_) {
+    Row& r = rows[t.pending + 1];
+    r.from = r.any ? std::min(r.from, t.ready) : t.ready;
+    r.to = r.any ? std::max(r.to, t.end) : t.end;
+    r.any = true;
+    r.cost += t.cost;
+  }
+  const double makespan = to_ns(end - start);
+  double spans = 0;
+  for (const Row& r : rows) spans += to_ns(r.to - r.from);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    Row& r = rows[k];
+    const int pending = static_cast<int>(k) - 1;
+    const double ns = to_ns(r.to - r.from);
+    if (pending >= 0 && pending_[pending].skipped && ns == 0 && r.cost.energy_pj() == 0) continue;
+    // The whole chip leaks while it works: serially over each row's time; pipelined over the
+    // batch's, shared among the rows as their spans are.
+    r.cost.static_pj = report_.static_mw * (serial ? ns : spans > 0 ? makespan * ns / spans : 0);
+    if (traced_ && ns > 0) {
+      const std::string& label = labels_[pending < 0 ? labels_.size() - 1 : static_cast<std::size_t>(pending)];
+      sink_->span(sink_->track(pending < 0 ? "input" : label, "controller"), label, to_ns(r.from), ns,
+                  {{"energy_pj", r.cost.energy_pj()}});
+    }
+    if (serial) add_time(ns, r.cost.energy_pj());
+    book(totals_of(pending), ns, r.cost);
+  }
+  if (!serial) {
+    double dynamic = 0;
+    for (const Row& r : rows) dynamic += r.cost.parts.dynamic_pj();
+    add_time(makespan, dynamic + report_.static_mw * makespan);
+  }
+  if (traced_ && makespan > 0) sink_->span(batch_track_, "train batch", to_ns(start), makespan);
+  if (!train_ || tasks_.empty()) return;
+  // The critical path: back from the task that finished last, through the dependency that
+  // finished last before each; its time by the unit kind that set it.
+  int i = 0;
+  for (int k = 0; k < static_cast<int>(tasks_.size()); ++k)
+    if (tasks_[k].end > tasks_[i].end) i = k;
+  for (; i >= 0; i = tasks_[i].pred)
+    for (std::size_t k = 0; k < kUnitKinds; ++k) report_.critical_ns[k] += tasks_[i].where[k];
+}
+
+}  // namespace txsim::hw
