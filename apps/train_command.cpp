@@ -16,6 +16,7 @@
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
 #include "txsim/tlm/cost_model/platform.h"
+#include "txsim/tlm/cost_model/schedule.h"
 #include "txsim/tlm/cost_model/report.h"
 #include "txsim/tlm/systemc/timed.h"
 #include "txsim/trace/trace.h"
@@ -39,6 +40,9 @@ int train_main(int argc, char** argv) {
       "platform", po::value<std::string>(),
       "run timed on this platform (platforms/*.json): accuracy and the hardware's time, throughput, energy and area; it "
       "sets the device preset's crossbar size, cell bits, DAC and ADC bits")(
+      "platform-set", po::value<std::vector<std::string>>()->composing(),
+      "with --platform: override a platform field, PATH=VALUE (repeatable), e.g. --platform-set chip.pipeline=layers "
+      "--platform-set chip.pipeline_group=8")(
       "trace", po::value<std::string>(), "with --platform: write a Perfetto / Chrome trace JSON of the first batches")(
       "trace-batches", po::value<int>()->default_value(1), "training batches the --trace covers")(
       "vcd", po::value<std::string>(), "with --platform: write a VCD of the controller's busy, layer and phase")(
@@ -64,7 +68,8 @@ int train_main(int argc, char** argv) {
       throw std::invalid_argument("--epochs and --batch must be >= 1 and --lr > 0");
     const std::string device = vm["device"].as<std::string>();
     const bool timed = vm.count("platform") > 0;
-    if (!timed && (vm.count("trace") || vm.count("vcd"))) throw std::invalid_argument("--trace and --vcd need --platform");
+    if (!timed && (vm.count("trace") || vm.count("vcd") || vm.count("platform-set")))
+      throw std::invalid_argument("--trace, --vcd and --platform-set need --platform");
     int_option(vm, "trace-batches", 1, 1 << 30, "training batches in the trace");
     const int limit_train = int_option(vm, "limit-train", 0, 1 << 30, "0: every training sample");
     const int limit_test = int_option(vm, "limit-test", 0, 1 << 30, "0: every test sample");
@@ -81,8 +86,12 @@ int train_main(int argc, char** argv) {
       }
     hw::Platform platform;
     if (timed) {
-      run["platform"] = read_json_file(vm["platform"].as<std::string>());
-      platform = hw::platform_from_json(run["platform"], vm["platform"].as<std::string>());
+      const std::string path = vm["platform"].as<std::string>();
+      run["platform"] = read_json_file(path);
+      const std::vector<std::string> sets =
+          vm.count("platform-set") ? vm["platform-set"].as<std::vector<std::string>>() : std::vector<std::string>{};
+      for (const std::string& s : sets) set_json_path(run["platform"], s, "command line --platform-set");
+      platform = hw::platform_from_json(run["platform"], sets.empty() ? path : path + " with the command line's --platform-set");
     }
     nn::CoreFactory factory;
     std::string device_name = "digital";
@@ -132,8 +141,10 @@ int train_main(int argc, char** argv) {
       std::cout << hw::summary(run.hardware);
       if (!o.out_dir.empty()) {
         write_atomically(o.out_dir + "/layers.csv", hw::layer_csv(run.hardware));
+        write_atomically(o.out_dir + "/units.csv", hw::unit_csv(run.hardware));
         write_atomically(o.out_dir + "/hardware.json", hw::to_json(run.hardware).dump(2) + "\n");
-        std::printf("per-layer CSV: %s/layers.csv, figures: %s/hardware.json\n", o.out_dir.c_str(), o.out_dir.c_str());
+        std::printf("per-layer CSV: %s/layers.csv, per unit: %s/units.csv, figures: %s/hardware.json\n", o.out_dir.c_str(),
+                    o.out_dir.c_str(), o.out_dir.c_str());
       }
       if (t.trace) {
         perfetto.write(vm["trace"].as<std::string>());

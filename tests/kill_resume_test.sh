@@ -50,6 +50,7 @@ compare() {  # reference folder, tried folder, what
   if [ -f "$a/hardware.json" ]; then
     [ "$(normalize "$a/hardware.json")" = "$(normalize "$b/hardware.json")" ] || fail "$what: hardware.json differs: $(diff <(normalize "$a/hardware.json") <(normalize "$b/hardware.json") | head -3 | cut -c1-300)"
     cmp -s "$a/layers.csv" "$b/layers.csv" || fail "$what: layers.csv differs"
+    cmp -s "$a/units.csv" "$b/units.csv" || fail "$what: units.csv differs"
   fi
 }
 
@@ -75,9 +76,10 @@ json.dump(p, open(sys.argv[2], "w"))' "$b" "$dir/platform-$name.json"
     fi
     ref=$dir/$name/whole
     "$txsim" "${args[@]}" --out "$ref" > "$dir/$name.log" 2>&1 || { fail "$name: uninterrupted run exited $?: $(tail -2 "$dir/$name.log")"; continue; }
-    # Writes of the uninterrupted run: 3 per epoch, and layers.csv + hardware.json when timed.
+    # Writes of the uninterrupted run: 3 per epoch, and layers.csv, units.csv and hardware.json
+    # when timed.
     writes=9
-    [ "$timed" = yes ] && writes=11
+    [ "$timed" = yes ] && writes=12
     for n in $(seq 1 $writes); do
       out=$dir/$name/k$n
       { TXSIM_KILL_AFTER_WRITE=$n "$txsim" "${args[@]}" --out "$out" > "$out.log" 2>&1; } 2> /dev/null

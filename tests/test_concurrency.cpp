@@ -257,6 +257,91 @@ TEST(AdcBank, CrossbarsSharingABankBecomeAdcBoundWhereTheArithmeticSays) {
   EXPECT_DOUBLE_EQ(pe, 5 * 1000.0);
 }
 
+// A small trained network on a small chip (the golden case of test_timed.cpp, pipelined): digital
+// 6 -> 8, analog 8 -> 4, analog 4 -> 3 on 4 tiles of 2 PEs of 2 8x8 crossbars.
+json small_platform(double digital_macs_per_ns) {
+  json p = json::parse(R"({
+    "name": "small",
+    "crossbar": {"rows": 8, "cols": 8, "bits_per_cell": 2, "read_ns": 10, "read_energy_pj": 1,
+                 "write_pulse_ns": 5, "write_energy_pj": 0.5, "area_mm2": 0.001},
+    "dac": {"bits": 1, "energy_pj": 0.01, "area_mm2": 0.0001},
+    "adc": {"bits": 8, "per_crossbar": 2, "gsps": 0.5, "energy_pj": 0.2, "area_mm2": 0.002},
+    "shift_add": {"energy_pj": 0.001, "area_mm2": 0.0001},
+    "pe": {"crossbars": 2},
+    "tile": {"pes": 2, "buffer": {"kib": 1, "width_bytes": 8, "latency_ns": 1, "energy_pj": 2, "area_mm2": 0.01},
+             "digital": {"macs_per_ns": 4, "energy_pj_per_mac": 0.1, "area_mm2": 0.01}},
+    "chip": {"tiles": 4, "replication": true, "data_bytes": 2, "pipeline": "layers", "pipeline_group": 1,
+             "offchip": {"gbps": 1, "energy_pj_per_byte": 10},
+             "native": {"weight_bits": 8, "input_bits": 8, "differential": true}},
+    "noc": {"kind": "mesh", "hop_ns": 1, "link_bytes": 4, "energy_pj_per_byte_hop": 0.5, "router_area_mm2": 0.001}
+  })");
+  p["tile"]["digital"]["macs_per_ns"] = digital_macs_per_ns;
+  return p;
+}
+
+struct Trained {
+  Platform platform;
+  std::unique_ptr<nn::Network> net;
+  std::unique_ptr<Chip> chip;
+  std::ostringstream log;
+};
+
+std::unique_ptr<Trained> train_on(const char* name, const json& platform, const nn::Split& data) {
+  auto t = std::make_unique<Trained>();
+  t->platform = platform_from_json(platform, name);
+  nn::DevicePreset preset = nn::device_preset_from_json(json::parse(R"({"name": "small",
+    "crossbar": {"rows": 8, "cols": 8, "weight_bits": 8, "bits_per_cell": 2, "input_bits": 8, "dac_bits": 1,
+                 "read_mode": "folded", "adc_bits": 8, "adc_range": "calibrated"}})"), "small preset");
+  t->platform.apply_to(preset.crossbar.crossbar);
+  const nn::Workload w = nn::workload_from_json(json::parse(R"({"name": "small", "dataset": "synthetic", "input": [1, 1, 6], "classes": 3,
+    "layers": [{"type": "flatten"}, {"type": "linear", "in": 6, "out": 8}, {"type": "relu"},
+               {"type": "linear", "in": 8, "out": 4, "analog": true}, {"type": "relu"},
+               {"type": "linear", "in": 4, "out": 3, "analog": true}],
+    "train": {"epochs": 1, "batch": 4, "lr": 0.05}})"), "small workload");
+  t->net = nn::build_network(w, 7, nn::analog_factory(preset));
+  t->chip = std::make_unique<Chip>(name, t->platform);
+  t->chip->controller.configure(map_layers(t->platform, layer_shapes(*t->net)), static_cast<int>(data.train.sample_size()));
+  Trained* raw = t.get();
+  raw->chip->controller.set_work([raw, w, &data] {
+    nn::TrainOptions o;
+    o.config = w.train;
+    o.seed = 7;
+    o.observer = &raw->chip->controller;
+    nn::train(*raw->net, data, o, raw->log);
+  });
+  return t;
+}
+
+// Acceptance 1: the tiles' digital units twice as fast: each of them is busy half as long, no
+// other unit's busy time changes, and the bottleneck moves to the unit the halved figures predict.
+TEST(Bottleneck, AUnitTwiceAsFastHalvesItsBusyTimeAndMovesTheBottleneckAsPredicted) {
+  const nn::Split data = {nn::synthetic(8, {1, 1, 6}, 3, 3, 0), nn::synthetic(4, {1, 1, 6}, 3, 3, 1)};
+  auto slow = train_on("slow", small_platform(0.5), data);
+  auto fast = train_on("fast", small_platform(1.0), data);
+  sc_core::sc_start();
+  const HardwareReport &a = slow->chip->controller.report(), &b = fast->chip->controller.report();
+  ASSERT_EQ(a.units.size(), b.units.size());
+  const UnitRecord* before = bottleneck(a);
+  ASSERT_NE(before, nullptr);
+  ASSERT_EQ(before->kind, UnitKind::Digital) << "the slow digital units bound the batch";
+  // The prediction: the slow run's busy times, the digital units' halved.
+  std::size_t predicted = 0;
+  double most = -1;
+  for (std::size_t u = 0; u < a.units.size(); ++u) {
+    const double half = a.units[u].kind == UnitKind::Digital ? 0.5 : 1.0;
+    for (std::size_t ph = 0; ph < kBusyPhases; ++ph)
+      EXPECT_DOUBLE_EQ(b.units[u].busy_ns[ph], half * a.units[u].busy_ns[ph]) << a.units[u].name << " phase " << ph;
+    if (half * a.units[u].busy_total_ns() > most) most = half * a.units[u].busy_total_ns(), predicted = u;
+  }
+  const UnitRecord* after = bottleneck(b);
+  ASSERT_NE(after, nullptr);
+  EXPECT_EQ(after->name.substr(after->name.find('.')), a.units[predicted].name.substr(a.units[predicted].name.find('.')));
+  EXPECT_NE(after->name.substr(after->name.find('.')), before->name.substr(before->name.find('.'))) << "the bottleneck moved";
+  EXPECT_LT(b.train_ns, a.train_ns);
+  std::printf("bottleneck %s (%.0f ns busy) -> %s (%.0f ns busy); batch %.0f -> %.0f ns\n", before->name.c_str(),
+              before->busy_total_ns(), after->name.c_str(), after->busy_total_ns(), a.batch_ns(), b.batch_ns());
+}
+
 // The occupancy calendar by hand: first fit at or after the arrival, gaps reused.
 TEST(Occupancy, FirstFreeGapAtOrAfterArrival) {
   Occupancy o;

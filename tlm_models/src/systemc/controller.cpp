@@ -111,9 +111,19 @@ uint64_t Controller::part(uint64_t whole, int group) const {
   return upto(group + 1) - upto(group);
 }
 
-int Controller::copy_for(const LayerPlacement& l, int group) const {
-  if (p_.pipeline == Pipeline::None || group < 0 || !l.shape.analog) return -1;
-  return group % l.where.replicas;
+Controller::Copies Controller::copies_for(const LayerPlacement& l, int group) const {
+  if (p_.pipeline == Pipeline::None || !l.shape.analog) return {};
+  if (group < 0) return {0, l.where.replicas};  // the update reprograms every copy, each on its tiles
+  // Round-robin over the copies; with more copies than groups, each group takes its own share of
+  // them (so no copy idles while a group is read by one).
+  const int groups = static_cast<int>(group_start_.size()) - 1, r = l.where.replicas;
+  if (r >= groups) return {group * (r / groups), r / groups};
+  return {group % r, 1};
+}
+
+int Controller::first_tile(const LayerPlacement& l, int group) const {
+  const Copies c = copies_for(l, group);
+  return c.count == 0 ? l.where.first_tile : l.copy(c.first).first_tile;
 }
 
 // ---- collecting a batch ---------------------------------------------------------------------------
@@ -286,38 +296,42 @@ sc_time Controller::move_spilled(Task& t, const LevelBytes& placed, int times, c
   return at;
 }
 
-sc_time Controller::spread(Task& t, const Job& base, int first, int count, const std::function<int(int)>& share, int whole,
-                           uint64_t bytes, sc_time start) {
+sc_time Controller::spread(Task& t, const Job& base, const std::vector<Target>& targets, int whole, uint64_t bytes, sc_time start) {
   sc_time end = start;
   UnitKind bound = UnitKind::Crossbars;
   uint64_t bytes_left = bytes;
-  for (int tile = first; tile < first + count; ++tile) {
+  for (std::size_t k = 0; k < targets.size(); ++k) {
     Job j = base;
-    const int here = share(tile);
-    j.share = static_cast<double>(here) / whole;
-    j.bytes = tile + 1 == first + count ? bytes_left : bytes * here / whole;
+    j.share = static_cast<double>(targets[k].share) / whole;
+    j.first_crossbar = targets[k].first_crossbar;
+    j.bytes = k + 1 == targets.size() ? bytes_left : bytes * targets[k].share / whole;
     bytes_left -= j.bytes;
     UnitKind b;
-    const sc_time e = send(*tile_port[tile], j, start, b);
+    const sc_time e = send(*tile_port[targets[k].tile], j, start, b);
     if (e >= end) end = e, bound = b;
     t.cost += j.cost;
   }
   return step(t, start, end, bound);
 }
 
-sc_time Controller::on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, int copy, uint64_t bytes, sc_time start) {
-  // An analog layer's tiles share its work as they share its crossbars; a digital layer has one.
-  if (!l.shape.analog) return spread(t, base, l.where.first_tile, l.where.tiles, [](int) { return 1; }, 1, bytes, start);
-  const int c = std::max(copy, 0);
+sc_time Controller::on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, Copies c, uint64_t bytes, sc_time start) {
+  std::vector<Target> targets;
+  // A digital layer has one tile.
+  if (!l.shape.analog) return spread(t, base, {{l.where.first_tile, 1, 0}}, 1, bytes, start);
+  // An analog layer's tiles share its work as they share its crossbars.
   Job j = base;
-  j.where = copy < 0 ? l.where : l.copy(copy);
-  j.first_crossbar = l.copy_first_crossbar(c);
   j.crossbars = l.where.crossbars;
-  return spread(t, j, j.where.first_tile, j.where.tiles, [&l, c](int tile) { return l.crossbars_on(tile, c); }, l.where.crossbars,
-                bytes, start);
+  const int copies = std::max(c.count, 1);
+  if (c.count > 0) j.where = l.copy(c.first), j.where.replicas = c.count;
+  for (int k = c.first; k < c.first + copies; ++k) {
+    const Placement w = l.copy(k);
+    for (int tile = w.first_tile; tile < w.first_tile + w.tiles; ++tile)
+      targets.push_back({tile, l.crossbars_on(tile, k), l.copy_first_crossbar(k)});
+  }
+  return spread(t, j, targets, l.where.crossbars * copies, bytes, start);
 }
 
-sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, int copy, const Job& base, uint64_t bytes, sc_time start) {
+sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, Copies c, const Job& base, uint64_t bytes, sc_time start) {
   if (p_.gradient_unit == GradientUnit::Dedicated) {
     // The operands travel from the layer's tiles through the global buffer to the unit.
     Job j = base;
@@ -337,8 +351,12 @@ sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, int copy, 
   }
   Job j = base;
   j.kind = Job::Kind::Digital;
-  if (p_.gradient_unit == GradientUnit::AllTiles) return spread(t, j, 0, p_.tiles, [](int) { return 1; }, p_.tiles, bytes, start);
-  return on_layer_tiles(t, j, l, copy, bytes, start);
+  if (p_.gradient_unit == GradientUnit::AllTiles) {
+    std::vector<Target> all;
+    for (int tile = 0; tile < p_.tiles; ++tile) all.push_back({tile, 1, 0});
+    return spread(t, j, all, p_.tiles, bytes, start);
+  }
+  return on_layer_tiles(t, j, l, c, bytes, start);
 }
 
 void Controller::run_task(Task& t) {
@@ -363,9 +381,7 @@ void Controller::run_task(Task& t) {
       at = step(t, at, end, b);
     }
     if (!report_.map.layers.empty()) {
-      const LayerPlacement& first = report_.map.layers.front();
-      const int c = copy_for(first, t.group);
-      const int to = c < 0 ? first.where.first_tile : first.copy(c).first_tile;
+      const int to = first_tile(report_.map.layers.front(), t.group);
       if (to != 0) {
         base.kind = Job::Kind::Transfer;
         base.from = 0;
@@ -381,7 +397,7 @@ void Controller::run_task(Task& t) {
   const Pending& pd = pending_[t.pending];
   const nn::PhaseEvent& e = pd.e;
   const LayerPlacement& l = report_.map.layers.at(e.index);
-  const int copy = copy_for(l, t.group);
+  const Copies copies = copies_for(l, t.group);
   const std::size_t task_index = static_cast<std::size_t>(&t - tasks_.data());
   base.phase = e.phase;
   base.busy_phase = static_cast<std::size_t>(e.phase);
@@ -408,8 +424,6 @@ void Controller::run_task(Task& t) {
     case Phase::WeightUpdate:
       if (l.shape.analog) {
         base.kind = Job::Kind::Update;
-        base.first_crossbar = l.first_crossbar;
-        base.crossbars = l.where.crossbars;
       } else {
         base.kind = Job::Kind::Digital;
         base.macs = static_cast<uint64_t>(e.in) * e.out;  // one multiply-add per weight
@@ -420,19 +434,16 @@ void Controller::run_task(Task& t) {
     // The weight gradient forms in the array during the update: nothing to compute here, but
     // the operands still come back from wherever they were kept.
   } else if (e.phase == Phase::WeightGradient) {
-    at = weight_gradient(t, l, copy, base, bytes, at);
+    at = weight_gradient(t, l, copies, base, bytes, at);
   } else {
-    at = on_layer_tiles(t, base, l, copy, bytes, at);
+    at = on_layer_tiles(t, base, l, copies, bytes, at);
   }
   at = move_spilled(t, pd.spill, pd.spill_times, base, at);
   at = move_spilled(t, pd.reread, 1, base, at);
   // The result goes on to the tile of the layer that uses it next (its copy for this group).
   const int next = e.phase == Phase::Forward ? e.index + 1 : e.phase == Phase::ActivationGradient ? e.index - 1 : -1;
   if (next >= 0 && next < static_cast<int>(report_.map.layers.size())) {
-    const LayerPlacement& n = report_.map.layers[next];
-    const int from = copy < 0 ? l.where.first_tile : l.copy(copy).first_tile;
-    const int nc = copy_for(n, t.group);
-    const int to = nc < 0 ? n.where.first_tile : n.copy(nc).first_tile;
+    const int from = first_tile(l, t.group), to = first_tile(report_.map.layers[next], t.group);
     if (to != from) {
       Job j = base;
       j.kind = Job::Kind::Transfer;

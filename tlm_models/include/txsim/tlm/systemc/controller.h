@@ -93,12 +93,25 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   // A step of a task: runs `f` from `at`, books its time to the unit kind that bound it.
   sc_core::sc_time step(Task& t, sc_core::sc_time at, sc_core::sc_time end, UnitKind bound);
   sc_core::sc_time move_spilled(Task& t, const LevelBytes& placed, int times, const Job& base, sc_core::sc_time at);
-  sc_core::sc_time spread(Task& t, const Job& base, int first, int count, const std::function<int(int)>& share, int whole,
-                          uint64_t bytes, sc_core::sc_time start);
-  sc_core::sc_time on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, int copy, uint64_t bytes, sc_core::sc_time start);
-  sc_core::sc_time weight_gradient(Task& t, const LayerPlacement& l, int copy, const Job& base, uint64_t bytes, sc_core::sc_time at);
-  // The copy of layer `l` that group g uses (-1: all copies at once, the whole batch).
-  int copy_for(const LayerPlacement& l, int group) const;
+  // Where a job goes: a tile, its part of the work (share / the spread's whole) and, for reads
+  // and updates, the first crossbar of the copy whose PEs work there.
+  struct Target {
+    int tile, share, first_crossbar;
+  };
+  // Sends `base` to every target from `start`: each takes its share of the work and of `bytes`
+  // (the last one what is left); returns when the slowest is done.
+  sc_core::sc_time spread(Task& t, const Job& base, const std::vector<Target>& targets, int whole, uint64_t bytes,
+                          sc_core::sc_time start);
+  // The copies of a layer a group works on (group -1: the update, all of them): `count` from
+  // `first`. "none": the first copy's tiles do the work of all copies (count 0), as the serial
+  // model always did.
+  struct Copies {
+    int first = 0, count = 0;
+  };
+  Copies copies_for(const LayerPlacement& l, int group) const;
+  int first_tile(const LayerPlacement& l, int group) const;
+  sc_core::sc_time on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, Copies c, uint64_t bytes, sc_core::sc_time start);
+  sc_core::sc_time weight_gradient(Task& t, const LayerPlacement& l, Copies c, const Job& base, uint64_t bytes, sc_core::sc_time at);
   // Group g's part of a whole-batch count (the parts of all groups add up to it exactly).
   uint64_t part(uint64_t whole, int group) const;
   sc_core::sc_time local(sc_core::sc_time absolute) const { return absolute - sc_core::sc_time_stamp(); }
