@@ -233,6 +233,17 @@ TEST(Platform, BadFilesNameFileFieldValueAndWhatIsAccepted) {
   j["crossbar"]["scale_from"] = {{"rows", 64}};
   EXPECT_EQ(error_of(j), "bad_platform.json: crossbar.scale_from: missing 'cols'");
   EXPECT_THROW(load_platform(kRoot + "/platforms/no_such_platform.json"), ConfigError);
+  // The pipeline: a mode from the list; a group size only where it changes something.
+  j = default_json();
+  j["chip"]["pipeline"] = "samples";
+  EXPECT_EQ(error_of(j), "bad_platform.json: chip.pipeline: \"samples\": accepted one of none, layers");
+  j = default_json();
+  j["chip"]["pipeline"] = "layers";
+  j["chip"]["pipeline_group"] = 0;
+  EXPECT_EQ(error_of(j), "bad_platform.json: chip.pipeline_group: 0: accepted an integer in 1..1048576");
+  j = default_json();
+  j["chip"]["pipeline_group"] = 4;  // without "layers" it would change nothing
+  EXPECT_EQ(error_of(j), "bad_platform.json: chip.pipeline_group: 4: changes nothing unless chip.pipeline is \"layers\"");
 }
 
 }  // namespace

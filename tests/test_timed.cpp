@@ -615,6 +615,16 @@ TEST(TimedTrace, PerfettoJsonIsWellFormedWithOneTrackPerUnit) {
     if (track.rfind("controller/", 0) == 0 && track != "controller/batches") controller_spans += n;
   EXPECT_EQ(controller_spans, 2 * (1 + 3 + 2 + 3 + 3));
   EXPECT_EQ(spans_per_track["controller/batches"], 2);
+  // Counter tracks: the links carrying flits, the bytes the tile buffers hold (up in FW, down
+  // to zero by the end of each batch's backward pass).
+  std::map<std::string, std::vector<double>> counters;
+  for (const json& e : j["traceEvents"])
+    if (e["ph"] == "C") counters[e["name"]].push_back(e["args"]["value"]);
+  ASSERT_FALSE(counters["NoC links busy"].empty());
+  EXPECT_EQ(counters["NoC links busy"].back(), 0);
+  ASSERT_FALSE(counters["tile buffers held (bytes)"].empty());
+  EXPECT_GT(*std::max_element(counters["tile buffers held (bytes)"].begin(), counters["tile buffers held (bytes)"].end()), 0);
+  EXPECT_EQ(counters["tile buffers held (bytes)"].back(), 0);
 }
 
 // Jobs through the registers and DMA: a bad descriptor, a malformed data region and too small a

@@ -221,13 +221,16 @@ Platform platform_from_json(const json& j, const std::string& source) {
     f.finish();
   }
   {
-    Fields f(*top.object("chip", true), "chip", source);
+    const json& chip = *top.object("chip", true);
+    Fields f(chip, "chip", source);
     p.tiles = f.integer("tiles", 1, 65536);
     p.replication = f.boolean("replication", true);
     p.data_bytes = f.integer("data_bytes", 1, 8, 2);
     p.pipeline = f.string("pipeline", {"none", "layers"}, std::string("none")) == "none" ? Pipeline::None : Pipeline::Layers;
-    // A group size without pipelining would change nothing: refused rather than ignored.
     if (p.pipeline == Pipeline::Layers) p.pipeline_group = f.integer("pipeline_group", 1, 1 << 20, 1);
+    else if (chip.contains("pipeline_group"))  // it would change nothing: refused rather than ignored
+      fail_at<ConfigError>(source, "chip.pipeline_group", chip["pipeline_group"].dump() +
+                                                              ": changes nothing unless chip.pipeline is \"layers\"");
     if (const json* g = f.object("global_buffer", false))
       p.global_buffer = buffer(*g, "chip.global_buffer", source, p.part(Component::GlobalBuffer));
     else

@@ -165,11 +165,13 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
     const std::size_t i = static_cast<std::size_t>(e.index);
     if (e.phase == Phase::Forward) {
       kept_[i] = memory_.place(e.input_values * db);
+      pend.placed = kept_[i];
       for (std::size_t k = 0; k < kLevels; ++k) totals->placed[k] += kept_[i][k];
       pend.spill = kept_[i];  // written once
       pend.spill_times = 1;
     } else if (e.phase == Phase::WeightGradient) {
       errors_[i] = memory_.place(static_cast<uint64_t>(e.rows) * e.out * db);
+      pend.placed = errors_[i];
       for (std::size_t k = 0; k < kLevels; ++k) {
         totals->placed[k] += errors_[i][k];
         pend.spill[k] = errors_[i][k];  // written once, read here and by AG (below)
@@ -188,9 +190,13 @@ void Controller::on_phase(const nn::PhaseEvent& e) {
                  (e.phase == Phase::WeightGradient && l.shape.analog && l.shape.in_array_update);
   if (train_) {
     const std::size_t i = static_cast<std::size_t>(e.index);
-    if (e.phase == Phase::WeightGradient) memory_.release(kept_[i]), kept_[i] = {};
-    if (e.phase == Phase::ActivationGradient || (e.phase == Phase::WeightGradient && first_layer))
-      memory_.release(errors_[i]), errors_[i] = {};
+    auto release = [&](LevelBytes& b) {
+      for (std::size_t k = 0; k < kLevels; ++k) pend.released[k] += b[k];
+      memory_.release(b);
+      b = {};
+    };
+    if (e.phase == Phase::WeightGradient) release(kept_[i]);
+    if (e.phase == Phase::ActivationGradient || (e.phase == Phase::WeightGradient && first_layer)) release(errors_[i]);
   }
   if (pend.skipped && e.phase == Phase::ActivationGradient) return;
   if (train_) {
@@ -359,6 +365,44 @@ sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, Copies c, 
   return on_layer_tiles(t, j, l, c, bytes, start);
 }
 
+sc_time Controller::gather_gradients(Task& t, const LayerPlacement& l, const Job& base, sc_time at) {
+  // Pipelined, each copy computed the weight gradients of its groups on its own tiles: before the
+  // update, the partial gradients travel to the first copy's tile and are added there, and the
+  // update goes back to every copy (each programs its own crossbars).
+  if (p_.pipeline == Pipeline::None || !l.shape.analog || l.shape.in_array_update || p_.gradient_unit != GradientUnit::LayerTiles)
+    return at;
+  const int groups = static_cast<int>(group_start_.size()) - 1, r = l.where.replicas;
+  const int used = r < groups ? r : (r / groups) * groups;
+  if (used < 2) return at;
+  const int home = l.copy(0).first_tile;
+  const uint64_t bytes = static_cast<uint64_t>(l.shape.in) * l.shape.out * p_.data_bytes;
+  auto fan = [&](bool to_home, sc_time from) {
+    sc_time end = from;
+    UnitKind bound = UnitKind::Link;
+    for (int k = 1; k < used; ++k) {
+      const int tile = l.copy(k).first_tile;
+      if (tile == home) continue;
+      Job j = base;
+      j.kind = Job::Kind::Transfer;
+      j.from = to_home ? tile : home;
+      j.to = to_home ? home : tile;
+      j.bytes = bytes;
+      UnitKind b;
+      const sc_time e = send(*noc_port[0], j, from, b);
+      if (e > end) end = e, bound = b;
+      t.cost += j.cost;
+    }
+    return step(t, from, end, bound);
+  };
+  at = fan(true, at);
+  Job add = base;
+  add.kind = Job::Kind::Digital;
+  add.macs = static_cast<uint64_t>(used - 1) * l.shape.in * l.shape.out;  // one add per weight and copy
+  add.activity = nullptr;
+  at = spread(t, add, {{home, 1, 0}}, 1, 0, at);
+  return fan(false, at);
+}
+
 void Controller::run_task(Task& t) {
   const uint64_t db = p_.data_bytes;
   Job base;
@@ -430,6 +474,7 @@ void Controller::run_task(Task& t) {
       }
       break;
   }
+  if (e.phase == Phase::WeightUpdate) at = gather_gradients(t, l, base, at);
   if (pd.skipped) {
     // The weight gradient forms in the array during the update: nothing to compute here, but
     // the operands still come back from wherever they were kept.
@@ -437,6 +482,13 @@ void Controller::run_task(Task& t) {
     at = weight_gradient(t, l, copies, base, bytes, at);
   } else {
     at = on_layer_tiles(t, base, l, copies, bytes, at);
+  }
+  if (traced_) {  // the buffers' occupancy: this group's part placed at the start, freed at the end
+    static const char* const held[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
+    for (std::size_t k = 0; k < 2; ++k) {
+      if (const uint64_t b = part(pd.placed[k], t.group)) sink_->count(held[k], to_ns(t.ready), static_cast<double>(b));
+      pending_release_[k] = part(pd.released[k], t.group);
+    }
   }
   at = move_spilled(t, pd.spill, pd.spill_times, base, at);
   at = move_spilled(t, pd.reread, 1, base, at);
@@ -457,6 +509,11 @@ void Controller::run_task(Task& t) {
     }
   }
   t.end = at;
+  if (traced_) {
+    static const char* const held[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
+    for (std::size_t k = 0; k < 2; ++k)
+      if (pending_release_[k]) sink_->count(held[k], to_ns(t.end), -static_cast<double>(pending_release_[k]));
+  }
 }
 
 // ---- scheduling and charging ----------------------------------------------------------------------

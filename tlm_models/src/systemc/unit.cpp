@@ -39,6 +39,10 @@ void Unit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   if (sink_ && h->traced && h->ns > 0) {
     if (track_ < 0) track_ = sink_->track(basename(), group_);
     sink_->span(track_, h->label ? *h->label : std::string(), h->start_ns, h->ns, h->args ? *h->args : trace::SpanArgs{});
+    if (kind_ == UnitKind::Link) {  // link utilization: how many links carry flits at once
+      sink_->count("NoC links busy", h->start_ns, 1);
+      sink_->count("NoC links busy", h->start_ns + h->ns, -1);
+    }
   }
   delay += sc_time::from_value(static_cast<sc_dt::uint64>(start - arrival + ticks));
   trans.set_response_status(tlm::TLM_OK_RESPONSE);

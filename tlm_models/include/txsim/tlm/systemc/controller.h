@@ -66,6 +66,7 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   struct Pending {
     nn::PhaseEvent e;
     LevelBytes spill{}, reread{};
+    LevelBytes placed{}, released{};  // what it puts in the memory levels, and frees when done
     int spill_times = 0;
     bool skipped = false;  // nothing to compute (in-array weight gradient): only the moves
   };
@@ -111,6 +112,8 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   Copies copies_for(const LayerPlacement& l, int group) const;
   int first_tile(const LayerPlacement& l, int group) const;
   sc_core::sc_time on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, Copies c, uint64_t bytes, sc_core::sc_time start);
+  // "layers": the copies' partial weight gradients to the first copy and the update back.
+  sc_core::sc_time gather_gradients(Task& t, const LayerPlacement& l, const Job& base, sc_core::sc_time at);
   sc_core::sc_time weight_gradient(Task& t, const LayerPlacement& l, Copies c, const Job& base, uint64_t bytes, sc_core::sc_time at);
   // Group g's part of a whole-batch count (the parts of all groups add up to it exactly).
   uint64_t part(uint64_t whole, int group) const;
@@ -136,6 +139,7 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   std::vector<Task> tasks_;
   std::vector<Activity> group_activity_;  // by task
   std::vector<std::string> labels_;       // by pending (and the input's last)
+  std::array<uint64_t, 2> pending_release_{};  // the running task's bytes freed at its end (trace)
 };
 
 }  // namespace txsim::hw
