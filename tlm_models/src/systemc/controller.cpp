@@ -367,40 +367,51 @@ sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, Copies c, 
 
 sc_time Controller::gather_gradients(Task& t, const LayerPlacement& l, const Job& base, sc_time at) {
   // Pipelined, each copy computed the weight gradients of its groups on its own tiles: before the
-  // update, the partial gradients travel to the first copy's tile and are added there, and the
-  // update goes back to every copy (each programs its own crossbars).
+  // update, the partial gradients are summed by a tree reduction (round s: copy k + s sends its
+  // sum to copy k, whose tile's digital unit adds it; log2(copies) rounds, the transfers of a
+  // round side by side), and the update goes back down the same tree to every copy.
   if (p_.pipeline == Pipeline::None || !l.shape.analog || l.shape.in_array_update || p_.gradient_unit != GradientUnit::LayerTiles)
     return at;
   const int groups = static_cast<int>(group_start_.size()) - 1, r = l.where.replicas;
   const int used = r < groups ? r : (r / groups) * groups;
-  if (used < 2) return at;
-  const int home = l.copy(0).first_tile;
   const uint64_t bytes = static_cast<uint64_t>(l.shape.in) * l.shape.out * p_.data_bytes;
-  auto fan = [&](bool to_home, sc_time from) {
+  std::vector<int> strides;
+  for (int s = 1; s < used; s *= 2) strides.push_back(s);
+  auto round = [&](int s, bool up, sc_time from) {
     sc_time end = from;
     UnitKind bound = UnitKind::Link;
-    for (int k = 1; k < used; ++k) {
-      const int tile = l.copy(k).first_tile;
-      if (tile == home) continue;
-      Job j = base;
-      j.kind = Job::Kind::Transfer;
-      j.from = to_home ? tile : home;
-      j.to = to_home ? home : tile;
-      j.bytes = bytes;
-      UnitKind b;
-      const sc_time e = send(*noc_port[0], j, from, b);
-      if (e > end) end = e, bound = b;
-      t.cost += j.cost;
+    for (int k = 0; k + s < used; k += 2 * s) {
+      const int a = l.copy(k).first_tile, b = l.copy(k + s).first_tile;
+      sc_time e = from;
+      UnitKind kind = UnitKind::Link;
+      if (a != b) {
+        Job j = base;
+        j.kind = Job::Kind::Transfer;
+        j.from = up ? b : a;
+        j.to = up ? a : b;
+        j.bytes = bytes;
+        e = send(*noc_port[0], j, from, kind);
+        t.cost += j.cost;
+      }
+      if (up) {  // copy k adds what it received: one add per weight
+        Job add = base;
+        add.kind = Job::Kind::Digital;
+        add.activity = nullptr;
+        add.share = 1;
+        add.bytes = 0;
+        add.macs = static_cast<uint64_t>(l.shape.in) * l.shape.out;
+        UnitKind k2;
+        const sc_time e2 = send(*tile_port[a], add, e, k2);
+        t.cost += add.cost;
+        if (e2 > e) e = e2, kind = k2;
+      }
+      if (e > end) end = e, bound = kind;
     }
     return step(t, from, end, bound);
   };
-  at = fan(true, at);
-  Job add = base;
-  add.kind = Job::Kind::Digital;
-  add.macs = static_cast<uint64_t>(used - 1) * l.shape.in * l.shape.out;  // one add per weight and copy
-  add.activity = nullptr;
-  at = spread(t, add, {{home, 1, 0}}, 1, 0, at);
-  return fan(false, at);
+  for (int s : strides) at = round(s, true, at);
+  for (auto it = strides.rbegin(); it != strides.rend(); ++it) at = round(*it, false, at);
+  return at;
 }
 
 void Controller::run_task(Task& t) {

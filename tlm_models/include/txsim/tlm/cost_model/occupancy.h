@@ -17,8 +17,6 @@ class Occupancy {
   double book(double ready_ns, double ns);
   // Forgets the intervals that end at or before t_ns (no job can arrive before t_ns any more).
   void forget_before(double t_ns);
-  // The end of the last booked interval (0 when none).
-  double free_from() const { return busy_.empty() ? 0 : busy_.back().second; }
 
  private:
   std::vector<std::pair<double, double>> busy_;  // [start, end), sorted, disjoint

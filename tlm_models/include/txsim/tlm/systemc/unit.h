@@ -40,7 +40,6 @@ class Unit final : public sc_core::sc_module {
   // `records` outlives the unit; record `id` is this unit's.
   Unit(sc_core::sc_module_name name, UnitKind kind, std::vector<UnitRecord>* records, std::size_t id);
   UnitKind unit_kind() const { return kind_; }
-  const UnitRecord& record() const { return (*records_)[id_]; }
   Occupancy& occupancy() { return busy_; }  // in SystemC time ticks
   // Spans go to `sink` on a track named after the unit, grouped with `group` (its tile).
   void set_trace(trace::TraceSink* sink, const std::string& group);
