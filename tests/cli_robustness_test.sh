@@ -4,6 +4,7 @@
 #             a single quote in the path is no problem
 #   options   (7) --seed -1, --limit-train -5, 1e400, a wrong type, a folder or /dev/zero as a file:
 #             clear errors naming the option or file, exit status 1 or 2
+#   pipeline  (issue 19) --platform-set chip.pipeline, units.csv, the schedule, bad settings
 #   commands  (9) a mistyped subcommand, --help, --version, --trace into a missing folder (refused
 #             before training), --set errors blamed on the command line, an 80-column progress bar
 # Usage: cli_robustness_test.sh TXSIM SOURCE_DIR CASE
@@ -111,6 +112,33 @@ PY
     expect 1 "bad.json: platform: missing 'crossbar'" "$txsim" platform "$dir/bad.json"
     expect 1 "no_such.json" "$txsim" platform "$dir/no_such.json"
     expect 2 "" "$txsim" platform
+    ;;
+  pipeline)
+    # Issue 19: --platform-set switches the pipeline; a pipelined run writes units.csv and the
+    # schedule, with the serial run's accuracy; bad pipeline settings are named.
+    w=tests/sweep/tiny_mlp.json
+    run=(train --workload $w --device workloads/devices/txsim_reram.json --platform platforms/default.json --seed 2)
+    expect 0 "schedule: serial" "$txsim" "${run[@]}" --out "$dir/none"
+    expect 0 "schedule: layers pipelined over groups of 2 samples" "$txsim" "${run[@]}" --out "$dir/layers" \
+      --platform-set chip.pipeline=layers --platform-set chip.pipeline_group=2
+    cmp -s <(cut -d, -f1-4 "$dir/none/metrics.csv") <(cut -d, -f1-4 "$dir/layers/metrics.csv") || fail "the pipelined run's metrics differ from the serial run's"
+    python3 - "$dir/layers" <<'PY' || fail "units.csv or the schedule in hardware.json is off (the assertion above)"
+import csv, json, sys
+d = sys.argv[1]
+h = json.load(open(d + "/hardware.json"))
+s = h["schedule"]
+assert s["pipeline"] == "layers" and s["pipeline_group"] == 2, s
+assert s["bottleneck"]["unit"].startswith("chip."), s["bottleneck"]
+units = list(csv.DictReader(open(d + "/units.csv")))
+kinds = {u["kind"] for u in units}
+assert {"crossbars", "adc_bank", "tile_buffer", "digital", "programming", "link", "offchip"} <= kinds, kinds
+assert sum(int(u["jobs"]) for u in units if u["kind"] == "crossbars") > 0
+assert max(float(u["busy_fraction"]) for u in units) <= 1 + 1e-9
+PY
+    expect 1 'chip.pipeline: "fast": accepted one of none, layers' "$txsim" "${run[@]}" --platform-set chip.pipeline=fast
+    expect 1 'chip.pipeline_group: 4: changes nothing unless chip.pipeline is "layers"' "$txsim" "${run[@]}" \
+      --platform-set chip.pipeline_group=4
+    expect 1 "need --platform" "$txsim" train --workload $w --platform-set chip.pipeline=layers
     ;;
   *) echo "unknown case $3"; exit 2 ;;
 esac
