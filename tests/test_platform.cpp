@@ -389,3 +389,68 @@ TEST(Cost, FasterPulsesShortenTheUpdate) {
 
 }  // namespace
 }  // namespace txsim::hw
+
+#include <algorithm>
+
+#include "txsim/tlm/cost_model/batch_graph.h"
+
+namespace txsim::hw {
+namespace {
+
+// A batch's split into groups by hand: 10 samples in groups of 4 are 4, 4 and 2; a count's parts
+// add up to it exactly, in proportion to the samples.
+TEST(BatchGraph, GroupsSplitCountsExactly) {
+  const GroupSplit s(10, 4);
+  ASSERT_EQ(s.groups(), 3);
+  EXPECT_EQ(s.part(100, 0), 40u);
+  EXPECT_EQ(s.part(100, 1), 40u);
+  EXPECT_EQ(s.part(100, 2), 20u);
+  EXPECT_EQ(s.part(7, 0) + s.part(7, 1) + s.part(7, 2), 7u);  // 2 + 3 + 2
+  EXPECT_EQ(s.part(7, -1), 7u);
+  EXPECT_EQ(GroupSplit(10, 10).groups(), 1);
+  EXPECT_EQ(GroupSplit(10, 10).part(123456789012345ULL, 0), 123456789012345ULL);
+  EXPECT_THROW(GroupSplit(10, 0), std::invalid_argument);
+}
+
+// The dependencies of a 2-layer training batch, by hand: FW0 FW1 WG1 AG1 WG0 WU0 WU1 (the first
+// layer's AG is skipped), 2 groups.
+TEST(BatchGraph, DependenciesOfAPipelinedBatch) {
+  const std::vector<PhaseRef> phases = {{0, Phase::Forward},        {1, Phase::Forward},      {1, Phase::WeightGradient},
+                                        {1, Phase::ActivationGradient}, {0, Phase::WeightGradient}, {0, Phase::WeightUpdate},
+                                        {1, Phase::WeightUpdate}};
+  const BatchGraph g = batch_graph(phases, 2, 2, Pipeline::Layers);
+  // Nodes: in(0) in(1), then per phase both groups, the updates once: 2 + 5 x 2 + 2.
+  ASSERT_EQ(g.nodes.size(), 14u);
+  auto node = [&](int phase, int group) {
+    for (std::size_t i = 0; i < g.nodes.size(); ++i)
+      if (g.nodes[i].phase == phase && g.nodes[i].group == group) return static_cast<int>(i);
+    return -1;
+  };
+  auto waits = [&](int before, int after) {
+    const auto& n = g.nodes[before].next;
+    return std::find(n.begin(), n.end(), after) != n.end();
+  };
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_TRUE(waits(node(-1, k), node(0, k)));  // FW0 after its input
+    EXPECT_TRUE(waits(node(0, k), node(1, k)));   // FW1 after FW0
+    EXPECT_TRUE(waits(node(1, k), node(2, k)));   // WG1 after FW1 (the loss)
+    EXPECT_TRUE(waits(node(1, k), node(3, k)));   // AG1 too, beside WG1
+    EXPECT_FALSE(waits(node(2, k), node(3, k)));
+    EXPECT_TRUE(waits(node(3, k), node(4, k)));   // WG0 after AG1
+    EXPECT_EQ(g.nodes[node(0, k)].waits_for, 1);
+  }
+  EXPECT_FALSE(waits(node(0, 0), node(0, 1)));  // groups do not wait for each other (units may)
+  const int wu0 = node(5, -1), wu1 = node(6, -1);
+  EXPECT_EQ(g.nodes[wu0].waits_for, 2);  // WG0 of both groups
+  EXPECT_EQ(g.nodes[wu1].waits_for, 4);  // WG1 and AG1 of both groups
+  // Serial: one group, a chain in the reported order.
+  const BatchGraph s = batch_graph(phases, 2, 5, Pipeline::None);
+  ASSERT_EQ(s.nodes.size(), 8u);
+  for (std::size_t i = 0; i + 1 < s.nodes.size(); ++i) {
+    ASSERT_EQ(s.nodes[i].next.size(), 1u);
+    EXPECT_EQ(s.nodes[i].next[0], static_cast<int>(i) + 1);
+  }
+}
+
+}  // namespace
+}  // namespace txsim::hw

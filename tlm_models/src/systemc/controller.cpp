@@ -104,19 +104,12 @@ void Controller::add_time(double ns, double pj) {
   }
 }
 
-uint64_t Controller::part(uint64_t whole, int group) const {
-  if (group < 0) return whole;
-  const auto n = static_cast<unsigned __int128>(group_start_.back());
-  auto upto = [&](int g) { return static_cast<uint64_t>(static_cast<unsigned __int128>(whole) * group_start_[g] / n); };
-  return upto(group + 1) - upto(group);
-}
-
 Controller::Copies Controller::copies_for(const LayerPlacement& l, int group) const {
   if (p_.pipeline == Pipeline::None || !l.shape.analog) return {};
   if (group < 0) return {0, l.where.replicas};  // the update reprograms every copy, each on its tiles
   // Round-robin over the copies; with more copies than groups, each group takes its own share of
   // them (so no copy idles while a group is read by one).
-  const int groups = static_cast<int>(group_start_.size()) - 1, r = l.where.replicas;
+  const int groups = split_.groups(), r = l.where.replicas;
   if (r >= groups) return {group * (r / groups), r / groups};
   return {group % r, 1};
 }
@@ -219,67 +212,21 @@ void Controller::on_epoch(int epoch) {
 // ---- the batch's graph ----------------------------------------------------------------------------
 
 void Controller::build_graph() {
-  const int groups = static_cast<int>(group_start_.size()) - 1;
-  const bool serial = p_.pipeline == Pipeline::None;
-  tasks_.clear();
-  group_activity_.clear();
   labels_.clear();
-  for (const Pending& pd : pending_) labels_.push_back("L" + std::to_string(pd.e.index) + " " + phase_name(pd.e.phase));
+  std::vector<PhaseRef> refs;
+  for (const Pending& pd : pending_) {
+    labels_.push_back("L" + std::to_string(pd.e.index) + " " + phase_name(pd.e.phase));
+    refs.push_back({pd.e.index, pd.e.phase});
+  }
   labels_.push_back(std::string(train_ ? "train" : "eval") + " batch in");
-  auto add = [&](int pending, int group, const Activity& a) {
-    Task t;
-    t.pending = pending;
-    t.group = group;
-    tasks_.push_back(std::move(t));
-    group_activity_.push_back(a);
-    return static_cast<int>(tasks_.size()) - 1;
-  };
-  auto depend = [&](int before, int after) {
-    if (before < 0) return;
-    tasks_[before].next.push_back(after);
-    ++tasks_[after].waiting;
-  };
-  auto scaled = [&](const Activity& a, int g) {
-    Activity s;
-    s.crossbar_reads = part(a.crossbar_reads, g);
-    s.dac_conversions = part(a.dac_conversions, g);
-    s.adc_conversions = part(a.adc_conversions, g);
-    s.shift_adds = part(a.shift_adds, g);
-    s.device_macs = part(a.device_macs, g);
-    s.program_pulses = part(a.program_pulses, g);
-    s.program_slots = a.program_slots;
-    return s;
-  };
-  // Per group: the last forward task (what the next layer's forward waits for) and the last
-  // error-producing task (what the next backward task waits for).
-  std::vector<int> last_fw(groups), last_error(groups);
-  for (int g = 0; g < groups; ++g) last_fw[g] = add(-1, g, Activity{});
-  std::vector<std::vector<int>> of_layer(report_.layers.size());  // a layer's backward tasks
-  int previous = -1;
-  for (int pi = 0; pi < static_cast<int>(pending_.size()); ++pi) {
-    const nn::PhaseEvent& e = pending_[pi].e;
-    if (e.phase == Phase::WeightUpdate) {
-      const int t = add(pi, -1, e.activity);
-      if (serial) depend(previous < 0 ? 0 : previous, t);
-      else
-        for (int b : of_layer[e.index]) depend(b, t);
-      previous = t;
-      continue;
-    }
-    for (int g = 0; g < groups; ++g) {
-      const int t = add(pi, serial ? -1 : g, serial ? e.activity : scaled(e.activity, g));
-      if (serial) {
-        depend(previous < 0 ? 0 : previous, t);
-      } else if (e.phase == Phase::Forward) {
-        depend(last_fw[g], t);
-        last_fw[g] = last_error[g] = t;
-      } else {
-        depend(last_error[g], t);
-        of_layer[e.index].push_back(t);
-        if (e.phase == Phase::ActivationGradient) last_error[g] = t;
-      }
-      previous = t;
-    }
+  graph_ = batch_graph(refs, report_.layers.size(), split_.groups(), p_.pipeline);
+  tasks_.assign(graph_.nodes.size(), Task{});
+  group_activity_.assign(graph_.nodes.size(), Activity{});
+  for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const BatchGraph::Node& n = graph_.nodes[i];
+    tasks_[i].pending = n.phase;
+    tasks_[i].group = n.group;
+    if (n.phase >= 0) group_activity_[i] = split_.part(pending_[n.phase].e.activity, n.group);
   }
 }
 
@@ -288,7 +235,7 @@ void Controller::build_graph() {
 sc_time Controller::move_spilled(Task& t, const LevelBytes& placed, int times, const Job& base, sc_time at) {
   const std::pair<Level, tlm::tlm_fw_transport_if<>*> levels[] = {{Level::Global, buffer_port[0]}, {Level::Dram, offchip_port[0]}};
   for (const auto& [level, port] : levels) {
-    const uint64_t bytes = part(placed[static_cast<std::size_t>(level)], t.group) * times;
+    const uint64_t bytes = split_.part(placed[static_cast<std::size_t>(level)], t.group) * times;
     if (bytes == 0) continue;
     Job j = base;
     j.kind = level == Level::Global ? Job::Kind::Buffer : Job::Kind::OffChip;
@@ -372,7 +319,7 @@ sc_time Controller::gather_gradients(Task& t, const LayerPlacement& l, const Job
   // round side by side), and the update goes back down the same tree to every copy.
   if (p_.pipeline == Pipeline::None || !l.shape.analog || l.shape.in_array_update || p_.gradient_unit != GradientUnit::LayerTiles)
     return at;
-  const int groups = static_cast<int>(group_start_.size()) - 1, r = l.where.replicas;
+  const int groups = split_.groups(), r = l.where.replicas;
   const int used = r < groups ? r : (r / groups) * groups;
   const uint64_t bytes = static_cast<uint64_t>(l.shape.in) * l.shape.out * p_.data_bytes;
   std::vector<int> strides;
@@ -423,7 +370,7 @@ void Controller::run_task(Task& t) {
   if (t.pending < 0) {  // the group's input: off-chip, the global buffer, then the first layer's tile
     base.busy_phase = kInputPhase;
     base.label = &labels_.back();
-    base.bytes = part(static_cast<uint64_t>(samples_) * sample_values_ * db, t.group);
+    base.bytes = split_.part(static_cast<uint64_t>(samples_) * sample_values_ * db, t.group);
     UnitKind b;
     base.kind = Job::Kind::OffChip;
     sc_time end = send(*offchip_port[0], base, at, b);
@@ -465,16 +412,16 @@ void Controller::run_task(Task& t) {
   switch (e.phase) {
     case Phase::Forward:
     case Phase::ActivationGradient:
-      bytes = part(rows_in_out, t.group);
+      bytes = split_.part(rows_in_out, t.group);
       base.kind = l.shape.analog ? Job::Kind::Read : Job::Kind::Digital;
-      base.macs = part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
-      base.outputs = part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in), t.group);
-      base.activations = part(e.phase == Phase::Forward ? static_cast<uint64_t>(e.rows) * e.out : e.input_values, t.group);
+      base.macs = split_.part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
+      base.outputs = split_.part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in), t.group);
+      base.activations = split_.part(e.phase == Phase::Forward ? static_cast<uint64_t>(e.rows) * e.out : e.input_values, t.group);
       break;
     case Phase::WeightGradient:
-      bytes = part(rows_in_out, t.group);
+      bytes = split_.part(rows_in_out, t.group);
       base.kind = Job::Kind::Digital;
-      base.macs = part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
+      base.macs = split_.part(static_cast<uint64_t>(e.rows) * e.in * e.out, t.group);
       break;
     case Phase::WeightUpdate:
       if (l.shape.analog) {
@@ -497,8 +444,8 @@ void Controller::run_task(Task& t) {
   if (traced_) {  // the buffers' occupancy: this group's part placed at the start, freed at the end
     static const char* const held[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
     for (std::size_t k = 0; k < 2; ++k) {
-      if (const uint64_t b = part(pd.placed[k], t.group)) sink_->count(held[k], to_ns(t.ready), static_cast<double>(b));
-      pending_release_[k] = part(pd.released[k], t.group);
+      if (const uint64_t b = split_.part(pd.placed[k], t.group)) sink_->count(held[k], to_ns(t.ready), static_cast<double>(b));
+      pending_release_[k] = split_.part(pd.released[k], t.group);
     }
   }
   at = move_spilled(t, pd.spill, pd.spill_times, base, at);
@@ -512,7 +459,7 @@ void Controller::run_task(Task& t) {
       j.kind = Job::Kind::Transfer;
       j.from = from;
       j.to = to;
-      j.bytes = part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in) * db, t.group);
+      j.bytes = split_.part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in) * db, t.group);
       UnitKind b;
       const sc_time end = send(*noc_port[0], j, at, b);
       t.cost += j.cost;
@@ -532,11 +479,7 @@ void Controller::run_task(Task& t) {
 void Controller::flush() {
   if (!in_hand_) return;
   in_hand_ = false;
-  const int n = std::max(1, samples_);
-  const int size = p_.pipeline == Pipeline::Layers ? p_.pipeline_group : n;
-  group_start_.clear();
-  for (int s = 0; s < n; s += size) group_start_.push_back(s);
-  group_start_.push_back(n);
+  split_ = GroupSplit(samples_, p_.pipeline == Pipeline::Layers ? p_.pipeline_group : std::max(1, samples_));
   if (signals_) {
     qk_.sync();
     busy.write(train_);
@@ -547,9 +490,11 @@ void Controller::flush() {
   // List scheduling: the task whose dependencies finished first goes next (ties: graph order).
   using Entry = std::pair<sc_time, int>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> ready;
+  std::vector<int> waits(tasks_.size());
   for (int i = 0; i < static_cast<int>(tasks_.size()); ++i) {
     tasks_[i].ready = start;
-    if (tasks_[i].waiting == 0) ready.emplace(start, i);
+    waits[i] = graph_.nodes[i].waits_for;
+    if (waits[i] == 0) ready.emplace(start, i);
   }
   sc_time end = start;
   while (!ready.empty()) {
@@ -564,10 +509,10 @@ void Controller::flush() {
     }
     run_task(t);
     end = std::max(end, t.end);
-    for (int k : t.next) {
+    for (int k : graph_.nodes[i].next) {
       Task& s = tasks_[k];
       if (s.pred < 0 || t.end > s.ready) s.ready = std::max(s.ready, t.end), s.pred = i;
-      if (--s.waiting == 0) ready.emplace(s.ready, k);
+      if (--waits[k] == 0) ready.emplace(s.ready, k);
     }
   }
   charge_batch(start, end);

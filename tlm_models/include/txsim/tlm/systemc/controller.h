@@ -22,6 +22,7 @@
 #include <tlm_utils/tlm_quantumkeeper.h>
 
 #include "txsim/nn/layers.h"
+#include "txsim/tlm/cost_model/batch_graph.h"
 #include "txsim/tlm/cost_model/report.h"
 #include "txsim/tlm/systemc/station.h"
 
@@ -70,12 +71,10 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
     int spill_times = 0;
     bool skipped = false;  // nothing to compute (in-array weight gradient): only the moves
   };
-  // One job of the graph: a layer-phase (or the input) for one group of samples.
+  // A node of the batch's graph as it ran: a layer-phase (or the input) for one group.
   struct Task {
     int pending = -1;  // index into pending_; -1: moving the group's input in
-    int group = 0;
-    std::vector<int> next;  // tasks that wait for this one
-    int waiting = 0;        // dependencies not yet done
+    int group = 0;     // -1: the whole batch
     sc_core::sc_time ready, end;
     int pred = -1;          // the dependency that finished last
     std::array<double, kUnitKinds> where{};  // the task's own time by the unit that set it
@@ -115,8 +114,6 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   // "layers": the copies' partial weight gradients to the first copy and the update back.
   sc_core::sc_time gather_gradients(Task& t, const LayerPlacement& l, const Job& base, sc_core::sc_time at);
   sc_core::sc_time weight_gradient(Task& t, const LayerPlacement& l, Copies c, const Job& base, uint64_t bytes, sc_core::sc_time at);
-  // Group g's part of a whole-batch count (the parts of all groups add up to it exactly).
-  uint64_t part(uint64_t whole, int group) const;
   sc_core::sc_time local(sc_core::sc_time absolute) const { return absolute - sc_core::sc_time_stamp(); }
 
   const Platform& p_;
@@ -135,8 +132,9 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   bool in_hand_ = false;
   int samples_ = 0;
   std::vector<Pending> pending_;
-  std::vector<int> group_start_;  // first sample of each group, then the batch's samples
-  std::vector<Task> tasks_;
+  GroupSplit split_{1, 1};
+  BatchGraph graph_;
+  std::vector<Task> tasks_;  // by graph node
   std::vector<Activity> group_activity_;  // by task
   std::vector<std::string> labels_;       // by pending (and the input's last)
   std::array<uint64_t, 2> pending_release_{};  // the running task's bytes freed at its end (trace)
