@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include "txsim/blas_kernel.h"
 #include "txsim/tlm/cost_model/registers.h"
 #include "circuit_commands.h"
 #include "command_util.h"
@@ -154,6 +155,8 @@ void print_help() {
 extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
+  // Once per run: a generic BLAS kernel on a CPU that runs a faster one makes every GEMM slower.
+  if (const std::string advice = txsim::blas_kernel_advice(); !advice.empty()) std::fprintf(stderr, "txsim: warning: %s\n", advice.c_str());
   // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
   // with the TxSim-like preset for one epoch, timed on the default platform, beside the ideal
   // (digital) run; figures, per-layer CSV and trace in runs/main.

@@ -15,6 +15,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "txsim/blas_kernel.h"
 #include "txsim/mapped_matrix.h"
 #include "txsim/rng.h"
 
@@ -197,6 +198,11 @@ class CollectingReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  // The reference is only as good as the kernel OpenBLAS runs: name it, and say when the CPU
+  // has a faster one (the ratios against SGEMM flatter us on a generic kernel).
+  const std::string advice = txsim::blas_kernel_advice();
+  std::printf("openblas core: %s%s%s\n", txsim::blas_core_name().c_str(), advice.empty() ? "" : "; ", advice.c_str());
+  std::fflush(stdout);
   CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   auto& r = reporter.results;

@@ -129,3 +129,28 @@ TEST(Config, FileErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace txsim
+
+#include "txsim/blas_kernel.h"
+
+namespace txsim {
+namespace {
+
+// Which OpenBLAS kernel a CPU should run, by hand (the flags as /proc/cpuinfo spells them).
+TEST(BlasKernel, GenericKernelsOnFasterCpusGetAdvice) {
+  const std::vector<std::string> avx512 = {"sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512dq"};
+  const std::vector<std::string> avx2 = {"sse4_2", "avx", "avx2", "fma"};
+  const std::vector<std::string> sse = {"sse2", "sse4_2"};
+  EXPECT_EQ(faster_blas_core("Prescott", avx512), "SkylakeX");  // issue 20's machine: family 6, model 207
+  EXPECT_EQ(faster_blas_core("Haswell", avx512), "SkylakeX");
+  EXPECT_EQ(faster_blas_core("SkylakeX", avx512), "");
+  EXPECT_EQ(faster_blas_core("Prescott", avx2), "Haswell");
+  EXPECT_EQ(faster_blas_core("prescott", avx2), "Haswell");  // any case
+  EXPECT_EQ(faster_blas_core("Zen", avx2), "");
+  EXPECT_EQ(faster_blas_core("Haswell", avx2), "");
+  EXPECT_EQ(faster_blas_core("Prescott", sse), "");  // nothing faster to run
+  EXPECT_EQ(faster_blas_core("Prescott", {}), "");
+  EXPECT_FALSE(blas_core_name().empty());
+}
+
+}  // namespace
+}  // namespace txsim
