@@ -20,6 +20,7 @@
 #include "txsim/tlm/cost_model/occupancy.h"
 #include "txsim/tlm/cost_model/schedule.h"
 #include "txsim/tlm/systemc/timed.h"
+#include "timed_fixtures.h"
 
 namespace txsim::hw {
 namespace {
@@ -28,24 +29,23 @@ using nlohmann::json;
 using sc_core::sc_time;
 using sc_core::SC_NS;
 
-// `tiles` tiles of one PE of one 8x8 crossbar each, no replication: layer k of a chain of analog
-// layers sits alone on tile k. Reads take 100 ns; everything else is far faster or free.
+// The golden platform made into a chain: `tiles` tiles of one PE of one 8x8 crossbar each, no
+// replication, so layer k of a chain of analog layers sits alone on tile k. Reads take 100 ns;
+// everything else is far faster or free (ADCs at 100 GS/s, buffers and links in no time).
 json chain_platform(int tiles, const char* pipeline) {
-  json p = json::parse(R"({
-    "name": "chain",
-    "crossbar": {"rows": 8, "cols": 8, "bits_per_cell": 2, "read_ns": 100, "read_energy_pj": 1,
-                 "write_pulse_ns": 5, "write_energy_pj": 0.5, "area_mm2": 0.001},
-    "dac": {"bits": 1, "energy_pj": 0.01, "area_mm2": 0.0001},
-    "adc": {"bits": 8, "per_crossbar": 1, "gsps": 100, "energy_pj": 0.2, "area_mm2": 0.002},
-    "shift_add": {"energy_pj": 0.001, "area_mm2": 0.0001},
-    "pe": {"crossbars": 1},
-    "tile": {"pes": 1, "buffer": {"kib": 64, "width_bytes": 4096, "latency_ns": 0, "energy_pj": 2, "area_mm2": 0.01},
-             "digital": {"macs_per_ns": 4, "energy_pj_per_mac": 0.1, "area_mm2": 0.01}},
-    "chip": {"tiles": 4, "replication": false, "data_bytes": 2,
-             "offchip": {"gbps": 1, "energy_pj_per_byte": 10},
-             "native": {"weight_bits": 8, "input_bits": 8, "differential": true}},
-    "noc": {"kind": "mesh", "hop_ns": 0, "link_bytes": 4, "energy_pj_per_byte_hop": 0.5, "router_area_mm2": 0.001}
-  })");
+  json p = golden_platform();
+  p["name"] = "chain";
+  p["crossbar"]["read_ns"] = 100;
+  p["adc"]["per_crossbar"] = 1;
+  p["adc"]["gsps"] = 100;
+  p["pe"]["crossbars"] = 1;
+  p["tile"]["pes"] = 1;
+  p["tile"]["buffer"]["kib"] = 64;
+  p["tile"]["buffer"]["width_bytes"] = 4096;
+  p["tile"]["buffer"]["latency_ns"] = 0;
+  p["chip"]["replication"] = false;
+  p["chip"].erase("global_buffer");
+  p["noc"]["hop_ns"] = 0;
   p["chip"]["tiles"] = tiles;
   p["chip"]["pipeline"] = pipeline;
   if (std::string(pipeline) == "layers") p["chip"]["pipeline_group"] = 4;
@@ -257,24 +257,14 @@ TEST(AdcBank, CrossbarsSharingABankBecomeAdcBoundWhereTheArithmeticSays) {
   EXPECT_DOUBLE_EQ(pe, 5 * 1000.0);
 }
 
-// A small trained network on a small chip (the golden case of test_timed.cpp, pipelined): digital
-// 6 -> 8, analog 8 -> 4, analog 4 -> 3 on 4 tiles of 2 PEs of 2 8x8 crossbars.
+// The golden case of test_timed.cpp, pipelined over groups of one sample, without a global
+// buffer: digital 6 -> 8, analog 8 -> 4, analog 4 -> 3 on 4 tiles of 2 PEs of 2 8x8 crossbars.
 json small_platform(double digital_macs_per_ns) {
-  json p = json::parse(R"({
-    "name": "small",
-    "crossbar": {"rows": 8, "cols": 8, "bits_per_cell": 2, "read_ns": 10, "read_energy_pj": 1,
-                 "write_pulse_ns": 5, "write_energy_pj": 0.5, "area_mm2": 0.001},
-    "dac": {"bits": 1, "energy_pj": 0.01, "area_mm2": 0.0001},
-    "adc": {"bits": 8, "per_crossbar": 2, "gsps": 0.5, "energy_pj": 0.2, "area_mm2": 0.002},
-    "shift_add": {"energy_pj": 0.001, "area_mm2": 0.0001},
-    "pe": {"crossbars": 2},
-    "tile": {"pes": 2, "buffer": {"kib": 1, "width_bytes": 8, "latency_ns": 1, "energy_pj": 2, "area_mm2": 0.01},
-             "digital": {"macs_per_ns": 4, "energy_pj_per_mac": 0.1, "area_mm2": 0.01}},
-    "chip": {"tiles": 4, "replication": true, "data_bytes": 2, "pipeline": "layers", "pipeline_group": 1,
-             "offchip": {"gbps": 1, "energy_pj_per_byte": 10},
-             "native": {"weight_bits": 8, "input_bits": 8, "differential": true}},
-    "noc": {"kind": "mesh", "hop_ns": 1, "link_bytes": 4, "energy_pj_per_byte_hop": 0.5, "router_area_mm2": 0.001}
-  })");
+  json p = golden_platform();
+  p["name"] = "small";
+  p["chip"].erase("global_buffer");
+  p["chip"]["pipeline"] = "layers";
+  p["chip"]["pipeline_group"] = 1;
   p["tile"]["digital"]["macs_per_ns"] = digital_macs_per_ns;
   return p;
 }
@@ -289,15 +279,9 @@ struct Trained {
 std::unique_ptr<Trained> train_on(const char* name, const json& platform, const nn::Split& data) {
   auto t = std::make_unique<Trained>();
   t->platform = platform_from_json(platform, name);
-  nn::DevicePreset preset = nn::device_preset_from_json(json::parse(R"({"name": "small",
-    "crossbar": {"rows": 8, "cols": 8, "weight_bits": 8, "bits_per_cell": 2, "input_bits": 8, "dac_bits": 1,
-                 "read_mode": "folded", "adc_bits": 8, "adc_range": "calibrated"}})"), "small preset");
+  nn::DevicePreset preset = golden_preset();
   t->platform.apply_to(preset.crossbar.crossbar);
-  const nn::Workload w = nn::workload_from_json(json::parse(R"({"name": "small", "dataset": "synthetic", "input": [1, 1, 6], "classes": 3,
-    "layers": [{"type": "flatten"}, {"type": "linear", "in": 6, "out": 8}, {"type": "relu"},
-               {"type": "linear", "in": 8, "out": 4, "analog": true}, {"type": "relu"},
-               {"type": "linear", "in": 4, "out": 3, "analog": true}],
-    "train": {"epochs": 1, "batch": 4, "lr": 0.05}})"), "small workload");
+  const nn::Workload w = golden_workload();
   t->net = nn::build_network(w, 7, nn::analog_factory(preset));
   t->chip = std::make_unique<Chip>(name, t->platform);
   t->chip->controller.configure(map_layers(t->platform, layer_shapes(*t->net)), static_cast<int>(data.train.sample_size()));

@@ -20,13 +20,13 @@ const char* PhaseTotals::bound_name() const {
   return resource_name(static_cast<Resource>(std::max_element(bound_calls.begin(), bound_calls.end()) - bound_calls.begin()));
 }
 
-namespace {
-
-std::string number(double v) {
+std::string csv_number(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
 }
+
+namespace {
 
 }  // namespace
 
@@ -44,10 +44,10 @@ std::string layer_csv(const HardwareReport& r) {
       const Cost& c = t.cost;
       const bool read = l.shape.analog && (ph == 0 || ph == 1);
       out << i << "," << (l.shape.analog ? "analog" : "digital") << "," << phase_name(static_cast<Phase>(ph)) << ","
-          << t.calls << "," << number(c.latency_ns) << "," << number(c.energy_pj()) << "," << number(c.static_pj);
-      for (const ComponentInfo& k : kComponentTable) out << "," << number(c.pj(k.id)) << "," << number(c.ops(k.id));
+          << t.calls << "," << csv_number(c.latency_ns) << "," << csv_number(c.energy_pj()) << "," << csv_number(c.static_pj);
+      for (const ComponentInfo& k : kComponentTable) out << "," << csv_number(c.pj(k.id)) << "," << csv_number(c.ops(k.id));
       out << "," << l.where.crossbars << "," << l.where.replicas << "," << l.where.first_tile << "," << l.where.tiles << ","
-          << (read ? number(r.utilization(t)) : "") << "," << t.bound_name();
+          << (read ? csv_number(r.utilization(t)) : "") << "," << t.bound_name();
       for (uint64_t b : t.placed) out << "," << b;
       out << "," << t.macs << "," << t.activity.crossbar_reads << "," << t.activity.dac_conversions << ","
           << t.activity.adc_conversions << "," << t.activity.program_pulses << "," << t.activity.program_slots << "\n";

@@ -11,12 +11,6 @@ namespace {
 
 const char* busy_phase_name(std::size_t k) { return k < kPhases ? phase_name(static_cast<Phase>(k)) : "input"; }
 
-std::string number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
 }  // namespace
 
 std::array<KindUse, kUnitKinds> use_by_kind(const HardwareReport& r) {
@@ -54,9 +48,9 @@ std::string unit_csv(const HardwareReport& r) {
   for (std::size_t k = 0; k < kBusyPhases; ++k) out << ",busy_" << busy_phase_name(k) << "_ns";
   out << ",wait_ns,busy_fraction\n";
   for (const UnitRecord& u : r.units) {
-    out << u.name << "," << unit_kind_key(u.kind) << "," << u.tile << "," << u.jobs << "," << number(u.busy_total_ns());
-    for (double b : u.busy_ns) out << "," << number(b);
-    out << "," << number(u.wait_ns) << "," << number(r.train_ns > 0 ? u.busy_total_ns() / r.train_ns : 0) << "\n";
+    out << u.name << "," << unit_kind_key(u.kind) << "," << u.tile << "," << u.jobs << "," << csv_number(u.busy_total_ns());
+    for (double b : u.busy_ns) out << "," << csv_number(b);
+    out << "," << csv_number(u.wait_ns) << "," << csv_number(r.train_ns > 0 ? u.busy_total_ns() / r.train_ns : 0) << "\n";
   }
   return out.str();
 }
@@ -70,12 +64,9 @@ nlohmann::json schedule_json(const HardwareReport& r) {
             {"busy_fraction", r.train_ns > 0 ? b / r.train_ns : 0.0}};
   };
   json kinds = json::object();
-  for (const auto& [i, k] : [&] {
-         std::vector<std::pair<std::size_t, KindUse>> v;
-         const auto use = use_by_kind(r);
-         for (std::size_t i = 0; i < kUnitKinds; ++i) v.emplace_back(i, use[i]);
-         return v;
-       }()) {
+  const auto use = use_by_kind(r);
+  for (std::size_t i = 0; i < kUnitKinds; ++i) {
+    const KindUse& k = use[i];
     kinds[kUnitKindTable[i].key] = {{"units", k.units},       {"jobs", k.jobs},
                                     {"busy_seconds", k.busy_ns * 1e-9}, {"utilization", k.utilization},
                                     {"wait_seconds", k.wait_ns * 1e-9}, {"critical_path_share", k.critical_share},

@@ -13,6 +13,8 @@ namespace {
 double to_ns(const sc_time& t) { return t.to_seconds() * 1e9; }
 
 const std::string kSpillGlobal = "spill to global buffer", kSpillOffChip = "spill off-chip";
+// The trace's counters of the bytes the tile buffers and the global buffer hold (by Level).
+const char* const kHeldCounter[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
 
 }  // namespace
 
@@ -70,17 +72,8 @@ void Controller::sync() {
 }
 
 sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time at, UnitKind& bound) {
-  tlm::tlm_generic_payload trans;
-  trans.set_command(tlm::TLM_IGNORE_COMMAND);
-  trans.set_address(0);
-  trans.set_data_ptr(nullptr);
-  trans.set_data_length(0);
-  trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  trans.set_extension(&job);
   sc_time delay = local(at);
-  target.b_transport(trans, delay);
-  trans.clear_extension(&job);
-  if (!trans.is_response_ok()) SC_REPORT_ERROR(name(), ("job refused: " + (job.label ? *job.label : std::string())).c_str());
+  if (!courier_.carry(target, job, delay)) SC_REPORT_ERROR(name(), ("job refused: " + (job.label ? *job.label : std::string())).c_str());
   bound = job.bound;
   return sc_core::sc_time_stamp() + delay;
 }
@@ -88,6 +81,13 @@ sc_time Controller::send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_time a
 sc_time Controller::step(Task& t, sc_time at, sc_time end, UnitKind bound) {
   t.where[static_cast<std::size_t>(bound)] += to_ns(end - at);
   return end;
+}
+
+sc_time Controller::then(Task& t, tlm::tlm_fw_transport_if<>& target, Job& job, sc_time at) {
+  UnitKind bound;
+  const sc_time end = send(target, job, at, bound);
+  t.cost += job.cost;
+  return step(t, at, end, bound);
 }
 
 void Controller::add_time(double ns, double pj) {
@@ -241,10 +241,7 @@ sc_time Controller::move_spilled(Task& t, const LevelBytes& placed, int times, c
     j.kind = level == Level::Global ? Job::Kind::Buffer : Job::Kind::OffChip;
     j.bytes = bytes;
     j.label = level == Level::Global ? &kSpillGlobal : &kSpillOffChip;
-    UnitKind b;
-    const sc_time end = send(*port, j, at, b);
-    t.cost += j.cost;
-    at = step(t, at, end, b);
+    at = then(t, *port, j, at);
   }
   return at;
 }
@@ -319,8 +316,11 @@ sc_time Controller::gather_gradients(Task& t, const LayerPlacement& l, const Job
   // round side by side), and the update goes back down the same tree to every copy.
   if (p_.pipeline == Pipeline::None || !l.shape.analog || l.shape.in_array_update || p_.gradient_unit != GradientUnit::LayerTiles)
     return at;
-  const int groups = split_.groups(), r = l.where.replicas;
-  const int used = r < groups ? r : (r / groups) * groups;
+  int used = 0;  // the copies that computed some group's gradients
+  for (int g = 0; g < split_.groups(); ++g) {
+    const Copies c = copies_for(l, g);
+    used = std::max(used, c.first + c.count);
+  }
   const uint64_t bytes = static_cast<uint64_t>(l.shape.in) * l.shape.out * p_.data_bytes;
   std::vector<int> strides;
   for (int s = 1; s < used; s *= 2) strides.push_back(s);
@@ -371,16 +371,11 @@ void Controller::run_task(Task& t) {
     base.busy_phase = kInputPhase;
     base.label = &labels_.back();
     base.bytes = split_.part(static_cast<uint64_t>(samples_) * sample_values_ * db, t.group);
-    UnitKind b;
     base.kind = Job::Kind::OffChip;
-    sc_time end = send(*offchip_port[0], base, at, b);
-    t.cost += base.cost;
-    at = step(t, at, end, b);
+    at = then(t, *offchip_port[0], base, at);
     if (p_.global_buffer.kib > 0) {
       base.kind = Job::Kind::Buffer;
-      end = send(*buffer_port[0], base, at, b);
-      t.cost += base.cost;
-      at = step(t, at, end, b);
+      at = then(t, *buffer_port[0], base, at);
     }
     if (!report_.map.layers.empty()) {
       const int to = first_tile(report_.map.layers.front(), t.group);
@@ -388,9 +383,7 @@ void Controller::run_task(Task& t) {
         base.kind = Job::Kind::Transfer;
         base.from = 0;
         base.to = to;
-        end = send(*noc_port[0], base, at, b);
-        t.cost += base.cost;
-        at = step(t, at, end, b);
+        at = then(t, *noc_port[0], base, at);
       }
     }
     t.end = at;
@@ -442,9 +435,8 @@ void Controller::run_task(Task& t) {
     at = on_layer_tiles(t, base, l, copies, bytes, at);
   }
   if (traced_) {  // the buffers' occupancy: this group's part placed at the start, freed at the end
-    static const char* const held[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
     for (std::size_t k = 0; k < 2; ++k) {
-      if (const uint64_t b = split_.part(pd.placed[k], t.group)) sink_->count(held[k], to_ns(t.ready), static_cast<double>(b));
+      if (const uint64_t b = split_.part(pd.placed[k], t.group)) sink_->count(kHeldCounter[k], to_ns(t.ready), static_cast<double>(b));
       pending_release_[k] = split_.part(pd.released[k], t.group);
     }
   }
@@ -460,17 +452,13 @@ void Controller::run_task(Task& t) {
       j.from = from;
       j.to = to;
       j.bytes = split_.part(static_cast<uint64_t>(e.rows) * (e.phase == Phase::Forward ? e.out : e.in) * db, t.group);
-      UnitKind b;
-      const sc_time end = send(*noc_port[0], j, at, b);
-      t.cost += j.cost;
-      at = step(t, at, end, b);
+      at = then(t, *noc_port[0], j, at);
     }
   }
   t.end = at;
   if (traced_) {
-    static const char* const held[] = {"tile buffers held (bytes)", "global buffer held (bytes)"};
     for (std::size_t k = 0; k < 2; ++k)
-      if (pending_release_[k]) sink_->count(held[k], to_ns(t.end), -static_cast<double>(pending_release_[k]));
+      if (pending_release_[k]) sink_->count(kHeldCounter[k], to_ns(t.end), -static_cast<double>(pending_release_[k]));
   }
 }
 

@@ -42,8 +42,8 @@ sc_time Station::hold(int u, double ns, Job& job, sc_time at) {
     if (job.bytes) args_.emplace_back("bytes", static_cast<double>(job.bytes));
     if (job.activity) args_.emplace_back("adc_conversions", job.share * static_cast<double>(job.activity->adc_conversions));
   }
-  const sc_time end = holder_.hold(*unit_port[u], h_, at);
-  job.waited_ns = std::max(job.waited_ns, h_.wait_ns);
+  sc_time end = at;
+  if (!courier_.carry(*unit_port[u], h_, end)) SC_REPORT_ERROR(name(), "a unit refused a hold");
   if (end > latest_) {  // ties: the unit held first (the crossbars before their ADC bank)
     latest_ = end;
     job.bound = units_[u]->unit_kind();
@@ -59,7 +59,6 @@ void Station::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     return;
   }
   job->cost = Cost{};
-  job->waited_ns = 0;
   job->bound = kind_;
   latest_ = delay;
   args_.clear();

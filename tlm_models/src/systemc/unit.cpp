@@ -28,40 +28,23 @@ void Unit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   const double arrival = static_cast<double>((sc_core::sc_time_stamp() + delay).value());
   const double ticks = static_cast<double>(sc_time(h->ns, sc_core::SC_NS).value());
   const double start = busy_.book(arrival, ticks);
-  h->start_ns = start * tick_ns;
-  h->wait_ns = (start - arrival) * tick_ns;
+  const double start_ns = start * tick_ns;
   if (h->counted && h->ns > 0) {
     UnitRecord& r = (*records_)[id_];
     ++r.jobs;
     r.busy_ns[h->phase] += h->ns;
-    r.wait_ns += h->wait_ns;
+    r.wait_ns += (start - arrival) * tick_ns;
   }
   if (sink_ && h->traced && h->ns > 0) {
     if (track_ < 0) track_ = sink_->track(basename(), group_);
-    sink_->span(track_, h->label ? *h->label : std::string(), h->start_ns, h->ns, h->args ? *h->args : trace::SpanArgs{});
+    sink_->span(track_, h->label ? *h->label : std::string(), start_ns, h->ns, h->args ? *h->args : trace::SpanArgs{});
     if (kind_ == UnitKind::Link) {  // link utilization: how many links carry flits at once
-      sink_->count("NoC links busy", h->start_ns, 1);
-      sink_->count("NoC links busy", h->start_ns + h->ns, -1);
+      sink_->count("NoC links busy", start_ns, 1);
+      sink_->count("NoC links busy", start_ns + h->ns, -1);
     }
   }
   delay += sc_time::from_value(static_cast<sc_dt::uint64>(start - arrival + ticks));
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
-}
-
-Holder::Holder() {
-  trans_.set_command(tlm::TLM_IGNORE_COMMAND);
-  trans_.set_address(0);
-  trans_.set_data_ptr(nullptr);
-  trans_.set_data_length(0);
-}
-
-sc_time Holder::hold(tlm::tlm_fw_transport_if<>& unit, Hold& h, sc_time at) {
-  trans_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-  trans_.set_extension(&h);
-  unit.b_transport(trans_, at);
-  trans_.clear_extension(&h);
-  if (!trans_.is_response_ok()) SC_REPORT_ERROR("txsim/hold", "a unit refused a hold");
-  return at;
 }
 
 }  // namespace txsim::hw

@@ -72,6 +72,8 @@ struct HardwareReport {
 // most calls), the bytes placed per memory level, then the activity charged (macs, crossbar
 // reads, DAC and ADC conversions, programming pulses and slots).
 std::string layer_csv(const HardwareReport& r);
+// A number as the CSVs write it (%.10g).
+std::string csv_number(double v);
 nlohmann::json to_json(const HardwareReport& r);
 // What a report has accumulated, for checkpoints (named, typed entries; the map and platform
 // are the run's own and are checked, not restored).

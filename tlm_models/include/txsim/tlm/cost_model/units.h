@@ -17,19 +17,18 @@ constexpr std::size_t kUnitKinds = 9;
 
 struct UnitKindInfo {
   UnitKind kind;
-  const char* key;    // CSV and JSON
-  const char* label;  // the summary
+  const char* key;  // CSV, JSON and the summary
 };
 inline constexpr UnitKindInfo kUnitKindTable[kUnitKinds] = {
-    {UnitKind::Crossbars, "crossbars", "a PE's crossbars"},
-    {UnitKind::AdcBank, "adc_bank", "a PE's ADC bank"},
-    {UnitKind::TileBuffer, "tile_buffer", "a tile buffer's port"},
-    {UnitKind::Digital, "digital", "a tile's digital unit"},
-    {UnitKind::Programming, "programming", "a tile's programming drivers"},
-    {UnitKind::Link, "link", "a NoC link"},
-    {UnitKind::GlobalBuffer, "global_buffer", "the global buffer's port"},
-    {UnitKind::OffChip, "offchip", "a DRAM channel and its interface"},
-    {UnitKind::GradientUnit, "gradient_unit", "the weight-gradient unit"},
+    {UnitKind::Crossbars, "crossbars"},
+    {UnitKind::AdcBank, "adc_bank"},
+    {UnitKind::TileBuffer, "tile_buffer"},
+    {UnitKind::Digital, "digital"},
+    {UnitKind::Programming, "programming"},
+    {UnitKind::Link, "link"},
+    {UnitKind::GlobalBuffer, "global_buffer"},
+    {UnitKind::OffChip, "offchip"},
+    {UnitKind::GradientUnit, "gradient_unit"},
 };
 inline const char* unit_kind_key(UnitKind k) { return kUnitKindTable[static_cast<std::size_t>(k)].key; }
 

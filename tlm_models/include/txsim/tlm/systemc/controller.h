@@ -90,8 +90,10 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   // Sends a job to a station at absolute time `at`; returns when it completes, `bound` the unit
   // kind that finished last.
   sc_core::sc_time send(tlm::tlm_fw_transport_if<>& target, Job& job, sc_core::sc_time at, UnitKind& bound);
-  // A step of a task: runs `f` from `at`, books its time to the unit kind that bound it.
+  // Books a task's time from `at` to `end` to the unit kind that bound it; returns `end`.
   sc_core::sc_time step(Task& t, sc_core::sc_time at, sc_core::sc_time end, UnitKind bound);
+  // The next step of a task: sends `job` from `at`, books its cost and time; returns its end.
+  sc_core::sc_time then(Task& t, tlm::tlm_fw_transport_if<>& target, Job& job, sc_core::sc_time at);
   sc_core::sc_time move_spilled(Task& t, const LevelBytes& placed, int times, const Job& base, sc_core::sc_time at);
   // Where a job goes: a tile, its part of the work (share / the spread's whole) and, for reads
   // and updates, the first crossbar of the copy whose PEs work there.
@@ -117,6 +119,7 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   sc_core::sc_time local(sc_core::sc_time absolute) const { return absolute - sc_core::sc_time_stamp(); }
 
   const Platform& p_;
+  Courier courier_;
   HardwareReport report_;
   int sample_values_ = 0;
   std::function<void()> work_;

@@ -14,12 +14,13 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "txsim/tlm/cost_model/cost.h"
+#include "txsim/tlm/systemc/courier.h"
 #include "txsim/tlm/systemc/unit.h"
 
 namespace txsim::hw {
 
-// One unit of work, carried by a TLM_IGNORE_COMMAND payload: the station fills `cost`, `bound`
-// and `waited_ns`, and adds the job's time to the transport delay.
+// One unit of work, carried by a TLM_IGNORE_COMMAND payload: the station fills `cost` and
+// `bound` and adds the job's time to the transport delay.
 struct Job : tlm::tlm_extension<Job> {
   enum class Kind { Read, Digital, Update, Transfer, Buffer, OffChip, Gradient };
   Kind kind = Kind::Read;
@@ -40,7 +41,6 @@ struct Job : tlm::tlm_extension<Job> {
   const std::string* label = nullptr;
   Cost cost;                          // out
   UnitKind bound = UnitKind::Crossbars;  // out: the unit that finished last
-  double waited_ns = 0;               // out: the longest wait for a unit
 
   tlm::tlm_extension_base* clone() const override { return new Job(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override { *this = static_cast<const Job&>(other); }
@@ -72,7 +72,7 @@ class Station : public sc_core::sc_module {
   std::vector<UnitRecord>* records_;
   int tile_;
   std::vector<std::unique_ptr<Unit>> units_;
-  Holder holder_;
+  Courier courier_;
   Hold h_;
   trace::SpanArgs args_;
   sc_core::sc_time latest_;

@@ -19,8 +19,8 @@
 
 namespace txsim::hw {
 
-// What a hold carries: its time, whose it is (for the record and the trace), and out: when it
-// started.
+// What a hold carries: its time and whose it is (for the record and the trace); its end comes
+// back in the transport delay.
 struct Hold : tlm::tlm_extension<Hold> {
   double ns = 0;
   std::size_t phase = 0;  // busy phase (kBusyPhases)
@@ -28,7 +28,6 @@ struct Hold : tlm::tlm_extension<Hold> {
   bool traced = false;
   const std::string* label = nullptr;
   const trace::SpanArgs* args = nullptr;
-  double start_ns = 0, wait_ns = 0;  // out
 
   tlm::tlm_extension_base* clone() const override { return new Hold(*this); }
   void copy_from(const tlm::tlm_extension_base& o) override { *this = static_cast<const Hold&>(o); }
@@ -53,17 +52,6 @@ class Unit final : public sc_core::sc_module {
   trace::TraceSink* sink_ = nullptr;
   std::string group_;
   int track_ = -1;
-};
-
-// Sends holds to units: one payload reused, so holding a unit costs a virtual call.
-class Holder {
- public:
-  Holder();
-  // Holds `u` for h.ns from `at`; returns when it is done (h.start_ns, h.wait_ns set).
-  sc_core::sc_time hold(tlm::tlm_fw_transport_if<>& unit, Hold& h, sc_core::sc_time at);
-
- private:
-  tlm::tlm_generic_payload trans_;
 };
 
 }  // namespace txsim::hw
