@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "txsim/blas_kernel.h"
+#include "txsim/parallel.h"
 #include "txsim/tlm/cost_model/registers.h"
 #include "circuit_commands.h"
 #include "command_util.h"
@@ -155,6 +156,7 @@ void print_help() {
 extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
+  txsim::threads();  // fixes OpenMP's default on this thread (see parallel.h) before any BLAS call
   // Once per run: a generic BLAS kernel on a CPU that runs a faster one makes every GEMM slower.
   if (const std::string advice = txsim::blas_kernel_advice(); !advice.empty()) std::fprintf(stderr, "txsim: warning: %s\n", advice.c_str());
   // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST

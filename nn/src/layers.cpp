@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "txsim/parallel.h"
 #include "txsim/rng.h"
 
 namespace txsim::nn {
@@ -33,13 +34,51 @@ WeightCore::WeightCore(int in, int out, uint64_t seed)
 }
 
 void WeightCore::forward(const float* x, int rows, float* y) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out_, in_, 1.0f, x, in_, w_.value.data(), in_, 0.0f, y,
-              out_);
+  gemm(CblasNoTrans, CblasTrans, rows, out_, in_, 1.0f, x, in_, w_.value.data(), in_, 0.0f, y, out_);
 }
 
 void WeightCore::backward(const float* dy, int rows, float* dx) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in_, out_, 1.0f, dy, out_, w_.value.data(), in_, 0.0f,
-              dx, in_);
+  gemm(CblasNoTrans, CblasNoTrans, rows, in_, out_, 1.0f, dy, out_, w_.value.data(), in_, 0.0f, dx, in_);
+}
+
+namespace {
+
+// dst (cols x rows) = src (rows x cols)^T, in tiles that stay in cache.
+void transpose(const float* src, int rows, int cols, float* dst) {
+  constexpr int kTile = 32;
+  parallel_for(static_cast<std::size_t>((rows + kTile - 1) / kTile), 8, [&](std::size_t t0, std::size_t t1) {
+    for (int r0 = static_cast<int>(t0) * kTile; r0 < std::min(rows, static_cast<int>(t1) * kTile); r0 += kTile)
+      for (int c0 = 0; c0 < cols; c0 += kTile)
+        for (int r = r0; r < std::min(rows, r0 + kTile); ++r)
+          for (int c = c0; c < std::min(cols, c0 + kTile); ++c)
+            dst[static_cast<std::size_t>(c) * rows + r] = src[static_cast<std::size_t>(r) * cols + c];
+  });
+}
+
+}  // namespace
+
+void WeightCore::forward_cols(const float* xt, int rows, float* yt) {
+  if (!analog()) {
+    gemm(CblasNoTrans, CblasNoTrans, out_, rows, in_, 1.0f, w_.value.data(), in_, xt, rows, 0.0f, yt, rows);
+    return;
+  }
+  rows_in_.resize(static_cast<std::size_t>(rows) * in_);
+  rows_out_.resize(static_cast<std::size_t>(rows) * out_);
+  transpose(xt, in_, rows, rows_in_.data());
+  forward(rows_in_.data(), rows, rows_out_.data());
+  transpose(rows_out_.data(), rows, out_, yt);
+}
+
+void WeightCore::backward_cols(const float* dyt, int rows, float* dxt) {
+  if (!analog()) {
+    gemm(CblasTrans, CblasNoTrans, in_, rows, out_, 1.0f, w_.value.data(), in_, dyt, rows, 0.0f, dxt, rows);
+    return;
+  }
+  rows_out_.resize(static_cast<std::size_t>(rows) * out_);
+  rows_in_.resize(static_cast<std::size_t>(rows) * in_);
+  transpose(dyt, out_, rows, rows_out_.data());
+  backward(rows_out_.data(), rows, rows_in_.data());
+  transpose(rows_in_.data(), rows, in_, dxt);
 }
 
 void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
@@ -64,7 +103,7 @@ namespace {
 
 // dW (out x in) += dy^T x over rows.
 void accumulate_weight_grad(const float* dy, const float* x, int rows, int in, int out, float* dw) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
+  gemm(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, x, in, 1.0f, dw, in);
 }
 
 }  // namespace
@@ -154,75 +193,98 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   if (x.shape.size() != 4) throw std::invalid_argument("conv2d: input " + shape_string(x.shape) + " is not NCHW");
   const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
   const int n = x.shape[0], h = x.shape[2], w = x.shape[3], oh = o[1], ow = o[2];
-  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow, rows = n * spatial;
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   in_shape_ = x.shape;
-  patches_.assign(static_cast<std::size_t>(rows) * ckk, 0.0f);
-  // im2col, one row per output position: (n, oy, ox) x (c, ky, kx).
-  for (int b = 0; b < n; ++b)
-    for (int oy = 0; oy < oh; ++oy)
-      for (int ox = 0; ox < ow; ++ox) {
-        float* row = patches_.data() + (static_cast<std::size_t>(b) * spatial + oy * ow + ox) * ckk;
-        for (int c = 0; c < c_; ++c)
-          for (int ky = 0; ky < kernel_; ++ky) {
-            const int iy = oy * stride_ - pad_ + ky;
-            if (iy < 0 || iy >= h) continue;
-            const float* src = x.ptr() + ((static_cast<std::size_t>(b) * c_ + c) * h + iy) * w;
-            float* dst = row + (c * kernel_ + ky) * kernel_;
-            for (int kx = 0; kx < kernel_; ++kx) {
-              const int ix = ox * stride_ - pad_ + kx;
-              if (ix >= 0 && ix < w) dst[kx] = src[ix];
+  cols_.resize(rows * ckk);
+  // im2col with one column per output position (n, oy, ox) and one row per (c, ky, kx): each
+  // row of a sample is ow-long runs of one input row. A sample per item.
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b)
+      for (int c = 0; c < c_; ++c)
+        for (int ky = 0; ky < kernel_; ++ky)
+          for (int kx = 0; kx < kernel_; ++kx) {
+            float* dst = cols_.data() + ((c * kernel_ + ky) * kernel_ + kx) * rows + b * spatial;
+            // The output columns whose input column ox * stride - pad + kx is inside: [ox0, ox1).
+            const int shift = kx - pad_;
+            const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
+            const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+            for (int oy = 0; oy < oh; ++oy, dst += ow) {
+              const int iy = oy * stride_ - pad_ + ky;
+              if (iy < 0 || iy >= h) {
+                std::fill(dst, dst + ow, 0.0f);
+                continue;
+              }
+              const float* src = x.ptr() + ((b * c_ + c) * h + iy) * w + shift;
+              std::fill(dst, dst + ox0, 0.0f);
+              if (stride_ == 1) std::copy(src + ox0, src + ox1, dst + ox0);
+              else for (int ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * stride_];
+              std::fill(dst + ox1, dst + ow, 0.0f);
             }
           }
-      }
-  rows_out_.resize(static_cast<std::size_t>(rows) * k_);
-  core_->forward(patches_.data(), rows, rows_out_.data());
-  core_->report(Phase::Forward, rows, static_cast<uint64_t>(n) * c_ * h * w);
+  });
+  out_cols_.resize(rows * k_);
+  core_->forward_cols(cols_.data(), static_cast<int>(rows), out_cols_.data());
+  core_->report(Phase::Forward, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
   y.resize({n, k_, oh, ow});
-  for (int b = 0; b < n; ++b)
-    for (int k = 0; k < k_; ++k) {
-      float* dst = y.ptr() + (static_cast<std::size_t>(b) * k_ + k) * spatial;
-      const float* src = rows_out_.data() + static_cast<std::size_t>(b) * spatial * k_ + k;
-      const float bias = has_bias_ ? b_.value[k] : 0.0f;
-      for (int p = 0; p < spatial; ++p) dst[p] = src[static_cast<std::size_t>(p) * k_] + bias;
-    }
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b)
+      for (int k = 0; k < k_; ++k) {
+        const float* src = out_cols_.data() + k * rows + b * spatial;
+        float* dst = y.ptr() + (b * k_ + k) * spatial;
+        const float bias = has_bias_ ? b_.value[k] : 0.0f;
+        for (int p = 0; p < spatial; ++p) dst[p] = src[p] + bias;
+      }
+  });
 }
 
 void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
-  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow, rows = n * spatial;
-  // dy (NKHW) to rows (n, oy, ox) x K.
-  for (int b = 0; b < n; ++b)
-    for (int k = 0; k < k_; ++k) {
-      const float* src = dy.ptr() + (static_cast<std::size_t>(b) * k_ + k) * spatial;
-      float* dst = rows_out_.data() + static_cast<std::size_t>(b) * spatial * k_ + k;
-      for (int p = 0; p < spatial; ++p) {
-        dst[static_cast<std::size_t>(p) * k_] = src[p];
-        if (has_bias_) b_.grad[k] += src[p];
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  const std::size_t rows = static_cast<std::size_t>(n) * spatial;
+  // dy (NKHW) to K rows of (n, oy, ox) columns.
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    for (std::size_t b = b0; b < b1; ++b)
+      for (int k = 0; k < k_; ++k)
+        std::copy_n(dy.ptr() + (b * k_ + k) * spatial, spatial, out_cols_.data() + k * rows + b * spatial);
+  });
+  if (has_bias_)  // each channel in (sample, position) order
+    for (int b = 0; b < n; ++b)
+      for (int k = 0; k < k_; ++k) {
+        const float* src = dy.ptr() + (static_cast<std::size_t>(b) * k_ + k) * spatial;
+        float sum = b_.grad[k];
+        for (int p = 0; p < spatial; ++p) sum += src[p];
+        b_.grad[k] = sum;
       }
-    }
-  accumulate_weight_grad(rows_out_.data(), patches_.data(), rows, ckk, k_, core_->weight().grad.data());
-  core_->report(Phase::WeightGradient, rows, static_cast<uint64_t>(n) * c_ * h * w);
-  std::vector<float> dpatches(static_cast<std::size_t>(rows) * ckk);
-  core_->backward(rows_out_.data(), rows, dpatches.data());
-  core_->report(Phase::ActivationGradient, rows, static_cast<uint64_t>(n) * c_ * h * w);
+  // dW (K x ckk) += dy_cols patches^T over the positions.
+  gemm(CblasNoTrans, CblasTrans, k_, ckk, static_cast<int>(rows), 1.0f, out_cols_.data(), static_cast<int>(rows), cols_.data(),
+       static_cast<int>(rows), 1.0f, core_->weight().grad.data(), ckk);
+  core_->report(Phase::WeightGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
+  dcols_.resize(rows * ckk);
+  core_->backward_cols(out_cols_.data(), static_cast<int>(rows), dcols_.data());
+  core_->report(Phase::ActivationGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
   dx.resize(in_shape_);
-  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
-  for (int b = 0; b < n; ++b)  // col2im
-    for (int oy = 0; oy < oh; ++oy)
-      for (int ox = 0; ox < ow; ++ox) {
-        const float* row = dpatches.data() + (static_cast<std::size_t>(b) * spatial + oy * ow + ox) * ckk;
-        for (int c = 0; c < c_; ++c)
-          for (int ky = 0; ky < kernel_; ++ky) {
-            const int iy = oy * stride_ - pad_ + ky;
-            if (iy < 0 || iy >= h) continue;
-            float* dst = dx.ptr() + ((static_cast<std::size_t>(b) * c_ + c) * h + iy) * w;
-            const float* src = row + (c * kernel_ + ky) * kernel_;
-            for (int kx = 0; kx < kernel_; ++kx) {
-              const int ix = ox * stride_ - pad_ + kx;
-              if (ix >= 0 && ix < w) dst[ix] += src[kx];
+  // col2im: each sample in (c, ky, kx, oy, ox) order, whichever thread takes it.
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
+    for (std::size_t b = b0; b < b1; ++b)
+      for (int c = 0; c < c_; ++c)
+        for (int ky = 0; ky < kernel_; ++ky)
+          for (int kx = 0; kx < kernel_; ++kx) {
+            const float* src = dcols_.data() + ((c * kernel_ + ky) * kernel_ + kx) * rows + b * spatial;
+            const int shift = kx - pad_;
+            const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
+            const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+            for (int oy = 0; oy < oh; ++oy, src += ow) {
+              const int iy = oy * stride_ - pad_ + ky;
+              if (iy < 0 || iy >= h) continue;
+              float* __restrict dst = dx.ptr() + ((b * c_ + c) * h + iy) * w + shift;
+              const float* __restrict from = src;
+              if (stride_ == 1) for (int ox = ox0; ox < ox1; ++ox) dst[ox] += from[ox];
+              else for (int ox = ox0; ox < ox1; ++ox) dst[ox * stride_] += from[ox];
             }
           }
-      }
+  });
 }
 
 
@@ -231,15 +293,25 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
 void ReLU::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   y.resize(x.shape);
   positive_.resize(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    positive_[i] = x.data[i] > 0;
-    y.data[i] = positive_[i] ? x.data[i] : 0.0f;
-  }
+  parallel_for(x.size(), 1 << 16, [&](std::size_t i0, std::size_t i1) {
+    const float* __restrict in = x.ptr();
+    float* __restrict out = y.ptr();
+    unsigned char* __restrict positive = positive_.data();
+    for (std::size_t i = i0; i < i1; ++i) {
+      positive[i] = in[i] > 0;
+      out[i] = in[i] > 0 ? in[i] : 0.0f;
+    }
+  });
 }
 
 void ReLU::backward(const Tensor& dy, Tensor& dx) {
   dx.resize(dy.shape);
-  for (std::size_t i = 0; i < dy.size(); ++i) dx.data[i] = positive_[i] ? dy.data[i] : 0.0f;
+  parallel_for(dy.size(), 1 << 16, [&](std::size_t i0, std::size_t i1) {
+    const float* __restrict in = dy.ptr();
+    float* __restrict out = dx.ptr();
+    const unsigned char* __restrict positive = positive_.data();
+    for (std::size_t i = i0; i < i1; ++i) out[i] = positive[i] ? in[i] : 0.0f;
+  });
 }
 
 Pool2d::Pool2d(PoolKind kind, int kernel, int stride) : kind_(kind), kernel_(kernel), stride_(stride) {
@@ -253,46 +325,65 @@ std::vector<int> Pool2d::output_shape(const std::vector<int>& in) const {
   return {in[0], (in[1] - kernel_) / stride_ + 1, (in[2] - kernel_) / stride_ + 1};
 }
 
+namespace {
+
+// One image plane of max or average pooling; kKernel and kStride fix the window at compile time
+// (0: the runtime kernel and stride), so the common 2x2 window unrolls.
+template <int kKernel, int kStride>
+void pool_plane(bool max, int kernel_rt, int stride_rt, const float* __restrict src, int w, int oh, int ow,
+                float* __restrict out, int* __restrict argmax) {
+  const int kernel = kKernel ? kKernel : kernel_rt, stride = kStride ? kStride : stride_rt;
+  const float area = 1.0f / (kernel * kernel);
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox) {
+      float best = -std::numeric_limits<float>::infinity(), sum = 0;
+      int at = 0;
+      for (int ky = 0; ky < kernel; ++ky)
+        for (int kx = 0; kx < kernel; ++kx) {
+          const int i = (oy * stride + ky) * w + ox * stride + kx;
+          sum += src[i];
+          if (src[i] > best) {
+            best = src[i];
+            at = i;
+          }
+        }
+      if (max) {
+        out[oy * ow + ox] = best;
+        argmax[oy * ow + ox] = at;
+      } else {
+        out[oy * ow + ox] = sum * area;
+      }
+    }
+}
+
+}  // namespace
+
 void Pool2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
   const int n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], oh = o[1], ow = o[2];
   in_shape_ = x.shape;
   y.resize({n, c, oh, ow});
-  if (kind_ == PoolKind::Max) argmax_.resize(y.size());
-  const float area = 1.0f / (kernel_ * kernel_);
-  for (int p = 0; p < n * c; ++p) {
-    const float* src = x.ptr() + static_cast<std::size_t>(p) * h * w;
-    for (int oy = 0; oy < oh; ++oy)
-      for (int ox = 0; ox < ow; ++ox) {
-        const std::size_t out = (static_cast<std::size_t>(p) * oh + oy) * ow + ox;
-        float best = -std::numeric_limits<float>::infinity(), sum = 0;
-        int at = 0;
-        for (int ky = 0; ky < kernel_; ++ky)
-          for (int kx = 0; kx < kernel_; ++kx) {
-            const int i = (oy * stride_ + ky) * w + ox * stride_ + kx;
-            sum += src[i];
-            if (src[i] > best) {
-              best = src[i];
-              at = i;
-            }
-          }
-        if (kind_ == PoolKind::Max) {
-          y.data[out] = best;
-          argmax_[out] = at;
-        } else {
-          y.data[out] = sum * area;
-        }
-      }
-  }
+  const bool max = kind_ == PoolKind::Max;
+  argmax_.resize(max ? y.size() : 0);
+  parallel_for(static_cast<std::size_t>(n) * c, 16, [&](std::size_t p0, std::size_t p1) {
+    for (std::size_t p = p0; p < p1; ++p) {  // one image plane per item
+      const float* src = x.ptr() + p * h * w;
+      float* out = y.ptr() + p * oh * ow;
+      int* at = max ? argmax_.data() + p * oh * ow : nullptr;
+      if (kernel_ == 2 && stride_ == 2) pool_plane<2, 2>(max, 2, 2, src, w, oh, ow, out, at);
+      else pool_plane<0, 0>(max, kernel_, stride_, src, w, oh, ow, out, at);
+    }
+  });
 }
 
 void Pool2d::backward(const Tensor& dy, Tensor& dx) {
   const int n = in_shape_[0], c = in_shape_[1], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
   dx.resize(in_shape_);
-  std::fill(dx.data.begin(), dx.data.end(), 0.0f);
   const float area = 1.0f / (kernel_ * kernel_);
-  for (int p = 0; p < n * c; ++p) {
-    float* dst = dx.ptr() + static_cast<std::size_t>(p) * h * w;
+  parallel_for(static_cast<std::size_t>(n) * c, 16, [&](std::size_t p0, std::size_t p1) {
+  std::fill(dx.ptr() + p0 * h * w, dx.ptr() + p1 * h * w, 0.0f);
+  for (std::size_t p = p0; p < p1; ++p) {
+    float* dst = dx.ptr() + p * h * w;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox) {
         const std::size_t out = (static_cast<std::size_t>(p) * oh + oy) * ow + ox;
@@ -304,6 +395,7 @@ void Pool2d::backward(const Tensor& dy, Tensor& dx) {
         }
       }
   }
+  });
 }
 
 std::vector<int> Flatten::output_shape(const std::vector<int>& in) const {
@@ -344,7 +436,8 @@ void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
   // The weight of this batch in the running statistics: the moving average's, or 1/k for the
   // k-th batch of a plain average.
   const double momentum = averaged_ >= 0 && train ? 1.0 / static_cast<double>(++averaged_) : momentum_;
-  for (int c = 0; c < c_; ++c) {
+  parallel_for(c_, 1, [&](std::size_t c0, std::size_t c1) {
+  for (std::size_t c = c0; c < c1; ++c) {  // one channel per item
     double mean = mean_[c], var = var_[c];
     if (train) {
       double s = 0, s2 = 0;
@@ -373,13 +466,15 @@ void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
       }
     }
   }
+  });
 }
 
 void BatchNorm2d::backward(const Tensor& dy, Tensor& dx) {
   const int n = dy.shape[0], hw = dy.shape[2] * dy.shape[3];
   const double count = double(n) * hw;
   dx.resize(dy.shape);
-  for (int c = 0; c < c_; ++c) {
+  parallel_for(c_, 1, [&](std::size_t c0, std::size_t c1) {
+  for (std::size_t c = c0; c < c1; ++c) {
     double sum_dy = 0, sum_dy_xh = 0;
     for (int b = 0; b < n; ++b) {
       const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
@@ -397,6 +492,7 @@ void BatchNorm2d::backward(const Tensor& dy, Tensor& dx) {
         dx.data[off + i] = static_cast<float>(k * (dy.data[off + i] - sum_dy / count - xhat_.data[off + i] * sum_dy_xh / count));
     }
   }
+  });
 }
 
 // ---- Loss ----------------------------------------------------------------------------------------

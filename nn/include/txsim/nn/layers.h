@@ -89,6 +89,11 @@ class WeightCore {
   // y (rows x out) = x (rows x in) W^T; dx (rows x in) = dy W.
   virtual void forward(const float* x, int rows, float* y);
   virtual void backward(const float* dy, int rows, float* dx);
+  // The same with rows as columns: yt (out x rows) = W xt (in x rows); dxt (in x rows) = W^T dyt
+  // (a convolution's patches are cheapest to build this way). Digital: one GEMM each; analog
+  // cores read rows, so their inputs and outputs are transposed around forward and backward.
+  void forward_cols(const float* xt, int rows, float* yt);
+  void backward_cols(const float* dyt, int rows, float* dxt);
   // W += step (out x in); lr for cores that update from their own record of the batch.
   virtual void apply(const std::vector<float>& step, double lr);
   virtual bool analog() const { return false; }
@@ -119,6 +124,9 @@ class WeightCore {
   Param w_;
   PhaseObserver* observer_ = nullptr;
   int index_ = 0;
+
+ private:
+  std::vector<float> rows_in_, rows_out_;  // forward_cols / backward_cols of analog cores
 };
 
 // A layer whose weights live in a WeightCore (digital or analog), with an optional bias: what
@@ -161,7 +169,9 @@ class Conv2d final : public WeightedLayer {
  private:
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
-  std::vector<float> patches_, rows_out_;  // (N*OH*OW) x (C*k*k), (N*OH*OW) x K
+  // Columns (n, oy, ox): the patches (C*k*k rows), the outputs and their gradients (K rows), the
+  // patches' gradients.
+  std::vector<float> cols_, out_cols_, dcols_;
 };
 
 class ReLU final : public Layer {
