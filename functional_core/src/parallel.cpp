@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <omp.h>
 
@@ -25,8 +26,9 @@ int initial_threads() {
   return std::min(available_cores(), kMaxThreads);
 }
 
-// Work below which a GEMM block is not worth a thread (multiply-adds): about 50 us of SGEMM.
-constexpr double kBlockWork = 1 << 21;
+// The multiply-adds of one GEMM block: about 10 us of single-threaded SGEMM, several times a
+// parallel region's start and end.
+constexpr double kBlockWork = 1 << 18;
 constexpr int kMaxBlocks = 16;
 
 }  // namespace
@@ -74,29 +76,50 @@ void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std
 void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alpha, const float* a, int lda,
           const float* b, int ldb, float beta, float* c, int ldc) {
   const double work = double(m) * n * k;
-  int blocks = static_cast<int>(std::clamp(work / kBlockWork, 1.0, double(kMaxBlocks)));
-  // Split the longer side of C; blocks of rows in multiples of 16 (the kernels' widest tile).
-  const bool by_rows = m >= n;
-  const int side = by_rows ? m : n, unit = 16;
-  blocks = std::min(blocks, std::max(1, side / unit));
-  const int team = std::min(blocks, threads());
-  if (blocks <= 1) {
+  const int wanted = static_cast<int>(std::clamp(work / kBlockWork, 1.0, double(kMaxBlocks)));
+  if (wanted <= 1) {
     cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  const int per = unit * ((side + blocks * unit - 1) / (blocks * unit));
-  // Element (i, j) of op(A) is a[i * lda + j] untransposed, a[j * lda + i] transposed.
-  auto a_rows = [&](int i0) { return ta == CblasNoTrans ? a + static_cast<std::size_t>(i0) * lda : a + i0; };
-  auto b_cols = [&](int j0) { return tb == CblasNoTrans ? b + j0 : b + static_cast<std::size_t>(j0) * ldb; };
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-  for (int i = 0; i < blocks; ++i) {
-    const int s0 = i * per, len = std::min(per, side - s0);
-    if (len <= 0) continue;
-    if (by_rows)
-      cblas_sgemm(CblasRowMajor, ta, tb, len, n, k, alpha, a_rows(s0), lda, b, ldb, beta, c + static_cast<std::size_t>(s0) * ldc, ldc);
-    else
-      cblas_sgemm(CblasRowMajor, ta, tb, m, len, k, alpha, a, lda, b_cols(s0), ldb, beta, c + s0, ldc);
+  // Element (i, j) of op(A) is a[i * lda + j] untransposed, a[j * lda + i] transposed; likewise B.
+  auto a_at = [&](int i, int j) { return ta == CblasNoTrans ? a + static_cast<std::size_t>(i) * lda + j : a + static_cast<std::size_t>(j) * lda + i; };
+  auto b_at = [&](int i, int j) { return tb == CblasNoTrans ? b + static_cast<std::size_t>(i) * ldb + j : b + static_cast<std::size_t>(j) * ldb + i; };
+  // Split the longer side of C, in multiples of 16 (the kernels' widest tile)...
+  constexpr int kUnit = 16;
+  const bool by_rows = m >= n;
+  const int side = by_rows ? m : n;
+  const int blocks = std::min(wanted, std::max(1, side / kUnit));
+  if (blocks > 1 || k < 2 * kUnit * wanted) {
+    const int per = kUnit * ((side + blocks * kUnit - 1) / (blocks * kUnit));
+#pragma omp parallel for num_threads(std::min(blocks, threads())) schedule(dynamic, 1)
+    for (int i = 0; i < blocks; ++i) {
+      const int s0 = i * per, len = std::min(per, side - s0);
+      if (len <= 0) continue;
+      if (by_rows)
+        cblas_sgemm(CblasRowMajor, ta, tb, len, n, k, alpha, a_at(s0, 0), lda, b, ldb, beta, c + static_cast<std::size_t>(s0) * ldc, ldc);
+      else
+        cblas_sgemm(CblasRowMajor, ta, tb, m, len, k, alpha, a, lda, b_at(0, s0), ldb, beta, c + s0, ldc);
+    }
+    return;
   }
+  // ...or, when C is small and the sum long (a convolution's weight gradient), split the sum into
+  // parts of fixed length, each into its own copy of C, added to C in order.
+  const int per = kUnit * ((k + wanted * kUnit - 1) / (wanted * kUnit));
+  const int parts = (k + per - 1) / per;
+  std::vector<float> partial(static_cast<std::size_t>(parts) * m * n);
+#pragma omp parallel for num_threads(std::min(parts, threads())) schedule(dynamic, 1)
+  for (int i = 0; i < parts; ++i) {
+    const int k0 = i * per, len = std::min(per, k - k0);
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, len, alpha, a_at(0, k0), lda, b_at(k0, 0), ldb, 0.0f,
+                partial.data() + static_cast<std::size_t>(i) * m * n, n);
+  }
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j) {
+      float sum = 0;
+      for (int p = 0; p < parts; ++p) sum += partial[(static_cast<std::size_t>(p) * m + i) * n + j];
+      float& out = c[static_cast<std::size_t>(i) * ldc + j];
+      out = beta == 0.0f ? sum : beta * out + sum;
+    }
 }
 
 }  // namespace txsim

@@ -189,6 +189,56 @@ std::vector<int> Conv2d::output_shape(const std::vector<int>& in) const {
   return {k_, oh, ow};
 }
 
+// Sample b's patches: one column per output position and one row per (c, ky, kx), into the
+// block at `cols` of a matrix whose rows are `ld` long.
+void Conv2d::im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const {
+  for (int c = 0; c < c_; ++c)
+    for (int ky = 0; ky < kernel_; ++ky)
+      for (int kx = 0; kx < kernel_; ++kx) {
+        float* dst = cols + ((c * kernel_ + ky) * kernel_ + kx) * ld;
+        // The output columns whose input column ox * stride - pad + kx is inside: [ox0, ox1).
+        const int shift = kx - pad_;
+        const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
+        const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+        for (int oy = 0; oy < oh; ++oy, dst += ow) {
+          const int iy = oy * stride_ - pad_ + ky;
+          if (iy < 0 || iy >= h) {
+            std::fill(dst, dst + ow, 0.0f);
+            continue;
+          }
+          const float* src = x + ((b * c_ + c) * h + iy) * w + shift;
+          std::fill(dst, dst + ox0, 0.0f);
+          if (stride_ == 1) std::copy(src + ox0, src + ox1, dst + ox0);
+          else for (int ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * stride_];
+          std::fill(dst + ox1, dst + ow, 0.0f);
+        }
+      }
+}
+
+// dx of sample b += the patches' gradients (laid out as im2col's), in (c, ky, kx, oy, ox) order.
+void Conv2d::col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const {
+  for (int c = 0; c < c_; ++c)
+    for (int ky = 0; ky < kernel_; ++ky)
+      for (int kx = 0; kx < kernel_; ++kx) {
+        const float* src = cols + ((c * kernel_ + ky) * kernel_ + kx) * ld;
+        const int shift = kx - pad_;
+        const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
+        const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+        for (int oy = 0; oy < oh; ++oy, src += ow) {
+          const int iy = oy * stride_ - pad_ + ky;
+          if (iy < 0 || iy >= h) continue;
+          float* __restrict dst = dx + ((b * c_ + c) * h + iy) * w + shift;
+          const float* __restrict from = src;
+          if (stride_ == 1) for (int ox = ox0; ox < ox1; ++ox) dst[ox] += from[ox];
+          else for (int ox = ox0; ox < ox1; ++ox) dst[ox * stride_] += from[ox];
+        }
+      }
+}
+
+// Digital weights: each sample's patches, its outputs (straight into NCHW) and, in backward, its
+// patches' gradients stay in cache; only the patches are kept for the weight gradient. Analog
+// cores read the whole batch's rows at once (one read per phase, as the hardware and its noise
+// streams see it).
 void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   if (x.shape.size() != 4) throw std::invalid_argument("conv2d: input " + shape_string(x.shape) + " is not NCHW");
   const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
@@ -197,45 +247,36 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   in_shape_ = x.shape;
   cols_.resize(rows * ckk);
-  // im2col with one column per output position (n, oy, ox) and one row per (c, ky, kx): each
-  // row of a sample is ow-long runs of one input row. A sample per item.
-  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
-    for (std::size_t b = b0; b < b1; ++b)
-      for (int c = 0; c < c_; ++c)
-        for (int ky = 0; ky < kernel_; ++ky)
-          for (int kx = 0; kx < kernel_; ++kx) {
-            float* dst = cols_.data() + ((c * kernel_ + ky) * kernel_ + kx) * rows + b * spatial;
-            // The output columns whose input column ox * stride - pad + kx is inside: [ox0, ox1).
-            const int shift = kx - pad_;
-            const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
-            const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
-            for (int oy = 0; oy < oh; ++oy, dst += ow) {
-              const int iy = oy * stride_ - pad_ + ky;
-              if (iy < 0 || iy >= h) {
-                std::fill(dst, dst + ow, 0.0f);
-                continue;
-              }
-              const float* src = x.ptr() + ((b * c_ + c) * h + iy) * w + shift;
-              std::fill(dst, dst + ox0, 0.0f);
-              if (stride_ == 1) std::copy(src + ox0, src + ox1, dst + ox0);
-              else for (int ox = ox0; ox < ox1; ++ox) dst[ox] = src[ox * stride_];
-              std::fill(dst + ox1, dst + ow, 0.0f);
-            }
-          }
-  });
-  out_cols_.resize(rows * k_);
-  core_->forward_cols(cols_.data(), static_cast<int>(rows), out_cols_.data());
-  core_->report(Phase::Forward, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
   y.resize({n, k_, oh, ow});
+  const bool digital = !core_->analog();
+  auto add_bias = [&](std::size_t b) {
+    if (!has_bias_) return;
+    for (int k = 0; k < k_; ++k) {
+      float* dst = y.ptr() + (b * k_ + k) * spatial;
+      for (int p = 0; p < spatial; ++p) dst[p] += b_.value[k];
+    }
+  };
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
-    for (std::size_t b = b0; b < b1; ++b)
-      for (int k = 0; k < k_; ++k) {
-        const float* src = out_cols_.data() + k * rows + b * spatial;
-        float* dst = y.ptr() + (b * k_ + k) * spatial;
-        const float bias = has_bias_ ? b_.value[k] : 0.0f;
-        for (int p = 0; p < spatial; ++p) dst[p] = src[p] + bias;
-      }
+    for (std::size_t b = b0; b < b1; ++b) {
+      im2col(x.ptr(), b, h, w, oh, ow, rows, cols_.data() + b * spatial);
+      if (!digital) continue;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k_, spatial, ckk, 1.0f, core_->weight().value.data(), ckk,
+                  cols_.data() + b * spatial, static_cast<int>(rows), 0.0f, y.ptr() + b * k_ * spatial, spatial);
+      add_bias(b);
+    }
   });
+  if (!digital) {
+    out_cols_.resize(rows * k_);
+    core_->forward_cols(cols_.data(), static_cast<int>(rows), out_cols_.data());
+    parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {
+        for (int k = 0; k < k_; ++k)
+          std::copy_n(out_cols_.data() + k * rows + b * spatial, spatial, y.ptr() + (b * k_ + k) * spatial);
+        add_bias(b);
+      }
+    });
+  }
+  core_->report(Phase::Forward, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
 }
 
 void Conv2d::backward(const Tensor& dy, Tensor& dx) {
@@ -243,6 +284,7 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   // dy (NKHW) to K rows of (n, oy, ox) columns.
+  out_cols_.resize(rows * k_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b)
       for (int k = 0; k < k_; ++k)
@@ -260,31 +302,26 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   gemm(CblasNoTrans, CblasTrans, k_, ckk, static_cast<int>(rows), 1.0f, out_cols_.data(), static_cast<int>(rows), cols_.data(),
        static_cast<int>(rows), 1.0f, core_->weight().grad.data(), ckk);
   core_->report(Phase::WeightGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
-  dcols_.resize(rows * ckk);
-  core_->backward_cols(out_cols_.data(), static_cast<int>(rows), dcols_.data());
-  core_->report(Phase::ActivationGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
   dx.resize(in_shape_);
-  // col2im: each sample in (c, ky, kx, oy, ox) order, whichever thread takes it.
+  const bool digital = !core_->analog();
+  if (!digital) {
+    dcols_.resize(rows * ckk);
+    core_->backward_cols(out_cols_.data(), static_cast<int>(rows), dcols_.data());
+  }
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
-    for (std::size_t b = b0; b < b1; ++b)
-      for (int c = 0; c < c_; ++c)
-        for (int ky = 0; ky < kernel_; ++ky)
-          for (int kx = 0; kx < kernel_; ++kx) {
-            const float* src = dcols_.data() + ((c * kernel_ + ky) * kernel_ + kx) * rows + b * spatial;
-            const int shift = kx - pad_;
-            const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
-            const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
-            for (int oy = 0; oy < oh; ++oy, src += ow) {
-              const int iy = oy * stride_ - pad_ + ky;
-              if (iy < 0 || iy >= h) continue;
-              float* __restrict dst = dx.ptr() + ((b * c_ + c) * h + iy) * w + shift;
-              const float* __restrict from = src;
-              if (stride_ == 1) for (int ox = ox0; ox < ox1; ++ox) dst[ox] += from[ox];
-              else for (int ox = ox0; ox < ox1; ++ox) dst[ox * stride_] += from[ox];
-            }
-          }
+    std::vector<float> sample_cols(digital ? static_cast<std::size_t>(ckk) * spatial : 0);
+    for (std::size_t b = b0; b < b1; ++b) {
+      if (!digital) {
+        col2im(dcols_.data() + b * spatial, b, h, w, oh, ow, rows, dx.ptr());
+        continue;
+      }
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, spatial, k_, 1.0f, core_->weight().value.data(), ckk,
+                  dy.ptr() + b * k_ * spatial, spatial, 0.0f, sample_cols.data(), spatial);
+      col2im(sample_cols.data(), b, h, w, oh, ow, spatial, dx.ptr());
+    }
   });
+  core_->report(Phase::ActivationGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
 }
 
 

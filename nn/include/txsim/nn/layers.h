@@ -169,8 +169,10 @@ class Conv2d final : public WeightedLayer {
  private:
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
-  // Columns (n, oy, ox): the patches (C*k*k rows), the outputs and their gradients (K rows), the
-  // patches' gradients.
+  void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
+  void col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
+  // Columns (n, oy, ox): the patches (C*k*k rows), the outputs' gradients (K rows; analog: and the
+  // outputs), the patches' gradients (analog).
   std::vector<float> cols_, out_cols_, dcols_;
 };
 
