@@ -1,6 +1,10 @@
 // txsim: the command line. Until training exists, the main job maps one layer onto crossbars and
 // reports its error against float GEMM and its speed. Circuit subcommands: circuit_commands.h.
 #include <cblas.h>
+#include <cstdlib>
+#include <stdexcept>
+#include <unistd.h>
+#include <cerrno>
 
 #include <chrono>
 #include <cmath>
@@ -147,6 +151,50 @@ void print_help() {
               "       txsim --version | --help\n\ncommands:\n",
               TXSIM_VERSION);
   for (const Subcommand& c : kSubcommands) std::printf("  %-15s %s\n", c.name, c.summary);
+  std::printf("\nevery command takes --threads N: the threads it computes on (default: the cores available, %d here;\n"
+              "the numbers do not depend on it)\n", txsim::available_cores());
+}
+
+
+// OpenBLAS picks its kernel when it loads, from OPENBLAS_CORETYPE: where it would run a slower
+// kernel than the CPU allows and the user chose none, start again with the faster one selected.
+void select_fastest_blas_kernel(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("TXSIM_RESTARTED")) return;
+  const std::string faster = txsim::faster_blas_core(txsim::blas_core_name(), txsim::cpu_flags());
+  if (faster.empty()) return;
+  setenv("OPENBLAS_CORETYPE", faster.c_str(), 1);
+  setenv("TXSIM_RESTARTED", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on, and warn below
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
+// --threads N (or --threads=N) anywhere on the command line, for every command: taken out of
+// argv before the command parses its own options.
+int take_threads_option(int& argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i], value;
+    int used = 0;
+    if (a == "--threads") {
+      if (i + 1 >= argc) throw std::invalid_argument("--threads: needs a value (1.." + std::to_string(txsim::kMaxThreads) + ")");
+      value = argv[i + 1];
+      used = 2;
+    } else if (a.rfind("--threads=", 0) == 0) {
+      value = a.substr(10);
+      used = 1;
+    } else {
+      continue;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || errno == ERANGE || n < 1 || n > txsim::kMaxThreads)
+      throw std::invalid_argument("--threads '" + value + "': accepted a whole number in 1.." + std::to_string(txsim::kMaxThreads));
+    txsim::set_threads(static_cast<int>(n));
+    for (int j = i; j + used <= argc; ++j) argv[j] = argv[j + used];  // argv[argc] is null
+    argc -= used;
+    --i;
+  }
+  return txsim::threads();
 }
 
 }  // namespace
@@ -156,7 +204,13 @@ void print_help() {
 extern "C" int sc_main(int, char**) { return 1; }
 
 int main(int argc, char** argv) {
-  txsim::threads();  // fixes OpenMP's default on this thread (see parallel.h) before any BLAS call
+  select_fastest_blas_kernel(argv);
+  try {
+    take_threads_option(argc, argv);  // also fixes OpenMP's default on this thread (parallel.h)
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "txsim: %s\n", e.what());
+    return 2;
+  }
   // Once per run: a generic BLAS kernel on a CPU that runs a faster one makes every GEMM slower.
   if (const std::string advice = txsim::blas_kernel_advice(); !advice.empty()) std::fprintf(stderr, "txsim: warning: %s\n", advice.c_str());
   // Subcommands take the rest of the command line. Without one, the main job: LeNet-5 on MNIST
@@ -176,7 +230,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--version") {
-    std::printf("txsim %s\n", TXSIM_VERSION);
+    std::printf("txsim %s\nopenblas core: %s\nthreads: %d\n", TXSIM_VERSION, txsim::blas_core_name().c_str(), txsim::threads());
     return 0;
   }
   for (const Subcommand& c : kSubcommands)

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "test_util.h"
+#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 
 namespace txsim {
@@ -227,7 +228,7 @@ TEST(ReadNoise, FreshPerReadAndReproduciblePerSeed) {
   const auto w = test::normal_matrix(in * out, 3);
   const auto x = test::normal_matrix(in * batch, 4);
   auto run = [&](uint64_t seed, Parallelism par, int threads) {
-    omp_set_num_threads(threads);
+    txsim::set_threads(threads);
     MappedMatrix m(c, in, out, seed);
     m.set_parallelism(par);
     m.program(w.data());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "test_util.h"
+#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 #include "txsim/rng.h"
 #include "txsim/update_model.h"
@@ -713,14 +714,14 @@ TEST(PulseTrains, SameResultOnAnyThreadCount) {
     u.write_noise = 0.3;
     std::vector<double> result[2];
     for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
+      txsim::set_threads(threads);
       MappedMatrix m(analog_config(), in, out, 3);
       m.program_centered(w.data(), 1.0f);
       m.pulsed_update(x.data(), d.data(), rows, 0.05, 31, u, 17);
       const double* g = m.plane(0, 0).conductances();
       result[threads - 1].assign(g, g + in * out);
     }
-    omp_set_num_threads(2);
+    txsim::set_threads(2);
     EXPECT_EQ(result[0], result[1]);
   }
 }

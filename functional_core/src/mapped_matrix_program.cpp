@@ -1,5 +1,6 @@
 // MappedMatrix, programming: weights to devices (write-verify, centered pairs), updates by pulse
 // counts and by stochastic pulse trains, and the programming activity they charge.
+#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
@@ -132,7 +133,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   uint64_t events = 0;
   for (int first = 0; first < rows; first += group_rows) {
     const int group = std::min(group_rows, rows - first);
-#pragma omp parallel
+#pragma omp parallel num_threads(threads())
     {
       std::vector<float> px(in_), pd(out_);
       std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
@@ -216,7 +217,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     const std::size_t chunk = 4096;
     const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((count + chunk - 1) / chunk);
     uint64_t pulses = 0;
-#pragma omp parallel for schedule(static) reduction(+ : pulses)
+#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : pulses)
     for (std::ptrdiff_t c = 0; c < chunks; ++c) {
       const std::size_t k0 = static_cast<std::size_t>(c) * chunk, k1 = std::min(count, k0 + chunk);
       if (u.write_noise > 0) fill_normal(flush_key, 2 * k0, 2 * (k1 - k0), z.data() + 2 * k0);

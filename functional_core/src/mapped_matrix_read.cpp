@@ -1,5 +1,6 @@
 // MappedMatrix, reads: the effective matrices (cached per direction, parasitic solves and their
 // refresh), and forward / backward reads through DACs, read noise, ADCs and shift-and-add.
+#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
@@ -244,17 +245,20 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   if (unit_sigma > 0) noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
   if (lookup) binary_planes_.resize(sh.k_tiles);
   const bool parallel = parallelism_ == Parallelism::Columns;
-  scratch_.resize(parallel ? omp_get_max_threads() : 1);
-  // Blocks of whole lookup widths. The lookup kernel takes a few per thread so that a slow core
-  // does not hold the rest; SGEMM takes one per thread, since small GEMMs repack their inputs.
-  const int per_thread = lookup ? 4 : 1;
-  const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_thread * static_cast<int>(scratch_.size())), kLookupWidth);
+  scratch_.resize(parallel ? threads() : 1);
+  // Blocks of whole lookup widths, as many as the shape alone gives (a block's width changes the
+  // GEMM's edge kernels, hence the last bits: it must not follow the thread count). The lookup
+  // kernel takes several blocks per thread so that a slow core does not hold the rest; SGEMM a
+  // few, since small GEMMs repack their inputs.
+  constexpr int kBlocks = 4;
+  const int per_block = lookup ? 4 : 1;
+  const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_block * kBlocks), kLookupWidth);
   const int blocks = ceil_div(sh.n, block);
 
   // One parallel region for the whole read (a team of one when OpenBLAS parallelizes instead).
   // Every output accumulates its row-tiles in order, whoever computes it: results do not depend
   // on the thread count or on the parallelism chosen.
-#pragma omp parallel if (parallel)
+#pragma omp parallel if (parallel) num_threads(threads())
   {
     // Per sample: quantize; per-slice reads stack its digit planes into each tile's rows (one
     // GEMM or lookup pass then covers every (plane, slice) partial sum of a crossbar row-tile);

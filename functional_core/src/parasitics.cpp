@@ -1,3 +1,4 @@
+#include "txsim/parallel.h"
 #include "txsim/parasitics.h"
 
 #include <cblas.h>
@@ -104,7 +105,7 @@ class ExactSweep {
   void run(double* eff) {
     bool failed = false;
     int failed_row = -1, failed_info = 0;
-#pragma omp parallel num_threads(std::min(2, omp_get_max_threads()))
+#pragma omp parallel num_threads(std::min(2, threads()))
     {
       const int threads = omp_get_num_threads(), me = omp_get_thread_num();
       for (int i = 0; i < R_; ++i) {

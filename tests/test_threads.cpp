@@ -1,0 +1,119 @@
+// Issue 20: the thread count changes the speed, not a number; txsim runs OpenBLAS's fastest kernel.
+#include <cstdio>
+#include <sstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "txsim/blas_kernel.h"
+#include "txsim/nn/analog.h"
+#include "txsim/nn/data.h"
+#include "txsim/nn/network.h"
+#include "txsim/nn/train.h"
+#include "txsim/parallel.h"
+
+namespace txsim::nn {
+namespace {
+
+struct Outcome {
+  std::vector<EpochMetrics> epochs;
+  std::vector<std::vector<float>> params;
+};
+
+// Two epochs of a workload on synthetic data at `threads` threads: every metric and every
+// parameter (analog: the weights the devices hold) at the end.
+Outcome train_at(int threads, const std::string& workload, const CoreFactory& factory, int samples, int batch) {
+  set_threads(threads);
+  Workload w = load_workload(std::string(TXSIM_SOURCE_DIR) + "/workloads/" + workload);
+  w.train.epochs = 2;
+  w.train.batch = batch;
+  w.train.bn_recalibrate = std::min(w.train.bn_recalibrate, 1);
+  Split data;
+  data.train = synthetic(samples, w.input, w.classes, 7, 0);
+  data.test = synthetic(samples / 2, w.input, w.classes, 7, 1);
+  auto net = build_network(w, 3, factory);
+  TrainOptions o;
+  o.config = w.train;
+  o.seed = 3;
+  std::ostringstream log;
+  Outcome out;
+  out.epochs = train(*net, data, o, log).epochs;
+  for (auto& [layer, p] : net->params()) out.params.push_back(p->value);
+  set_threads(available_cores());
+  return out;
+}
+
+void expect_identical(const Outcome& a, const Outcome& b) {
+  ASSERT_EQ(a.epochs.size(), b.epochs.size());
+  for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+    EXPECT_EQ(a.epochs[e].train_loss, b.epochs[e].train_loss) << "epoch " << e + 1;
+    EXPECT_EQ(a.epochs[e].train_accuracy, b.epochs[e].train_accuracy) << "epoch " << e + 1;
+    EXPECT_EQ(a.epochs[e].test_accuracy, b.epochs[e].test_accuracy) << "epoch " << e + 1;
+  }
+  ASSERT_EQ(a.params.size(), b.params.size());
+  for (std::size_t i = 0; i < a.params.size(); ++i) EXPECT_EQ(a.params[i], b.params[i]) << "parameter " << i;
+}
+
+TEST(Threads, DigitalLenetSameNumbersAtOneAndTwoThreads) {
+  const Outcome one = train_at(1, "lenet5.json", nullptr, 512, 32), two = train_at(2, "lenet5.json", nullptr, 512, 32);
+  expect_identical(one, two);
+  EXPECT_GT(one.epochs.back().train_loss, 0.0);  // it trained
+}
+
+TEST(Threads, NonidealLenetWithParasiticsSameNumbersAtOneAndTwoThreads) {
+  DevicePreset p = load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_reram.json");
+  p.crossbar.circuit.model = ParasiticModel::FirstOrder;
+  p.crossbar.circuit.source_ohm = 100;
+  p.crossbar.circuit.sink_ohm = 50;
+  p.crossbar.circuit.wire_ohm = 1;
+  expect_identical(train_at(1, "lenet5.json", analog_factory(p), 256, 32), train_at(2, "lenet5.json", analog_factory(p), 256, 32));
+}
+
+TEST(Threads, PulsedResnetWithBatchNormSameNumbersAtOneAndTwoThreads) {
+  const DevicePreset p = load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_update.json");
+  expect_identical(train_at(1, "resnet20.json", analog_factory(p), 64, 32), train_at(2, "resnet20.json", analog_factory(p), 64, 32));
+}
+
+TEST(Threads, DigitalResnetSameNumbersAtOneAndTwoThreads) {
+  expect_identical(train_at(1, "resnet20.json", nullptr, 64, 32), train_at(2, "resnet20.json", nullptr, 64, 32));
+}
+
+TEST(Threads, OutOfRangeIsRefused) {
+  EXPECT_THROW(set_threads(0), std::invalid_argument);
+  EXPECT_THROW(set_threads(kMaxThreads + 1), std::invalid_argument);
+}
+
+// What `txsim --version` reports with the environment given: its output, stderr included.
+std::string txsim_version(const std::string& env) {
+  const std::string cmd = env + " " + TXSIM_CLI + " --version 2>&1";
+  FILE* f = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[256];
+  while (f && fgets(buf, sizeof buf, f)) out += buf;
+  if (f) pclose(f);
+  return out;
+}
+
+std::string core_in(const std::string& version) {
+  const auto at = version.find("openblas core: ");
+  return at == std::string::npos ? "" : version.substr(at + 15, version.find('\n', at) - at - 15);
+}
+
+// By default txsim runs a kernel no slower than the CPU allows (it starts again with
+// OPENBLAS_CORETYPE set where OpenBLAS would fall back); a kernel the user chose is kept, with the advice.
+TEST(Threads, TxsimRunsTheFastestBlasKernelByDefault) {
+  const std::string version = txsim_version("env -u OPENBLAS_CORETYPE -u TXSIM_RESTARTED");
+  const std::string core = core_in(version);
+  ASSERT_FALSE(core.empty()) << version;
+  std::printf("txsim selected the OpenBLAS core %s on this CPU\n", core.c_str());
+  EXPECT_EQ(faster_blas_core(core, cpu_flags()), "") << core << " is slower than this CPU allows";
+  EXPECT_EQ(version.find("warning"), std::string::npos) << version;
+  const std::string chosen = txsim_version("OPENBLAS_CORETYPE=Prescott");
+  EXPECT_EQ(core_in(chosen), "Prescott") << chosen;
+  if (!faster_blas_core("Prescott", cpu_flags()).empty()) {
+    EXPECT_NE(chosen.find("OPENBLAS_CORETYPE="), std::string::npos) << chosen;
+  }
+}
+
+}  // namespace
+}  // namespace txsim::nn
