@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make pkg-config libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
           libsystemc-dev nlohmann-json3-dev libboost-program-options-dev libeigen3-dev ngspice
-          zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev gnuplot-nox python3)
+          zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev gnuplot-nox python3 python3-torch)
 BUILD_DIR=${TXSIM_BUILD_DIR:-build}
 
 install_missing() {
