@@ -4,6 +4,7 @@
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -11,7 +12,6 @@
 #include <string>
 
 #include <cblas.h>
-#include <omp.h>
 
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
@@ -64,15 +64,21 @@ void MappedMatrix::program_codes() {
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   const double g_min = config_.device.g_min;
   const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
-  std::vector<std::vector<double>> target(s_.planes.size(), std::vector<double>(count, g_min));
-  for (int o = 0; o < out_; ++o)
-    for (int i = 0; i < in_; ++i) {
-      const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
-      const int polarity = a.mapping == Mapping::Differential && q < 0 ? 1 : 0;
-      const std::size_t idx = static_cast<std::size_t>(i) * out_ + o;
-      for (int s = 0; s < a.slices(); ++s) target[s * polarities() + polarity][idx] = g_min + digit(q, s, polarity) * unit;
+  const int pols = polarities();
+  // One device plane (slice s, polarity) per item: its targets from the codes, then programmed.
+  parallel_for(s_.planes.size(), 1, [&](std::size_t p0, std::size_t p1) {
+    std::vector<double> target(count);
+    for (std::size_t p = p0; p < p1; ++p) {
+      const int s = static_cast<int>(p) / pols, polarity = static_cast<int>(p) % pols;
+      for (int i = 0; i < in_; ++i)  // device order, so that the targets are written in order
+        for (int o = 0; o < out_; ++o) {
+          const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
+          const int q_polarity = a.mapping == Mapping::Differential && q < 0 ? 1 : 0;
+          target[static_cast<std::size_t>(i) * out_ + o] = q_polarity == polarity ? g_min + digit(q, s, polarity) * unit : g_min;
+        }
+      s_.planes[p].program(target.data());
     }
-  for (std::size_t p = 0; p < s_.planes.size(); ++p) s_.planes[p].program(target[p].data());
+  });
   forward_.valid = backward_.valid = false;
 }
 
@@ -131,14 +137,14 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
   const int blocks = (in_ + kBlock - 1) / kBlock;
   uint64_t events = 0;
+  std::atomic<uint64_t> events_total{0};  // counts are summed, so any order gives the same
   for (int first = 0; first < rows; first += group_rows) {
     const int group = std::min(group_rows, rows - first);
-#pragma omp parallel num_threads(threads())
-    {
+    // Each row's pulse trains (parallel over rows), then the coincidences (over blocks of inputs).
+    parallel_for(group, 8, [&](std::size_t g0, std::size_t g1) {
       std::vector<float> px(in_), pd(out_);
       std::vector<uint32_t> seeds(std::max(in_, out_)), thresholds(std::max(in_, out_));
-#pragma omp for schedule(static)
-      for (int g = 0; g < group; ++g) {
+      for (int g = static_cast<int>(g0); g < static_cast<int>(g1); ++g) {
         const int r = first + g;
         const float* xr = x + static_cast<std::size_t>(r) * in_;
         const float* dr = d + static_cast<std::size_t>(r) * out_;
@@ -165,9 +171,11 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bxr);
         pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bdr);
       }
-      // Coincidences, one block of inputs at a time.
-#pragma omp for schedule(dynamic, 1) reduction(+ : events)
-      for (int block = 0; block < blocks; ++block) {
+    });
+    // Coincidences, one block of inputs at a time (a block's devices are its own).
+    parallel_for(blocks, 1, [&](std::size_t block0, std::size_t block1) {
+      uint64_t block_events = 0;
+      for (int block = static_cast<int>(block0); block < static_cast<int>(block1); ++block) {
         const int i_end = std::min(in_, (block + 1) * kBlock);
         for (int g = 0; g < group; ++g) {
           const uint32_t* b = bd.data() + static_cast<std::size_t>(g) * out_;
@@ -193,7 +201,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
             for (int j = 0; j < out_; ++j) {
               const int n = __builtin_popcount(xi & b[j]);
               if (n == 0) continue;
-              events += n;
+              block_events += n;
               const bool up = (x_neg ^ neg[j]) != 0;
               const std::size_t k = base + j;
               const uint64_t h = mix64(row_key ^ (k * 0x9E3779B97F4A7C15ULL));
@@ -205,7 +213,9 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
           }
         }
       }
-    }
+      events_total += block_events;
+    });
+    events += events_total.exchange(0);
     if (!batched) continue;
     // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
     // device's counts are applied at once: n_up (1 + a) - n_down (1 - a) steps, and the write
@@ -216,15 +226,16 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     const double noise_unit = u.write_noise * unit, g_max = g_min + span;
     const std::size_t chunk = 4096;
     const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((count + chunk - 1) / chunk);
-    uint64_t pulses = 0;
-#pragma omp parallel for num_threads(threads()) schedule(static) reduction(+ : pulses)
-    for (std::ptrdiff_t c = 0; c < chunks; ++c) {
+    std::atomic<uint64_t> pulses{0};
+    parallel_for(static_cast<std::size_t>(chunks), 1, [&](std::size_t c0, std::size_t c1) {
+    uint64_t chunk_pulses = 0;
+    for (std::size_t c = c0; c < c1; ++c) {
       const std::size_t k0 = static_cast<std::size_t>(c) * chunk, k1 = std::min(count, k0 + chunk);
       if (u.write_noise > 0) fill_normal(flush_key, 2 * k0, 2 * (k1 - k0), z.data() + 2 * k0);
       // Branch-free over devices (both planes' step factors interleaved): vectorizes.
       for (std::size_t k = k0; k < k1; ++k) {
         const double up = n_up[k], down = n_down[k];
-        pulses += n_up[k] + n_down[k];
+        chunk_pulses += n_up[k] + n_down[k];
         const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
         const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
         const double vp = gp[k] + unit * s_.step_scale[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
@@ -234,7 +245,9 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         n_up[k] = n_down[k] = 0;
       }
     }
-    events += pulses;
+    pulses += chunk_pulses;
+    });
+    events += pulses.load();
   }
   forward_.valid = backward_.valid = false;
   // Each coincidence pulses both devices of its pair; every crossbar takes each row's trains at
@@ -313,31 +326,37 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     const double step = u.sliced_pulses ? prepare_pulses(u) : 0.0;
     const double pulses_per_digit = u.sliced_pulses ? 1.0 / (step * ((1 << a.bits_per_cell) - 1)) : 0.0;
     std::vector<uint32_t> row_max(planes * in_ * col_tiles_, 0);
-    for (int o = 0; o < out_; ++o)
-      for (int i = 0; i < in_; ++i) {
-        const std::size_t k = static_cast<std::size_t>(o) * in_ + i;
-        const int before = s_.codes[k];
-        const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
-        s_.codes[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
-        if (s_.codes[k] == before) continue;
-        // Each device moves by its change of digit: one digit's pulses per digit.
-        const std::size_t device = static_cast<std::size_t>(i) * out_ + o;
-        for (int s = 0; s < a.slices(); ++s)
-          for (int pol = 0; pol < polarities(); ++pol) {
-            const int change = digit(s_.codes[k], s, pol) - digit(before, s, pol);
-            if (change == 0) continue;
-            const std::size_t p = static_cast<std::size_t>(s * polarities() + pol);
-            const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_digit : 1.0);
-            if (u.sliced_pulses) {
-              const std::size_t f = device * planes + p;  // this device's factors and noise draw
-              pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);
+    // A column tile per item: its devices, and its row_max entries, are its own; the counts are
+    // drawn by weight index, so the split changes nothing.
+    std::vector<uint64_t> tile_pulses(col_tiles_, 0);
+    parallel_for(col_tiles_, 1, [&](std::size_t t0, std::size_t t1) {
+      for (int o = static_cast<int>(t0) * cols; o < std::min(out_, static_cast<int>(t1) * cols); ++o)
+        for (int i = 0; i < in_; ++i) {
+          const std::size_t k = static_cast<std::size_t>(o) * in_ + i;
+          const int before = s_.codes[k];
+          const double moved = std::floor(before + dw[k] * to_codes + uniform01(rounding, k));
+          s_.codes[k] = static_cast<int32_t>(std::clamp(moved, double(-q_max), double(q_max)));
+          if (s_.codes[k] == before) continue;
+          // Each device moves by its change of digit: one digit's pulses per digit.
+          const std::size_t device = static_cast<std::size_t>(i) * out_ + o;
+          for (int s = 0; s < a.slices(); ++s)
+            for (int pol = 0; pol < polarities(); ++pol) {
+              const int change = digit(s_.codes[k], s, pol) - digit(before, s, pol);
+              if (change == 0) continue;
+              const std::size_t p = static_cast<std::size_t>(s * polarities() + pol);
+              const double n = std::abs(change) * (u.sliced_pulses ? pulses_per_digit : 1.0);
+              if (u.sliced_pulses) {
+                const std::size_t f = device * planes + p;  // this device's factors and noise draw
+                pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);
+              }
+              const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
+              tile_pulses[o / cols] += pulses;
+              uint32_t& m = row_max[(p * in_ + i) * col_tiles_ + o / cols];
+              m = std::max(m, pulses);
             }
-            const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
-            activity_.program_pulses += pulses;
-            uint32_t& m = row_max[(p * in_ + i) * col_tiles_ + o / cols];
-            m = std::max(m, pulses);
-          }
-      }
+        }
+    });
+    for (uint64_t n : tile_pulses) activity_.program_pulses += n;
     charge_row_serial(row_max);
     if (u.sliced_pulses) forward_.valid = backward_.valid = false;
     else program_codes();

@@ -1,18 +1,19 @@
 // MappedMatrix, reads: the effective matrices (cached per direction, parasitic solves and their
 // refresh), and forward / backward reads through DACs, read noise, ADCs and shift-and-add.
-#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include <cblas.h>
-#include <omp.h>
 
+#include "txsim/parallel.h"
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
@@ -37,21 +38,26 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   e.matrix.assign(static_cast<std::size_t>(sh.k) * width, 0.0f);
 
   const std::size_t cells = static_cast<std::size_t>(rows) * cols;
-  std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
   // Refresh every L builds: exact now and keep its correction to the first-order model, or the
   // first-order model plus the correction kept at the last refresh.
   const int d = dir == Direction::Forward ? 0 : 1;
   const bool refresh = fast_circuit_ && s_.builds[d] % config_.circuit.refresh_every == 0;
   if (fast_circuit_) s_.corrections[d].resize(static_cast<std::size_t>(crossbars()));
   ++s_.builds[d];
-  std::size_t crossbar = 0;
-  for (int rt = 0; rt < row_tiles_; ++rt)
-    for (int ct = 0; ct < col_tiles_; ++ct) {
+  const int planes = differential ? 2 : 1;
+  // Crossbar tiles in parallel: each writes its own part of the matrix, its slices in order. The
+  // exact solve runs its own two threads, so builds that call it stay serial.
+  const bool exact = (!fast_circuit_ || refresh) && config_.circuit.model == ParasiticModel::Exact;
+  const std::size_t tiles = static_cast<std::size_t>(row_tiles_) * col_tiles_;
+  auto build_tiles = [&](std::size_t t0, std::size_t t1) {
+    std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
+    for (std::size_t tile = t0; tile < t1; ++tile) {
+      const int rt = static_cast<int>(tile) / col_tiles_, ct = static_cast<int>(tile) % col_tiles_;
       const int r0 = rt * rows, c0 = ct * wcols;
       const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
       for (int s = 0; s < slices; ++s) {
         // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
-        auto solve = [&](const DeviceArray& plane, double* eff) {
+        auto solve = [&](const DeviceArray& plane, int polarity, double* eff) {
           std::fill(g.begin(), g.end(), g_min);
           for (int r = 0; r < nr; ++r)
             for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
@@ -61,7 +67,7 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
             circuit_->effective(g.data(), rows, cols, dir, eff);
             return;
           }
-          std::vector<float>& correction = s_.corrections[d][crossbar++];
+          std::vector<float>& correction = s_.corrections[d][(tile * slices + s) * planes + polarity];
           fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
           if (refresh) {
             circuit_->effective(g.data(), rows, cols, dir, eff);
@@ -71,8 +77,8 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
             for (std::size_t k = 0; k < cells; ++k) eff[k] = fast[k] + correction[k];
           }
         };
-        solve(plane(s, 0), eff_pos.data());
-        if (differential) solve(plane(s, 1), eff_neg.data());
+        solve(plane(s, 0), 0, eff_pos.data());
+        if (differential) solve(plane(s, 1), 1, eff_neg.data());
         const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
         for (int r = 0; r < nr; ++r)
           for (int c = 0; c < nc; ++c) {
@@ -88,6 +94,9 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
           }
       }
     }
+  };
+  if (exact) build_tiles(0, tiles);
+  else parallel_for(tiles, 1, build_tiles);
 
   // ADC LSB per k-tile and sensed output line.
   e.lsb.assign(static_cast<std::size_t>(sh.k_tiles) * width, 1.0f);
@@ -122,13 +131,16 @@ std::vector<float> MappedMatrix::weights() {
   const int slices = per_slice ? a.slices() : 1;
   const std::size_t width = static_cast<std::size_t>(slices) * out_;
   std::vector<float> w(static_cast<std::size_t>(out_) * in_, 0.0f);
-  for (int i = 0; i < in_; ++i)
-    for (int s = 0; s < slices; ++s) {
-      const float fold = per_slice ? std::ldexp(1.0f, a.bits_per_cell * s) : 1.0f;
-      for (int o = 0; o < out_; ++o)
-        w[static_cast<std::size_t>(o) * in_ + i] += fold * e.matrix[i * width + static_cast<std::size_t>(s) * out_ + o];
+  parallel_for(in_, 16, [&](std::size_t i0, std::size_t i1) {  // an input line per item
+    for (std::size_t i = i0; i < i1; ++i) {
+      for (int s = 0; s < slices; ++s) {
+        const float fold = per_slice ? std::ldexp(1.0f, a.bits_per_cell * s) : 1.0f;
+        for (int o = 0; o < out_; ++o)
+          w[static_cast<std::size_t>(o) * in_ + i] += fold * e.matrix[i * width + static_cast<std::size_t>(s) * out_ + o];
+      }
+      for (int o = 0; o < out_; ++o) w[static_cast<std::size_t>(o) * in_ + i] *= s_.w_step;
     }
-  for (float& v : w) v *= s_.w_step;
+  });
   return w;
 }
 
@@ -164,7 +176,7 @@ void convert_row(const float* __restrict c, const float* __restrict z, float std
 
 }  // namespace
 
-void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, int s, int j0, int w,
+void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0, int r1, int t, int s, int j0, int w,
                            const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
@@ -178,9 +190,9 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, 
   const float* lsb = e.lsb.data() + static_cast<std::size_t>(t) * width + col0;
   const float* inv = e.inv_lsb.data() + static_cast<std::size_t>(t) * width + col0;
   if (noisy) z.resize(w);
-  for (int r = 0; r < m; ++r) {
+  for (int r = r0; r < r1; ++r) {
     const int p = r / batch, b = r % batch;
-    const float* c_row = c + static_cast<std::size_t>(r) * ldc;
+    const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
     const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
     // Draw (r, col) of the tile's stream: the same numbers however the columns are split.
     if (std_dev > 0) fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
@@ -190,7 +202,7 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int t, 
   }
 }
 
-void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key,
+void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, int r0, int r1, int n0, int nn, uint64_t key,
                                 float* y, Scratch& scratch) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
@@ -199,7 +211,8 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, in
   const int width = slices * sh.n;
   const int m = (per_slice ? a.input_planes() : 1) * batch;
   const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
-  scratch.c.resize(static_cast<std::size_t>(m) * (lookup ? kLookupWidth : nn));
+  if (r0 != 0 || r1 != m) assert(!per_slice && !lookup);  // rows are split for folded reads only
+  scratch.c.resize(static_cast<std::size_t>(r1 - r0) * (lookup ? kLookupWidth : nn));
 
   for (int t = 0; t < sh.k_tiles; ++t) {
     const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
@@ -210,14 +223,15 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, in
         for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
           const int w = std::min(kLookupWidth, n0 + nn - j0);
           binary_plane_products(binary_planes_[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
-          convert(dir, e, batch, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
+          convert(dir, e, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
         }
       } else {
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
-        const float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m : inputs_.ints.data() + k0;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
+        const float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m
+                                        : inputs_.ints.data() + static_cast<std::size_t>(r0) * sh.k + k0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
                     e_block + n0, width, 0.0f, scratch.c.data(), nn);
-        convert(dir, e, batch, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
+        convert(dir, e, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
       }
     }
   }
@@ -245,7 +259,6 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   if (unit_sigma > 0) noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
   if (lookup) binary_planes_.resize(sh.k_tiles);
   const bool parallel = parallelism_ == Parallelism::Columns;
-  scratch_.resize(parallel ? threads() : 1);
   // Blocks of whole lookup widths, as many as the shape alone gives (a block's width changes the
   // GEMM's edge kernels, hence the last bits: it must not follow the thread count). The lookup
   // kernel takes several blocks per thread so that a slow core does not hold the rest; SGEMM a
@@ -253,20 +266,27 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   constexpr int kBlocks = 4;
   const int per_block = lookup ? 4 : 1;
   const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_block * kBlocks), kLookupWidth);
-  const int blocks = ceil_div(sh.n, block);
+  const int column_blocks = ceil_div(sh.n, block);
+  // Folded reads with few output columns (a convolution's channels) also split their rows, by
+  // the batch's size alone, so that every thread has work.
+  const int row_blocks = per_slice || lookup ? 1 : std::clamp(batch / 512, 1, 8);
+  const int rows_per_block = ceil_div(batch, row_blocks);
+  const int blocks = column_blocks * row_blocks;
 
-  // One parallel region for the whole read (a team of one when OpenBLAS parallelizes instead).
-  // Every output accumulates its row-tiles in order, whoever computes it: results do not depend
-  // on the thread count or on the parallelism chosen.
-#pragma omp parallel if (parallel) num_threads(threads())
-  {
-    // Per sample: quantize; per-slice reads stack its digit planes into each tile's rows (one
-    // GEMM or lookup pass then covers every (plane, slice) partial sum of a crossbar row-tile);
-    // read noise: independent per device and read, so each sensed current gets a Gaussian whose
-    // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
-    // reference) * sum_k input_k^2 * fold_power.
-#pragma omp for schedule(static)
-    for (int b = 0; b < batch; ++b) {
+  // Three parallel loops on the pool (parallel.h), or in order here (Parallelism::Blas). Every
+  // output accumulates its row-tiles in order, whoever computes it: results do not depend on the
+  // thread count or on the parallelism chosen.
+  auto loop = [&](int n, const std::function<void(std::size_t, std::size_t)>& body) {
+    if (parallel) parallel_for(static_cast<std::size_t>(n), 1, body);
+    else body(0, static_cast<std::size_t>(n));
+  };
+  // Per sample: quantize; per-slice reads stack its digit planes into each tile's rows (one
+  // GEMM or lookup pass then covers every (plane, slice) partial sum of a crossbar row-tile);
+  // read noise: independent per device and read, so each sensed current gets a Gaussian whose
+  // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
+  // reference) * sum_k input_k^2 * fold_power.
+  loop(batch, [&](std::size_t b0, std::size_t b1) {
+    for (int b = static_cast<int>(b0); b < static_cast<int>(b1); ++b) {
       float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
       q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
       std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
@@ -288,25 +308,29 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
         }
       }
     }
-    if (lookup) {
-#pragma omp for schedule(dynamic, 1)
-      for (int t = 0; t < sh.k_tiles; ++t) {
+  });
+  if (lookup)
+    loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
+      for (int t = static_cast<int>(t0); t < static_cast<int>(t1); ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
         split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
                             binary_planes_[t]);
       }
-    }
-#pragma omp for schedule(dynamic, 1)
-    for (int i = 0; i < blocks; ++i) {
-      const int n0 = i * block, nn = std::min(block, sh.n - n0);
-      read_columns(dir, e, batch, n0, nn, key, y, scratch_[omp_get_thread_num()]);
-      for (int b = 0; b < batch; ++b) {  // integer units back to real values
+    });
+  loop(blocks, [&](std::size_t i0, std::size_t i1) {
+    thread_local Scratch scratch;  // partial sums, draws and tables, kept per thread
+    for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
+      const int n0 = (i % column_blocks) * block, nn = std::min(block, sh.n - n0);
+      const int b0 = (i / column_blocks) * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
+      // Rows of the partial sums: the block's samples, or all m when the rows are not split.
+      read_columns(dir, e, batch, row_blocks == 1 ? 0 : b0, row_blocks == 1 ? m : b1, n0, nn, key, y, scratch);
+      for (int b = b0; b < b1; ++b) {  // integer units back to real values
         const float scale = q.step[b] * s_.w_step;
         float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
         for (int n = 0; n < nn; ++n) row[n] *= scale;
       }
     }
-  }
+  });
 
   // Hardware activity: the array is read once per input plane whatever the read mode (folded
   // reads accumulate the planes and slices in the analog domain before one conversion).

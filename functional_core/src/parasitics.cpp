@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 #include <stdexcept>
 
@@ -35,11 +36,19 @@ struct Frame {
   std::vector<double> g;
 };
 
-Frame backward_frame(const double* g, int rows, int cols) {
-  Frame f{cols, rows, std::vector<double>(static_cast<std::size_t>(rows) * cols)};
+// The frame's conductances into f (sized here; its buffer is reused).
+void fill_backward_frame(const double* g, int rows, int cols, Frame& f) {
+  f.rows = cols;
+  f.cols = rows;
+  f.g.resize(static_cast<std::size_t>(rows) * cols);
   for (int r = 0; r < f.rows; ++r)
     for (int c = 0; c < f.cols; ++c)
       f.g[static_cast<std::size_t>(r) * f.cols + c] = g[static_cast<std::size_t>(rows - 1 - c) * cols + cols - 1 - r];
+}
+
+Frame backward_frame(const double* g, int rows, int cols) {
+  Frame f{0, 0, {}};
+  fill_backward_frame(g, rows, cols, f);
   return f;
 }
 
@@ -206,7 +215,13 @@ void exact_forward(const double* g, int R, int C, const Parasitics& p, double* e
 // c = Rk + Rw (R - 1 - max(i, i')) (the segments that both currents share on their way down).
 void first_order_forward(const double* g, int R, int C, const Parasitics& p, double* eff) {
   const double rs = p.source_ohm, rk = p.sink_ohm, rw = p.wire_ohm;
-  std::vector<double> a(static_cast<std::size_t>(R) * C), tail(C + 1);
+  const std::size_t cells = static_cast<std::size_t>(R) * C;
+  // Scratch kept per thread (this runs after every reprogramming of every crossbar).
+  thread_local std::vector<double> a, prefix, below, tail;
+  a.resize(cells);
+  prefix.resize(cells);
+  below.resize(cells);
+  tail.resize(C + 1);
   for (int i = 0; i < R; ++i) {
     const double* gi = g + static_cast<std::size_t>(i) * C;
     tail[C] = 0;
@@ -217,19 +232,25 @@ void first_order_forward(const double* g, int R, int C, const Parasitics& p, dou
       a[static_cast<std::size_t>(i) * C + j] = drop;
     }
   }
-  std::vector<double> prefix(R), weighted_suffix(R + 1);
-  for (int j = 0; j < C; ++j) {
-    double sum = 0;
-    for (int i = 0; i < R; ++i) prefix[i] = sum += g[static_cast<std::size_t>(i) * C + j];
-    weighted_suffix[R] = 0;
-    for (int i = R - 1; i >= 0; --i)
-      weighted_suffix[i] = weighted_suffix[i + 1] + g[static_cast<std::size_t>(i) * C + j] * (R - 1 - i);
-    for (int i = 0; i < R; ++i) {
-      const double h = rk * sum + rw * ((R - 1 - i) * prefix[i] + weighted_suffix[i + 1]);
+  // Per column j: prefix[i] = sum of g over rows 0..i, below[i] = sum over rows i' > i of
+  // g (R - 1 - i'); computed a row at a time (the same sums in the same order as per column).
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) {
       const std::size_t at = static_cast<std::size_t>(i) * C + j;
+      prefix[at] = (i ? prefix[at - C] : 0.0) + g[at];
+    }
+  for (int i = R - 1; i >= 0; --i)
+    for (int j = 0; j < C; ++j) {
+      const std::size_t at = static_cast<std::size_t>(i) * C + j;
+      below[at] = i == R - 1 ? 0.0 : below[at + C] + g[at + C] * (R - 2 - i);
+    }
+  const double* total = prefix.data() + static_cast<std::size_t>(R - 1) * C;
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) {
+      const std::size_t at = static_cast<std::size_t>(i) * C + j;
+      const double h = rk * total[j] + rw * ((R - 1 - i) * prefix[at] + below[at]);
       eff[at] = g[at] / (1 + a[at] + h);
     }
-  }
 }
 
 void short_path_forward(const double* g, int R, int C, const Parasitics& p, double* eff) {
@@ -302,15 +323,22 @@ void effective_matrix(ParasiticModel model, const double* g, int rows, int cols,
                       double* eff) {
   if (rows < 1 || cols < 1) throw std::invalid_argument("effective_matrix: rows and cols must be >= 1");
   if (model != ParasiticModel::None) check_parasitics(p, "effective_matrix");
-  for (std::size_t k = 0; k < static_cast<std::size_t>(rows) * cols; ++k)
-    if (!(g[k] > 0 && std::isfinite(g[k])))
-      throw std::invalid_argument("effective_matrix: conductance " + std::to_string(k) + " = " + show(g[k]) +
-                                  ": accepted siemens > 0");
+  const std::size_t cells = static_cast<std::size_t>(rows) * cols;
+  bool valid = true;  // branch-free over the cells (it runs on every rebuild); NaN fails both tests
+  for (std::size_t k = 0; k < cells; ++k) valid &= (g[k] > 0) & (g[k] <= std::numeric_limits<double>::max());
+  if (!valid)
+    for (std::size_t k = 0; k < cells; ++k)
+      if (!(g[k] > 0 && std::isfinite(g[k])))
+        throw std::invalid_argument("effective_matrix: conductance " + std::to_string(k) + " = " + show(g[k]) +
+                                    ": accepted siemens > 0");
   if (dir == Direction::Forward) {
     forward_model(model, g, rows, cols, p, eff);
   } else {
-    const Frame f = backward_frame(g, rows, cols);
-    std::vector<double> e(f.g.size());
+    // The frame and its solve in buffers kept per thread (this runs on every rebuild).
+    thread_local Frame f{0, 0, {}};
+    thread_local std::vector<double> e;
+    fill_backward_frame(g, rows, cols, f);
+    e.resize(cells);
     forward_model(model, f.g.data(), f.rows, f.cols, p, e.data());
     from_backward_frame(e, rows, cols, eff);
   }

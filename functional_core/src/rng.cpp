@@ -19,6 +19,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #define TXSIM_RNG_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
 #endif
 
 namespace txsim {
@@ -134,6 +136,46 @@ inline __m512i hash32_v(__m512i x) {
   for (int k = kDegree - 1; k >= 0; --k) z = _mm512_fmadd_ps(z, x, _mm512_permutex2var_ps(t.low[k], b, t.high[k]));
   const __m512i sign = _mm512_and_si512(h, _mm512_set1_epi32(static_cast<int>(0x80000000u)));
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), sign));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+// AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time, the leading-zero
+// count by a binary search and the coefficients by gathers; the same bits as the scalar path.
+inline __m256i hash32_v8(__m256i x) {
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7FEB352D));
+  x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+  x = _mm256_mullo_epi32(x, _mm256_set1_epi32(static_cast<int>(0x846CA68Bu)));
+  return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
+}
+
+void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
+  const uint32_t seed = static_cast<uint32_t>(block_seed(key, block));
+  for (uint32_t k0 = 0; k0 < kBlock; k0 += 8) {
+    const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kLaneStep)));
+    const __m256i h = hash32_v8(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(seed + k0 * kLaneStep)), lanes));
+    __m256i v = _mm256_or_si256(_mm256_slli_epi32(h, 1), _mm256_set1_epi32(1));
+    __m256i b = _mm256_setzero_si256();
+    for (int shift : {16, 8, 4, 2, 1}) {  // v is never 0: shift left while the top bits are 0
+      const __m256i zero_top = _mm256_cmpeq_epi32(_mm256_srli_epi32(v, 32 - shift), _mm256_setzero_si256());
+      b = _mm256_add_epi32(b, _mm256_and_si256(zero_top, _mm256_set1_epi32(shift)));
+      v = _mm256_blendv_epi8(v, _mm256_slli_epi32(v, shift), zero_top);
+    }
+    const __m256i mant = _mm256_and_si256(_mm256_srli_epi32(v, 8), _mm256_set1_epi32(0x7FFFFF));
+    const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(mant, _mm256_set1_epi32(0x3F800000)));
+    const __m256 x = _mm256_fmsub_ps(_mm256_set1_ps(2.0f), m, _mm256_set1_ps(3.0f));
+    __m256 z;
+    // Binades 0..7 hold all but 1/32 of the lanes: one in-register permute per coefficient
+    // when every lane is there, gathers otherwise.
+    if (_mm256_testz_si256(b, _mm256_set1_epi32(~7))) {
+      z = _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[kDegree]), b);
+      for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[k]), b));
+    } else {
+      z = _mm256_i32gather_ps(t.c[kDegree], b, 4);
+      for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_i32gather_ps(t.c[k], b, 4));
+    }
+    const __m256i sign = _mm256_and_si256(h, _mm256_set1_epi32(static_cast<int>(0x80000000u)));
+    _mm256_storeu_ps(out + k0, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(z), sign)));
+  }
 }
 #else
 void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {

@@ -41,46 +41,6 @@ void WeightCore::backward(const float* dy, int rows, float* dx) {
   gemm(CblasNoTrans, CblasNoTrans, rows, in_, out_, 1.0f, dy, out_, w_.value.data(), in_, 0.0f, dx, in_);
 }
 
-namespace {
-
-// dst (cols x rows) = src (rows x cols)^T, in tiles that stay in cache.
-void transpose(const float* src, int rows, int cols, float* dst) {
-  constexpr int kTile = 32;
-  parallel_for(static_cast<std::size_t>((rows + kTile - 1) / kTile), 8, [&](std::size_t t0, std::size_t t1) {
-    for (int r0 = static_cast<int>(t0) * kTile; r0 < std::min(rows, static_cast<int>(t1) * kTile); r0 += kTile)
-      for (int c0 = 0; c0 < cols; c0 += kTile)
-        for (int r = r0; r < std::min(rows, r0 + kTile); ++r)
-          for (int c = c0; c < std::min(cols, c0 + kTile); ++c)
-            dst[static_cast<std::size_t>(c) * rows + r] = src[static_cast<std::size_t>(r) * cols + c];
-  });
-}
-
-}  // namespace
-
-void WeightCore::forward_cols(const float* xt, int rows, float* yt) {
-  if (!analog()) {
-    gemm(CblasNoTrans, CblasNoTrans, out_, rows, in_, 1.0f, w_.value.data(), in_, xt, rows, 0.0f, yt, rows);
-    return;
-  }
-  rows_in_.resize(static_cast<std::size_t>(rows) * in_);
-  rows_out_.resize(static_cast<std::size_t>(rows) * out_);
-  transpose(xt, in_, rows, rows_in_.data());
-  forward(rows_in_.data(), rows, rows_out_.data());
-  transpose(rows_out_.data(), rows, out_, yt);
-}
-
-void WeightCore::backward_cols(const float* dyt, int rows, float* dxt) {
-  if (!analog()) {
-    gemm(CblasTrans, CblasNoTrans, in_, rows, out_, 1.0f, w_.value.data(), in_, dyt, rows, 0.0f, dxt, rows);
-    return;
-  }
-  rows_out_.resize(static_cast<std::size_t>(rows) * out_);
-  rows_in_.resize(static_cast<std::size_t>(rows) * in_);
-  transpose(dyt, out_, rows, rows_out_.data());
-  backward(rows_out_.data(), rows, rows_in_.data());
-  transpose(rows_in_.data(), rows, in_, dxt);
-}
-
 void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
   for (std::size_t i = 0; i < step.size(); ++i) w_.value[i] += step[i];
 }
@@ -235,6 +195,47 @@ void Conv2d::col2im(const float* cols, std::size_t b, int h, int w, int oh, int 
       }
 }
 
+// The same for analog cores, whose reads take one row per output position: sample b's rows
+// (n, oy, ox) x (c, ky, kx) of the matrix at `rows`, and their gradients back into dx.
+void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const {
+  const int ckk = c_ * kernel_ * kernel_;
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox) {
+      float* row = rows + ((b * oh + oy) * ow + ox) * ckk;
+      const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0), kx1 = std::max(kx0, std::min(kernel_, w - x0));
+      for (int c = 0; c < c_; ++c)
+        for (int ky = 0; ky < kernel_; ++ky) {
+          float* dst = row + (c * kernel_ + ky) * kernel_;
+          const int iy = oy * stride_ - pad_ + ky;
+          if (iy < 0 || iy >= h) {
+            std::fill(dst, dst + kernel_, 0.0f);
+            continue;
+          }
+          const float* src = x + ((b * c_ + c) * h + iy) * w + x0;
+          std::fill(dst, dst + kx0, 0.0f);
+          std::copy(src + kx0, src + kx1, dst + kx0);
+          std::fill(dst + kx1, dst + kernel_, 0.0f);
+        }
+    }
+}
+
+void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
+  const int ckk = c_ * kernel_ * kernel_;
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox) {
+      const float* row = rows + ((b * oh + oy) * ow + ox) * ckk;
+      const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0), kx1 = std::max(kx0, std::min(kernel_, w - x0));
+      for (int c = 0; c < c_; ++c)
+        for (int ky = 0; ky < kernel_; ++ky) {
+          const int iy = oy * stride_ - pad_ + ky;
+          if (iy < 0 || iy >= h) continue;
+          float* __restrict dst = dx + ((b * c_ + c) * h + iy) * w + x0;
+          const float* __restrict src = row + (c * kernel_ + ky) * kernel_;
+          for (int kx = kx0; kx < kx1; ++kx) dst[kx] += src[kx];
+        }
+    }
+}
+
 // Digital weights: each sample's patches, its outputs (straight into NCHW) and, in backward, its
 // patches' gradients stay in cache; only the patches are kept for the weight gradient. Analog
 // cores read the whole batch's rows at once (one read per phase, as the hardware and its noise
@@ -246,9 +247,8 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   in_shape_ = x.shape;
-  cols_.resize(rows * ckk);
+  patches_.resize(rows * ckk);
   y.resize({n, k_, oh, ow});
-  const bool digital = !core_->analog();
   auto add_bias = [&](std::size_t b) {
     if (!has_bias_) return;
     for (int k = 0; k < k_; ++k) {
@@ -256,22 +256,28 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
       for (int p = 0; p < spatial; ++p) dst[p] += b_.value[k];
     }
   };
-  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
-    for (std::size_t b = b0; b < b1; ++b) {
-      im2col(x.ptr(), b, h, w, oh, ow, rows, cols_.data() + b * spatial);
-      if (!digital) continue;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k_, spatial, ckk, 1.0f, core_->weight().value.data(), ckk,
-                  cols_.data() + b * spatial, static_cast<int>(rows), 0.0f, y.ptr() + b * k_ * spatial, spatial);
-      add_bias(b);
-    }
-  });
-  if (!digital) {
-    out_cols_.resize(rows * k_);
-    core_->forward_cols(cols_.data(), static_cast<int>(rows), out_cols_.data());
+  if (!core_->analog()) {
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) {
-        for (int k = 0; k < k_; ++k)
-          std::copy_n(out_cols_.data() + k * rows + b * spatial, spatial, y.ptr() + (b * k_ + k) * spatial);
+        im2col(x.ptr(), b, h, w, oh, ow, rows, patches_.data() + b * spatial);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k_, spatial, ckk, 1.0f, core_->weight().value.data(), ckk,
+                    patches_.data() + b * spatial, static_cast<int>(rows), 0.0f, y.ptr() + b * k_ * spatial, spatial);
+        add_bias(b);
+      }
+    });
+  } else {
+    parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) im2col_rows(x.ptr(), b, h, w, oh, ow, patches_.data());
+    });
+    out_rows_.resize(rows * k_);
+    core_->forward(patches_.data(), static_cast<int>(rows), out_rows_.data());
+    parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+      for (std::size_t b = b0; b < b1; ++b) {
+        for (int k = 0; k < k_; ++k) {
+          float* dst = y.ptr() + (b * k_ + k) * spatial;
+          const float* src = out_rows_.data() + b * spatial * k_ + k;
+          for (int p = 0; p < spatial; ++p) dst[p] = src[static_cast<std::size_t>(p) * k_];
+        }
         add_bias(b);
       }
     });
@@ -283,12 +289,21 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
-  // dy (NKHW) to K rows of (n, oy, ox) columns.
-  out_cols_.resize(rows * k_);
+  const bool digital = !core_->analog();
+  // dy (NKHW) as the GEMMs take it: K rows of (n, oy, ox) columns (digital), or one row of K per
+  // position (analog).
+  out_rows_.resize(rows * k_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b)
-      for (int k = 0; k < k_; ++k)
-        std::copy_n(dy.ptr() + (b * k_ + k) * spatial, spatial, out_cols_.data() + k * rows + b * spatial);
+      for (int k = 0; k < k_; ++k) {
+        const float* src = dy.ptr() + (b * k_ + k) * spatial;
+        if (digital) {
+          std::copy_n(src, spatial, out_rows_.data() + k * rows + b * spatial);
+        } else {
+          float* dst = out_rows_.data() + b * spatial * k_ + k;
+          for (int p = 0; p < spatial; ++p) dst[static_cast<std::size_t>(p) * k_] = src[p];
+        }
+      }
   });
   if (has_bias_)  // each channel in (sample, position) order
     for (int b = 0; b < n; ++b)
@@ -298,22 +313,24 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
         for (int p = 0; p < spatial; ++p) sum += src[p];
         b_.grad[k] = sum;
       }
-  // dW (K x ckk) += dy_cols patches^T over the positions.
-  gemm(CblasNoTrans, CblasTrans, k_, ckk, static_cast<int>(rows), 1.0f, out_cols_.data(), static_cast<int>(rows), cols_.data(),
-       static_cast<int>(rows), 1.0f, core_->weight().grad.data(), ckk);
-  core_->report(Phase::WeightGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
+  // dW (K x ckk) += dy patches over the positions.
+  const int r = static_cast<int>(rows);
+  if (digital)
+    gemm(CblasNoTrans, CblasTrans, k_, ckk, r, 1.0f, out_rows_.data(), r, patches_.data(), r, 1.0f, core_->weight().grad.data(), ckk);
+  else
+    gemm(CblasTrans, CblasNoTrans, k_, ckk, r, 1.0f, out_rows_.data(), k_, patches_.data(), ckk, 1.0f, core_->weight().grad.data(), ckk);
+  core_->report(Phase::WeightGradient, r, static_cast<uint64_t>(n) * c_ * h * w);
   dx.resize(in_shape_);
-  const bool digital = !core_->analog();
   if (!digital) {
-    dcols_.resize(rows * ckk);
-    core_->backward_cols(out_cols_.data(), static_cast<int>(rows), dcols_.data());
+    dpatches_.resize(rows * ckk);
+    core_->backward(out_rows_.data(), r, dpatches_.data());
   }
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
     std::vector<float> sample_cols(digital ? static_cast<std::size_t>(ckk) * spatial : 0);
     for (std::size_t b = b0; b < b1; ++b) {
       if (!digital) {
-        col2im(dcols_.data() + b * spatial, b, h, w, oh, ow, rows, dx.ptr());
+        col2im_rows(dpatches_.data(), b, h, w, oh, ow, dx.ptr());
         continue;
       }
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, spatial, k_, 1.0f, core_->weight().value.data(), ckk,
@@ -321,7 +338,7 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
       col2im(sample_cols.data(), b, h, w, oh, ow, spatial, dx.ptr());
     }
   });
-  core_->report(Phase::ActivationGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
+  core_->report(Phase::ActivationGradient, r, static_cast<uint64_t>(n) * c_ * h * w);
 }
 
 

@@ -142,11 +142,12 @@ class MappedMatrix {
   void pulse_device(const UpdateConfig& u, double step, std::size_t p, int i, int o, double n, bool up, std::size_t f,
                     double z);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
-  void read_columns(Direction dir, const Effective& e, int batch, int n0, int nn, uint64_t key, float* y,
+  // Rows [r0, r1) of the partial sums (a folded read's samples; otherwise all of them).
+  void read_columns(Direction dir, const Effective& e, int batch, int r0, int r1, int n0, int nn, uint64_t key, float* y,
                     Scratch& scratch) const;
-  // Read noise, ADC and shift-and-add of the partial sums c (rows x ldc) of tile t, slice s,
-  // outputs [j0, j0 + w), accumulated into y.
-  void convert(Direction dir, const Effective& e, int batch, int t, int s, int j0, int w, const float* c,
+  // Read noise, ADC and shift-and-add of the partial sums c (rows r0..r1 x ldc) of tile t, slice
+  // s, outputs [j0, j0 + w), accumulated into y.
+  void convert(Direction dir, const Effective& e, int batch, int r0, int r1, int t, int s, int j0, int w, const float* c,
                std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const;
 
   CrossbarConfig config_;
@@ -186,7 +187,6 @@ class MappedMatrix {
   // deviation of the read noise of each of their rows.
   QuantizedInputs inputs_;
   std::vector<float> planes_buf_, noise_std_;
-  std::vector<Scratch> scratch_;  // one per thread
   std::vector<BinaryPlanes> binary_planes_;  // per row-tile, for the lookup kernel
   PartialSumKernel kernel_ = PartialSumKernel::Auto;
 };

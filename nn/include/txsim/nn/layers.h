@@ -89,11 +89,6 @@ class WeightCore {
   // y (rows x out) = x (rows x in) W^T; dx (rows x in) = dy W.
   virtual void forward(const float* x, int rows, float* y);
   virtual void backward(const float* dy, int rows, float* dx);
-  // The same with rows as columns: yt (out x rows) = W xt (in x rows); dxt (in x rows) = W^T dyt
-  // (a convolution's patches are cheapest to build this way). Digital: one GEMM each; analog
-  // cores read rows, so their inputs and outputs are transposed around forward and backward.
-  void forward_cols(const float* xt, int rows, float* yt);
-  void backward_cols(const float* dyt, int rows, float* dxt);
   // W += step (out x in); lr for cores that update from their own record of the batch.
   virtual void apply(const std::vector<float>& step, double lr);
   virtual bool analog() const { return false; }
@@ -124,9 +119,6 @@ class WeightCore {
   Param w_;
   PhaseObserver* observer_ = nullptr;
   int index_ = 0;
-
- private:
-  std::vector<float> rows_in_, rows_out_;  // forward_cols / backward_cols of analog cores
 };
 
 // A layer whose weights live in a WeightCore (digital or analog), with an optional bias: what
@@ -171,9 +163,12 @@ class Conv2d final : public WeightedLayer {
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
   void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
   void col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
-  // Columns (n, oy, ox): the patches (C*k*k rows), the outputs' gradients (K rows; analog: and the
-  // outputs), the patches' gradients (analog).
-  std::vector<float> cols_, out_cols_, dcols_;
+  void im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
+  void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
+  // The patches: digital, C*k*k rows of (n, oy, ox) columns; analog, one row per (n, oy, ox).
+  // The outputs (analog) and their gradients in the layout of the GEMM that takes them; the
+  // patches' gradients (analog).
+  std::vector<float> patches_, out_rows_, dpatches_;
 };
 
 class ReLU final : public Layer {
