@@ -70,12 +70,19 @@ void MappedMatrix::program_codes() {
     std::vector<double> target(count);
     for (std::size_t p = p0; p < p1; ++p) {
       const int s = static_cast<int>(p) / pols, polarity = static_cast<int>(p) % pols;
-      for (int i = 0; i < in_; ++i)  // device order, so that the targets are written in order
-        for (int o = 0; o < out_; ++o) {
-          const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
-          const int q_polarity = a.mapping == Mapping::Differential && q < 0 ? 1 : 0;
-          target[static_cast<std::size_t>(i) * out_ + o] = q_polarity == polarity ? g_min + digit(q, s, polarity) * unit : g_min;
-        }
+      // Codes are (out x in), devices (in x out): blocks of 16 inputs keep both sides in cache.
+      const bool differential = a.mapping == Mapping::Differential;
+      const int offset = differential ? 0 : 1 << (a.weight_bits - 1), shift = a.bits_per_cell * s;
+      const int mask = (1 << a.bits_per_cell) - 1;
+      for (int i0 = 0; i0 < in_; i0 += 16)
+        for (int o = 0; o < out_; ++o)
+          for (int i = i0; i < std::min(in_, i0 + 16); ++i) {
+            const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
+            // digit(q, s, polarity), inline: the other polarity's device of a pair holds 0.
+            const bool holds = !differential || (q < 0) == (polarity == 1);
+            const int stored = differential ? std::abs(q) : q + offset;
+            target[static_cast<std::size_t>(i) * out_ + o] = holds ? g_min + ((stored >> shift) & mask) * unit : g_min;
+          }
       s_.planes[p].program(target.data());
     }
   });

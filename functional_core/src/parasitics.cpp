@@ -221,16 +221,29 @@ void first_order_forward(const double* g, int R, int C, const Parasitics& p, dou
   a.resize(cells);
   prefix.resize(cells);
   below.resize(cells);
-  tail.resize(C + 1);
-  for (int i = 0; i < R; ++i) {
-    const double* gi = g + static_cast<std::size_t>(i) * C;
-    tail[C] = 0;
-    for (int j = C - 1; j >= 0; --j) tail[j] = tail[j + 1] + gi[j];
-    double drop = rs * tail[0];
-    for (int j = 0; j < C; ++j) {
-      if (j > 0) drop += rw * tail[j];
-      a[static_cast<std::size_t>(i) * C + j] = drop;
+  // Per row i: tail[j] = sum of g[i][j..C), and the word line's drop a[i][j] = rs tail[0] +
+  // rw (tail[1] + ... + tail[j]). Each row is two chains of dependent adds, so eight rows go
+  // side by side (the same sums per row, in the same order).
+  constexpr int kRows = 8;
+  tail.resize(static_cast<std::size_t>(kRows) * (C + 1));
+  for (int i0 = 0; i0 < R; i0 += kRows) {
+    const int rows = std::min(kRows, R - i0);
+    double acc[kRows] = {};
+    for (int r = 0; r < rows; ++r) tail[static_cast<std::size_t>(r) * (C + 1) + C] = 0;
+    for (int j = C - 1; j >= 0; --j)
+      for (int r = 0; r < rows; ++r) {
+        acc[r] = acc[r] + g[static_cast<std::size_t>(i0 + r) * C + j];
+        tail[static_cast<std::size_t>(r) * (C + 1) + j] = acc[r];
+      }
+    for (int r = 0; r < rows; ++r) {
+      acc[r] = rs * tail[static_cast<std::size_t>(r) * (C + 1)];
+      a[static_cast<std::size_t>(i0 + r) * C] = acc[r];
     }
+    for (int j = 1; j < C; ++j)
+      for (int r = 0; r < rows; ++r) {
+        acc[r] += rw * tail[static_cast<std::size_t>(r) * (C + 1) + j];
+        a[static_cast<std::size_t>(i0 + r) * C + j] = acc[r];
+      }
   }
   // Per column j: prefix[i] = sum of g over rows 0..i, below[i] = sum over rows i' > i of
   // g (R - 1 - i'); computed a row at a time (the same sums in the same order as per column).
