@@ -14,9 +14,11 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <omp.h>
 
 #include "txsim/blas_kernel.h"
 #include "txsim/mapped_matrix.h"
+#include "txsim/parallel.h"
 #include "txsim/rng.h"
 
 namespace {
@@ -129,14 +131,21 @@ void BM_PairedRatios(benchmark::State& state) {
   const StackedShape sh = stacked_shape();
   std::vector<float> xa = random(static_cast<std::size_t>(sh.m) * sh.k, 3, false),
                      xb = random(static_cast<std::size_t>(sh.k) * sh.n, 4, false), xc(static_cast<std::size_t>(sh.m) * sh.n);
+  // The references run OpenBLAS at its best: on every core (TxSim keeps it single-threaded
+  // elsewhere, for results that do not depend on the thread count).
+  const int cores = txsim::available_cores();
   auto layer_gemm = [&] {
+    omp_set_num_threads(cores);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, kBatch, kOut, kIn, 1.0f, inputs().data(), kIn,
                 weights().data(), kIn, 0.0f, y.data(), kOut);
+    omp_set_num_threads(1);
   };
   auto stacked_gemm = [&] {
+    omp_set_num_threads(cores);
     for (int t = 0; t < sh.calls; ++t)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, sh.m, sh.n, sh.k, 1.0f, xa.data(), sh.k, xb.data(), sh.n,
                   0.0f, xc.data(), sh.n);
+    omp_set_num_threads(1);
   };
   per_slice.forward(inputs().data(), kBatch, y.data());
   folded.forward(inputs().data(), kBatch, y.data());

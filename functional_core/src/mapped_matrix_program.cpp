@@ -109,6 +109,18 @@ void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds
     }
   }
 }
+// One input's coincidences with every output's train, added to the devices' counters. A
+// function of its own, with restrict pointers, so that it vectorizes wherever it is called from.
+void count_coincidences(uint32_t xi, uint32_t x_neg, const uint32_t* __restrict b, const uint32_t* __restrict neg, int n,
+                        uint16_t* __restrict up, uint16_t* __restrict down) {
+  for (int j = 0; j < n; ++j) {
+    const uint16_t c = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
+    const bool weight_up = (x_neg ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
+    up[j] = static_cast<uint16_t>(up[j] + (weight_up ? c : 0));
+    down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : c));
+  }
+}
+
 }  // namespace
 
 uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, double lr, int bit_length,
@@ -194,14 +206,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
             const uint32_t x_neg = x_negative[static_cast<std::size_t>(g) * in_ + i];
             const std::size_t base = static_cast<std::size_t>(i) * out_;
             if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
-              uint16_t* up = n_up.data() + base;
-              uint16_t* down = n_down.data() + base;
-              for (int j = 0; j < out_; ++j) {
-                const uint16_t n = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
-                const bool weight_up = (x_neg ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
-                up[j] = static_cast<uint16_t>(up[j] + (weight_up ? n : 0));
-                down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : n));
-              }
+              count_coincidences(xi, x_neg, b, neg, out_, n_up.data() + base, n_down.data() + base);
               continue;
             }
             // Other models: each row's pulses in row order, device by device.
