@@ -45,6 +45,9 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   if (fast_circuit_) s_.corrections[d].resize(static_cast<std::size_t>(crossbars()));
   ++s_.builds[d];
   const int planes = differential ? 2 : 1;
+  // Solves worth keeping: any circuit but the ideal one, whose solve is a copy.
+  const bool cache = config_.circuit.model != ParasiticModel::None || config_.circuit.iv != IvKind::Linear;
+  if (cache) solved_[d].resize(static_cast<std::size_t>(crossbars()));
   // Crossbar tiles in parallel: each writes its own part of the matrix, its slices in order. The
   // exact solve runs its own two threads, so builds that call it stay serial.
   const bool exact = (!fast_circuit_ || refresh) && config_.circuit.model == ParasiticModel::Exact;
@@ -64,7 +67,18 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
           if (!differential)
             for (int r = 0; r < nr; ++r) g[static_cast<std::size_t>(r) * cols + cols - 1] = s_.references[s].conductance(r0 + r, ct);
           if (!fast_circuit_) {
-            circuit_->effective(g.data(), rows, cols, dir, eff);
+            if (!cache) {
+              circuit_->effective(g.data(), rows, cols, dir, eff);
+              return;
+            }
+            Solved& last = solved_[d][(tile * slices + s) * planes + polarity];
+            if (last.g != g) {  // exactly the same conductances: the same solve
+              circuit_->effective(g.data(), rows, cols, dir, eff);
+              last.g = g;
+              last.eff.assign(eff, eff + cells);
+            } else {
+              std::copy(last.eff.begin(), last.eff.end(), eff);
+            }
             return;
           }
           std::vector<float>& correction = s_.corrections[d][(tile * slices + s) * planes + polarity];

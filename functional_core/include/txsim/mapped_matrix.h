@@ -127,6 +127,13 @@ class MappedMatrix {
     std::vector<float> inv_lsb;
   };
 
+  // One physical crossbar's last solve: the conductances it saw and the matrix it gave. A
+  // reprogramming leaves most crossbars of a layer as they were (an update moves a few codes,
+  // and higher slices' digits seldom), and an unchanged crossbar is not solved again.
+  struct Solved {
+    std::vector<double> g, eff;
+  };
+
   Shape shape(Direction dir) const;
   const Effective& effective(Direction dir);
   void build_effective(Direction dir, Effective& e);
@@ -181,6 +188,7 @@ class MappedMatrix {
   void charge_row_serial(const std::vector<uint32_t>& row_max);
   double nl_scale(std::size_t k) const { return s_.nl_scale.empty() ? 1.0 : s_.nl_scale[k]; }
   Effective forward_, backward_;
+  std::vector<Solved> solved_[2];  // per direction and physical crossbar (non-ideal circuits)
   Activity activity_;
   Parallelism parallelism_ = Parallelism::Columns;
   // Read scratch kept between calls: the stacked input planes of every tile and the standard
