@@ -255,6 +255,14 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     ~Detach() { net.observe(nullptr); }
   } detach{net};
   net.observe(o.observer);
+  // Nothing reads the gradient of the data: its first layer need not compute it.
+  if (!net.layers().empty()) net.layers().front()->need_input_grad(false);
+  struct Restore {
+    Network& net;
+    ~Restore() {
+      if (!net.layers().empty()) net.layers().front()->need_input_grad(true);
+    }
+  } restore{net};
   std::vector<int> idx(data.train.size());
   Tensor x, dlogits;
   std::vector<int> labels;

@@ -75,6 +75,12 @@ class Layer {
   // Precise statistics: while on, train-mode forwards make the running statistics the plain
   // average over the batches seen since it was switched on (instead of a moving average).
   virtual void average_statistics(bool /*on*/) {}
+  // Whether backward must compute dx (false for a network's first layer in training: nothing
+  // reads the gradient of the data). A layer may then leave dx zero where it saves work.
+  void need_input_grad(bool need) { need_input_grad_ = need; }
+
+ protected:
+  bool need_input_grad_ = true;
 };
 
 // y = x W^T (+ b) over rows of x: the one operation behind Linear and Conv2d (its rows are the
