@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -75,6 +76,25 @@ double torch_seconds(const std::string& network, const Workload& w, const std::s
   return seconds;
 }
 
+// Synthetic train and test sets, also written to a temporary folder for PyTorch; removed at the end.
+struct BenchData {
+  Split data;
+  std::string dir;
+  BenchData(int train, int test, const std::vector<int>& shape) {
+    data.train = txsim::nn::synthetic(train, shape, 10, 1, 0);
+    data.test = txsim::nn::synthetic(test, shape, 10, 1, 1);
+    char tmpl[] = "/tmp/txsim_bench_XXXXXX";
+    if (!mkdtemp(tmpl)) std::abort();
+    dir = tmpl;
+    write_dataset(data.train, dir + "/train");
+    write_dataset(data.test, dir + "/test");
+  }
+  ~BenchData() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 // A process that keeps one core busy until killed.
 pid_t start_load() {
   const pid_t pid = fork();
@@ -97,13 +117,9 @@ txsim::nn::DevicePreset txsim_like() {
 void BM_LenetEpoch(benchmark::State& state) {
   const Workload w = txsim::nn::load_workload(TXSIM_SOURCE_DIR "/workloads/lenet5.json");
   const int threads = txsim::available_cores();
-  Split data;
-  data.train = txsim::nn::synthetic(60000, {1, 28, 28}, 10, 1, 0);
-  data.test = txsim::nn::synthetic(2000, {1, 28, 28}, 10, 1, 1);
-  char dir[] = "/tmp/txsim_bench_XXXXXX";
-  if (!mkdtemp(dir)) std::abort();
-  write_dataset(data.train, std::string(dir) + "/train");
-  write_dataset(data.test, std::string(dir) + "/test");
+  const BenchData bench(60000, 2000, {1, 28, 28});
+  const Split& data = bench.data;
+  const std::string& dir = bench.dir;
   for (auto _ : state) {
     const double ideal = epoch_seconds(w, nullptr, data, threads);
     const double nonideal = epoch_seconds(w, txsim::nn::analog_factory(txsim_like()), data, threads);
@@ -126,19 +142,14 @@ void BM_LenetEpoch(benchmark::State& state) {
     std::printf("BENCH lenet_epoch_loaded_one_thread_s %.2f s\n", loaded_one);
     std::printf("BENCH loaded_two_threads_over_one %.3f x\n", loaded_two / loaded_one);
   }
-  std::system((std::string("rm -rf ") + dir).c_str());
 }
 
 void BM_Resnet20Epoch(benchmark::State& state) {
-  Workload w = txsim::nn::load_workload(TXSIM_SOURCE_DIR "/workloads/resnet20.json");
+  const Workload w = txsim::nn::load_workload(TXSIM_SOURCE_DIR "/workloads/resnet20.json");
   const int threads = txsim::available_cores();
-  Split data;
-  data.train = txsim::nn::synthetic(5000, {3, 32, 32}, 10, 1, 0);
-  data.test = txsim::nn::synthetic(1000, {3, 32, 32}, 10, 1, 1);
-  char dir[] = "/tmp/txsim_bench_XXXXXX";
-  if (!mkdtemp(dir)) std::abort();
-  write_dataset(data.train, std::string(dir) + "/train");
-  write_dataset(data.test, std::string(dir) + "/test");
+  const BenchData bench(5000, 1000, {3, 32, 32});
+  const Split& data = bench.data;
+  const std::string& dir = bench.dir;
   for (auto _ : state) {
     const double nonideal = epoch_seconds(w, txsim::nn::analog_factory(txsim_like()), data, threads);
     const double torch = torch_seconds("resnet20", w, dir, threads);
@@ -148,7 +159,6 @@ void BM_Resnet20Epoch(benchmark::State& state) {
       std::printf("BENCH resnet20_epoch_nonideal_over_torch %.3f x\n", nonideal / torch);
     }
   }
-  std::system((std::string("rm -rf ") + dir).c_str());
 }
 
 }  // namespace
