@@ -35,7 +35,6 @@ double DeviceArray::level_of(double target) const {
 void DeviceArray::program(const double* target) {
   const double sigma = device_.program_sigma;
   const double g_min = device_.g_min, g_max = device_.g_max, span = g_max - g_min;
-  const double top = static_cast<double>(levels_ - 1), step = span / (levels_ - 1);
   const std::size_t n = g_.size();
   const bool absolute = device_.program_scale == VariationScale::Absolute;
   const bool lognormal = device_.program_shape == VariationShape::LogNormal;
@@ -43,8 +42,8 @@ void DeviceArray::program(const double* target) {
   const float* __restrict z = deviation_.data();
   const uint8_t* __restrict fault = fault_.data();
   // level_of, then the device's variation, then the faults: one branch-free loop per variation
-  // kind (so each vectorizes), the same arithmetic as level_of per device.
-  auto level = [&](std::size_t i) { return g_min + std::clamp(std::nearbyint((target[i] - g_min) / span * top), 0.0, top) * step; };
+  // kind, so that each vectorizes.
+  auto level = [&](std::size_t i) { return level_of(target[i]); };
   if (sigma <= 0) {
     for (std::size_t i = 0; i < n; ++i) g[i] = std::max(level(i), 0.0);
   } else if (absolute) {

@@ -1,6 +1,5 @@
 // MappedMatrix, programming: weights to devices (write-verify, centered pairs), updates by pulse
 // counts and by stochastic pulse trains, and the programming activity they charge.
-#include "txsim/parallel.h"
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 
 #include <cblas.h>
 
+#include "txsim/parallel.h"
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
@@ -71,18 +71,12 @@ void MappedMatrix::program_codes() {
     for (std::size_t p = p0; p < p1; ++p) {
       const int s = static_cast<int>(p) / pols, polarity = static_cast<int>(p) % pols;
       // Codes are (out x in), devices (in x out): blocks of 16 inputs keep both sides in cache.
-      const bool differential = a.mapping == Mapping::Differential;
-      const int offset = differential ? 0 : 1 << (a.weight_bits - 1), shift = a.bits_per_cell * s;
-      const int mask = (1 << a.bits_per_cell) - 1;
+      // The other polarity's device of a pair holds digit 0.
       for (int i0 = 0; i0 < in_; i0 += 16)
         for (int o = 0; o < out_; ++o)
-          for (int i = i0; i < std::min(in_, i0 + 16); ++i) {
-            const int q = s_.codes[static_cast<std::size_t>(o) * in_ + i];
-            // digit(q, s, polarity), inline: the other polarity's device of a pair holds 0.
-            const bool holds = !differential || (q < 0) == (polarity == 1);
-            const int stored = differential ? std::abs(q) : q + offset;
-            target[static_cast<std::size_t>(i) * out_ + o] = holds ? g_min + ((stored >> shift) & mask) * unit : g_min;
-          }
+          for (int i = i0; i < std::min(in_, i0 + 16); ++i)
+            target[static_cast<std::size_t>(i) * out_ + o] =
+                g_min + digit(s_.codes[static_cast<std::size_t>(o) * in_ + i], s, polarity) * unit;
       s_.planes[p].program(target.data());
     }
   });
@@ -109,8 +103,8 @@ void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds
     }
   }
 }
-// One input's coincidences with every output's train, added to the devices' counters. A
-// function of its own, with restrict pointers, so that it vectorizes wherever it is called from.
+// One input's coincidences with every output's train, added to the devices' counters. Restrict
+// pointers spare alias checks; it vectorizes where the CPU has a vector popcount (AVX-512).
 void count_coincidences(uint32_t xi, uint32_t x_neg, const uint32_t* __restrict b, const uint32_t* __restrict neg, int n,
                         uint16_t* __restrict up, uint16_t* __restrict down) {
   for (int j = 0; j < n; ++j) {

@@ -225,7 +225,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, in
   const int width = slices * sh.n;
   const int m = (per_slice ? a.input_planes() : 1) * batch;
   const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
-  if (r0 != 0 || r1 != m) assert(!per_slice && !lookup);  // rows are split for folded reads only
+  assert((r0 == 0 && r1 == m) || (!per_slice && !lookup));  // rows are split for folded reads only
   scratch.c.resize(static_cast<std::size_t>(r1 - r0) * (lookup ? kLookupWidth : nn));
 
   for (int t = 0; t < sh.k_tiles; ++t) {

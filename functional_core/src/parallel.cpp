@@ -7,7 +7,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
-#include <memory>
 #include <mutex>
 #include <thread>
 #include <stdexcept>
@@ -200,7 +199,11 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, float alp
   const bool by_rows = m >= n;
   const int side = by_rows ? m : n;
   const int blocks = std::min(wanted, std::max(1, side / kUnit));
-  if (blocks > 1 || k < 2 * kUnit * wanted) {
+  if (blocks <= 1 && k < 2 * kUnit * wanted) {  // neither side of C nor the sum is worth splitting
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  if (blocks > 1) {
     const int per = kUnit * ((side + blocks * kUnit - 1) / (blocks * kUnit));
     Pool::get().run(blocks, threads(), [&](std::size_t block) {
       const int s0 = static_cast<int>(block) * per, len = std::min(per, side - s0);

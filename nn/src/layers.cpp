@@ -149,6 +149,22 @@ std::vector<int> Conv2d::output_shape(const std::vector<int>& in) const {
   return {k_, oh, ow};
 }
 
+// The output columns [first, second) whose input column ox * stride - pad + kx lies inside a
+// row of width w (patch rows in im2col's layout).
+std::pair<int, int> Conv2d::inside_outputs(int kx, int w, int ow) const {
+  const int shift = kx - pad_;
+  const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
+  const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+  return {ox0, ox1};
+}
+
+// The kernel columns [first, second) of output column ox that fall inside a row of width w
+// (patch rows in the analog layout).
+std::pair<int, int> Conv2d::inside_kernel(int ox, int w) const {
+  const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0);
+  return {kx0, std::max(kx0, std::min(kernel_, w - x0))};
+}
+
 // Sample b's patches: one column per output position and one row per (c, ky, kx), into the
 // block at `cols` of a matrix whose rows are `ld` long.
 void Conv2d::im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const {
@@ -156,10 +172,8 @@ void Conv2d::im2col(const float* x, std::size_t b, int h, int w, int oh, int ow,
     for (int ky = 0; ky < kernel_; ++ky)
       for (int kx = 0; kx < kernel_; ++kx) {
         float* dst = cols + ((c * kernel_ + ky) * kernel_ + kx) * ld;
-        // The output columns whose input column ox * stride - pad + kx is inside: [ox0, ox1).
         const int shift = kx - pad_;
-        const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
-        const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+        const auto [ox0, ox1] = inside_outputs(kx, w, ow);
         for (int oy = 0; oy < oh; ++oy, dst += ow) {
           const int iy = oy * stride_ - pad_ + ky;
           if (iy < 0 || iy >= h) {
@@ -182,8 +196,7 @@ void Conv2d::col2im(const float* cols, std::size_t b, int h, int w, int oh, int 
       for (int kx = 0; kx < kernel_; ++kx) {
         const float* src = cols + ((c * kernel_ + ky) * kernel_ + kx) * ld;
         const int shift = kx - pad_;
-        const int ox0 = std::min(ow, std::max(0, (-shift + stride_ - 1) / stride_));
-        const int ox1 = std::max(ox0, w - 1 - shift < 0 ? 0 : std::min(ow, (w - 1 - shift) / stride_ + 1));
+        const auto [ox0, ox1] = inside_outputs(kx, w, ow);
         for (int oy = 0; oy < oh; ++oy, src += ow) {
           const int iy = oy * stride_ - pad_ + ky;
           if (iy < 0 || iy >= h) continue;
@@ -202,7 +215,8 @@ void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, in
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox) {
       float* row = rows + ((b * oh + oy) * ow + ox) * ckk;
-      const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0), kx1 = std::max(kx0, std::min(kernel_, w - x0));
+      const int x0 = ox * stride_ - pad_;
+      const auto [kx0, kx1] = inside_kernel(ox, w);
       for (int c = 0; c < c_; ++c)
         for (int ky = 0; ky < kernel_; ++ky) {
           float* dst = row + (c * kernel_ + ky) * kernel_;
@@ -224,7 +238,8 @@ void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh,
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox) {
       const float* row = rows + ((b * oh + oy) * ow + ox) * ckk;
-      const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0), kx1 = std::max(kx0, std::min(kernel_, w - x0));
+      const int x0 = ox * stride_ - pad_;
+      const auto [kx0, kx1] = inside_kernel(ox, w);
       for (int c = 0; c < c_; ++c)
         for (int ky = 0; ky < kernel_; ++ky) {
           const int iy = oy * stride_ - pad_ + ky;

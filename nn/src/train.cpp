@@ -249,20 +249,19 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& o, std::o
     log << "resumed from " << ckpt << " after epoch " << start << (start == t.epochs ? " (the run had finished)" : "") << "\n";
   }
 
-  // The observer sees the phases of this run only; it is detached whatever way the run ends.
-  struct Detach {
+  // For this run only, whatever way it ends: the observer sees its phases, and the first layer
+  // skips the gradient of the data (nothing reads it).
+  struct RunSettings {
     Network& net;
-    ~Detach() { net.observe(nullptr); }
-  } detach{net};
-  net.observe(o.observer);
-  // Nothing reads the gradient of the data: its first layer need not compute it.
-  if (!net.layers().empty()) net.layers().front()->need_input_grad(false);
-  struct Restore {
-    Network& net;
-    ~Restore() {
+    RunSettings(Network& n, PhaseObserver* observer) : net(n) {
+      net.observe(observer);
+      if (!net.layers().empty()) net.layers().front()->need_input_grad(false);
+    }
+    ~RunSettings() {
+      net.observe(nullptr);
       if (!net.layers().empty()) net.layers().front()->need_input_grad(true);
     }
-  } restore{net};
+  } settings{net, o.observer};
   std::vector<int> idx(data.train.size());
   Tensor x, dlogits;
   std::vector<int> labels;

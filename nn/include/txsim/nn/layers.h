@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "txsim/activity.h"
@@ -167,6 +168,8 @@ class Conv2d final : public WeightedLayer {
  private:
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
+  std::pair<int, int> inside_outputs(int kx, int w, int ow) const;
+  std::pair<int, int> inside_kernel(int ox, int w) const;
   void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
   void col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
   void im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
