@@ -11,6 +11,9 @@
 #include <string>
 
 #include <cblas.h>
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "txsim/parallel.h"
 #include "txsim/parasitics.h"
@@ -103,16 +106,87 @@ void pulse_trains(const float* p, int n, int bits, uint64_t key, uint32_t* seeds
     }
   }
 }
-// One input's coincidences with every output's train, added to the devices' counters. Restrict
-// pointers spare alias checks; it vectorizes where the CPU has a vector popcount (AVX-512).
-void count_coincidences(uint32_t xi, uint32_t x_neg, const uint32_t* __restrict b, const uint32_t* __restrict neg, int n,
-                        uint16_t* __restrict up, uint16_t* __restrict down) {
+// One input's coincidences with every output's train, added to the devices' counters. Signs are
+// 16-bit masks (0 or 0xFFFF), so the direction is one XOR. Restrict pointers spare alias checks.
+void count_coincidences_scalar(uint32_t xi, uint16_t x_neg, const uint32_t* __restrict b, const uint16_t* __restrict neg,
+                               int n, uint16_t* __restrict up, uint16_t* __restrict down) {
   for (int j = 0; j < n; ++j) {
     const uint16_t c = static_cast<uint16_t>(__builtin_popcount(xi & b[j]));
-    const bool weight_up = (x_neg ^ neg[j]) != 0;  // -sign(x) sign(d) > 0
-    up[j] = static_cast<uint16_t>(up[j] + (weight_up ? c : 0));
-    down[j] = static_cast<uint16_t>(down[j] + (weight_up ? 0 : c));
+    const uint16_t weight_up = static_cast<uint16_t>(x_neg ^ neg[j]);  // -sign(x) sign(d) > 0
+    up[j] = static_cast<uint16_t>(up[j] + (c & weight_up));
+    down[j] = static_cast<uint16_t>(down[j] + (c & ~weight_up));
   }
+}
+
+#if defined(__AVX2__) && !defined(__AVX512VPOPCNTDQ__)
+// Without a vector popcount (AVX2 CPUs), GCC leaves the loop above scalar. Bytes are counted by
+// a 16-entry nibble table (pshufb), byte pairs summed into 16-bit halves, halves into words.
+inline __m256i popcount_bytes(__m256i v) {
+  const __m256i table = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,  //
+                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i low = _mm256_shuffle_epi8(table, _mm256_and_si256(v, nibble));
+  const __m256i high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble));
+  return _mm256_add_epi8(low, high);
+}
+
+void count_coincidences(uint32_t xi, uint16_t x_neg, const uint32_t* __restrict b, const uint16_t* __restrict neg, int n,
+                        uint16_t* __restrict up, uint16_t* __restrict down) {
+  const __m256i x = _mm256_set1_epi32(static_cast<int>(xi));
+  const __m256i x_mask = _mm256_set1_epi16(static_cast<short>(x_neg));
+  const __m256i ones = _mm256_set1_epi8(1);
+  int j = 0;
+  for (; j + 16 <= n; j += 16) {  // 16 outputs: two vectors of trains, one of 16-bit counters
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + j));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + j + 8));
+    const __m256i h0 = _mm256_maddubs_epi16(popcount_bytes(_mm256_and_si256(x, b0)), ones);
+    const __m256i h1 = _mm256_maddubs_epi16(popcount_bytes(_mm256_and_si256(x, b1)), ones);
+    // hadd sums each word's halves, 128-bit lane by lane: (h0 lo, h1 lo | h0 hi, h1 hi), so the
+    // middle quarters swap back into output order.
+    const __m256i c = _mm256_permute4x64_epi64(_mm256_hadd_epi16(h0, h1), 0xD8);
+    const __m256i weight_up = _mm256_xor_si256(x_mask, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(neg + j)));
+    __m256i* u = reinterpret_cast<__m256i*>(up + j);
+    __m256i* dn = reinterpret_cast<__m256i*>(down + j);
+    _mm256_storeu_si256(u, _mm256_add_epi16(_mm256_loadu_si256(u), _mm256_and_si256(c, weight_up)));
+    _mm256_storeu_si256(dn, _mm256_add_epi16(_mm256_loadu_si256(dn), _mm256_andnot_si256(weight_up, c)));
+  }
+  count_coincidences_scalar(xi, x_neg, b + j, neg + j, n - j, up + j, down + j);
+}
+#else
+// With AVX-512 VPOPCNTDQ (or no AVX2 at all) the compiler's own loop is the one to run.
+void count_coincidences(uint32_t xi, uint16_t x_neg, const uint32_t* __restrict b, const uint16_t* __restrict neg, int n,
+                        uint16_t* __restrict up, uint16_t* __restrict down) {
+  count_coincidences_scalar(xi, x_neg, b, neg, n, up, down);
+}
+#endif
+
+// The constants of one flush of linear devices' counts.
+struct LinearPulses {
+  double unit, up_factor, down_factor, noise_unit, g_min, g_max;
+};
+// Applies n devices' counts at once (pulses commute on linear devices): n_up (1 + a) - n_down (1 - a)
+// steps on G+, the mirror on G-, and the write noise of all n_up + n_down pulses as one draw per
+// device (z: both planes' normals interleaved). Clears the counters; returns the pulses applied.
+// Restrict pointers and no branches: vectorizes.
+template <bool kNoise>
+uint64_t apply_linear_pulses(const LinearPulses& c, std::size_t n, uint16_t* __restrict n_up, uint16_t* __restrict n_down,
+                             const float* __restrict step_scale, const float* __restrict z, const uint8_t* __restrict stuck_p,
+                             const uint8_t* __restrict stuck_n, double* __restrict gp, double* __restrict gn) {
+  const double unit = c.unit, up_factor = c.up_factor, down_factor = c.down_factor, noise_unit = c.noise_unit;
+  const double g_min = c.g_min, g_max = c.g_max;
+  uint64_t pulses = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const double up = n_up[k], down = n_down[k];
+    pulses += static_cast<uint32_t>(n_up[k]) + n_down[k];
+    const double noise = kNoise ? noise_unit * std::sqrt(up + down) : 0.0;
+    const double zp = kNoise ? z[2 * k] : 0.0, zn = kNoise ? z[2 * k + 1] : 0.0;
+    const double vp = gp[k] + unit * step_scale[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
+    const double vn = gn[k] + unit * step_scale[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
+    gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
+    gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
+    n_up[k] = n_down[k] = 0;
+  }
+  return pulses;
 }
 
 }  // namespace
@@ -143,10 +217,9 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   // the result does not depend on the number of threads.
   const int group_rows = std::min(rows, 256);  // uint16 counters: at most 32 pulses per row
   const std::size_t group_in = static_cast<std::size_t>(group_rows) * in_, group_out = static_cast<std::size_t>(group_rows) * out_;
-  std::vector<uint32_t> bx(group_in), bd(group_out), d_negative(group_out);
-  std::vector<uint8_t> x_negative(group_in);
+  std::vector<uint32_t> bx(group_in), bd(group_out);
+  std::vector<uint16_t> x_negative(group_in), d_negative(group_out);  // signs as masks: 0 or 0xFFFF
   std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
-  std::vector<float> z;
   constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
   const int blocks = (in_ + kBlock - 1) / kBlock;
   uint64_t events = 0;
@@ -174,11 +247,11 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         const double gain = std::sqrt(lr / (dw_min * bit_length) * mx * md);
         for (int i = 0; i < in_; ++i) {
           px[i] = static_cast<float>(gain * std::fabs(xr[i]) / mx);
-          x_negative[static_cast<std::size_t>(g) * in_ + i] = xr[i] < 0;
+          x_negative[static_cast<std::size_t>(g) * in_ + i] = xr[i] < 0 ? 0xFFFF : 0;
         }
         for (int j = 0; j < out_; ++j) {
           pd[j] = static_cast<float>(gain * std::fabs(dr[j]) / md);
-          d_negative[static_cast<std::size_t>(g) * out_ + j] = dr[j] < 0;
+          d_negative[static_cast<std::size_t>(g) * out_ + j] = dr[j] < 0 ? 0xFFFF : 0;
         }
         const uint64_t row_key = derive_key(key, static_cast<uint64_t>(r));
         pulse_trains(px.data(), in_, bit_length, derive_key(row_key, 1), seeds.data(), thresholds.data(), bxr);
@@ -192,12 +265,12 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         const int i_end = std::min(in_, (block + 1) * kBlock);
         for (int g = 0; g < group; ++g) {
           const uint32_t* b = bd.data() + static_cast<std::size_t>(g) * out_;
-          const uint32_t* neg = d_negative.data() + static_cast<std::size_t>(g) * out_;
+          const uint16_t* neg = d_negative.data() + static_cast<std::size_t>(g) * out_;
           const uint64_t row_key = derive_key(key, static_cast<uint64_t>(first + g));
           for (int i = block * kBlock; i < i_end; ++i) {
             const uint32_t xi = bx[static_cast<std::size_t>(g) * in_ + i];
             if (!xi) continue;
-            const uint32_t x_neg = x_negative[static_cast<std::size_t>(g) * in_ + i];
+            const uint16_t x_neg = x_negative[static_cast<std::size_t>(g) * in_ + i];
             const std::size_t base = static_cast<std::size_t>(i) * out_;
             if (batched) {  // branch-free over the outputs: vectorizes (popcount, masks)
               count_coincidences(xi, x_neg, b, neg, out_, n_up.data() + base, n_down.data() + base);
@@ -227,31 +300,25 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     // device's counts are applied at once: n_up (1 + a) - n_down (1 - a) steps, and the write
     // noise of all n_up + n_down pulses as one draw.
     const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
-    if (u.write_noise > 0) z.resize(2 * count);
-    const double unit = step * span, up_factor = 1 + u.asymmetry, down_factor = 1 - u.asymmetry;
-    const double noise_unit = u.write_noise * unit, g_max = g_min + span;
+    const LinearPulses lp{step * span, 1 + u.asymmetry, 1 - u.asymmetry, u.write_noise * step * span, g_min, g_min + span};
     const std::size_t chunk = 4096;
-    const std::ptrdiff_t chunks = static_cast<std::ptrdiff_t>((count + chunk - 1) / chunk);
+    const std::size_t chunks = (count + chunk - 1) / chunk;
     std::atomic<uint64_t> pulses{0};
-    parallel_for(static_cast<std::size_t>(chunks), 1, [&](std::size_t c0, std::size_t c1) {
-    uint64_t chunk_pulses = 0;
-    for (std::size_t c = c0; c < c1; ++c) {
-      const std::size_t k0 = static_cast<std::size_t>(c) * chunk, k1 = std::min(count, k0 + chunk);
-      if (u.write_noise > 0) fill_normal(flush_key, 2 * k0, 2 * (k1 - k0), z.data() + 2 * k0);
-      // Branch-free over devices (both planes' step factors interleaved): vectorizes.
-      for (std::size_t k = k0; k < k1; ++k) {
-        const double up = n_up[k], down = n_down[k];
-        chunk_pulses += n_up[k] + n_down[k];
-        const double noise = u.write_noise > 0 ? noise_unit * std::sqrt(up + down) : 0.0;
-        const double zp = u.write_noise > 0 ? z[2 * k] : 0.0, zn = u.write_noise > 0 ? z[2 * k + 1] : 0.0;
-        const double vp = gp[k] + unit * s_.step_scale[2 * k] * (up * up_factor - down * down_factor) + noise * zp;
-        const double vn = gn[k] + unit * s_.step_scale[2 * k + 1] * (down * up_factor - up * down_factor) + noise * zn;
-        gp[k] = stuck_p[k] ? gp[k] : std::clamp(vp, g_min, g_max);
-        gn[k] = stuck_n[k] ? gn[k] : std::clamp(vn, g_min, g_max);
-        n_up[k] = n_down[k] = 0;
+    parallel_for(chunks, 1, [&](std::size_t c0, std::size_t c1) {
+      std::vector<float> z(u.write_noise > 0 ? 2 * chunk : 0);
+      uint64_t chunk_pulses = 0;
+      for (std::size_t c = c0; c < c1; ++c) {
+        const std::size_t k0 = c * chunk, n = std::min(count, k0 + chunk) - k0;
+        if (u.write_noise > 0) {
+          fill_normal(flush_key, 2 * k0, 2 * n, z.data());
+          chunk_pulses += apply_linear_pulses<true>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
+                                                    z.data(), stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
+        } else {
+          chunk_pulses += apply_linear_pulses<false>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
+                                                     nullptr, stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
+        }
       }
-    }
-    pulses += chunk_pulses;
+      pulses += chunk_pulses;
     });
     events += pulses.load();
   }
