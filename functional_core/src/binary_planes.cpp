@@ -30,66 +30,61 @@ void split_binary_planes(const float* digits, int rows, int lines, int dac_bits,
 
 namespace {
 
-// 16 floats, loaded and stored unaligned: GCC/Clang lower it to one AVX-512 register, or two or
-// four narrower ones on other machines.
-typedef float f16v __attribute__((vector_size(64), aligned(4)));
-static_assert(kLookupWidth == 32, "the kernel below holds one table row in two 16-float vectors");
+// Columns per table: one vector register's floats. A tile's tables for one such strip (16
+// chunks of 256 entries: 128 KB with AVX2, 256 KB with AVX-512) then stay in L2 while every row
+// looks them up; tables as wide as the whole 32-column block (512 KB) spilled to L3 on CPUs with
+// a 512 KB L2, and the lookups waited on it.
+#if defined(__AVX512F__)
+constexpr int kStrip = 16;
+#else
+constexpr int kStrip = 8;
+#endif
+static_assert(kLookupWidth % kStrip == 0, "a lookup block is a whole number of strips");
+typedef float strip_v __attribute__((vector_size(kStrip * sizeof(float)), aligned(4)));
 
-inline f16v load(const float* p) { return *reinterpret_cast<const f16v*>(p); }
-inline void store(float* p, f16v v) { *reinterpret_cast<f16v*>(p) = v; }
+inline strip_v load(const float* p) { return *reinterpret_cast<const strip_v*>(p); }
+inline void store(float* p, strip_v v) { *reinterpret_cast<strip_v*>(p) = v; }
 
 }  // namespace
 
 void binary_plane_products(const BinaryPlanes& planes, const float* e, int lines, std::size_t ld, int width,
                            float* c, std::vector<float>& table) {
-  constexpr int W = kLookupWidth;
+  constexpr int W = kStrip;
   constexpr int entries = 1 << kLookupBits;
   const int chunks = planes.chunks;
-  table.resize(static_cast<std::size_t>(chunks) * entries * W);
-  // Table ch: entry v = sum of the rows of e whose bit is set in v (lines past the tile count 0).
-  for (int ch = 0; ch < chunks; ++ch) {
-    float* t = table.data() + static_cast<std::size_t>(ch) * entries * W;
-    float rows[kLookupBits][W] = {};
-    for (int bit = 0; bit < kLookupBits && ch * kLookupBits + bit < lines; ++bit)
-      std::copy_n(e + static_cast<std::size_t>(ch * kLookupBits + bit) * ld, width, rows[bit]);
-    std::fill(t, t + W, 0.0f);
-    for (int v = 1; v < entries; ++v) {
-      const float* prev = t + static_cast<std::size_t>(v & (v - 1)) * W;
-      const float* row = rows[__builtin_ctz(v)];
-      float* cur = t + static_cast<std::size_t>(v) * W;
-      store(cur, load(prev) + load(row));
-      store(cur + 16, load(prev + 16) + load(row + 16));
-    }
-  }
-  // Each row sums one table entry per chunk; even and odd chunks in separate accumulators so
-  // that the adds do not wait on each other.
   const int subplanes = planes.subplanes;
-  for (int r = 0; r < planes.rows; ++r) {
-    const uint8_t* idx = planes.index.data() + static_cast<std::size_t>(r) * subplanes * chunks;
-    f16v out0 = {}, out1 = {};
-    for (int sp = 0; sp < subplanes; ++sp) {
-      const uint8_t* id = idx + sp * chunks;
-      f16v a0 = {}, a1 = {}, b0 = {}, b1 = {};
-      int ch = 0;
-      for (; ch + 1 < chunks; ch += 2) {
-        const float* ta = table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W;
-        const float* tb = table.data() + (static_cast<std::size_t>(ch + 1) * entries + id[ch + 1]) * W;
-        a0 += load(ta);
-        a1 += load(ta + 16);
-        b0 += load(tb);
-        b1 += load(tb + 16);
-      }
-      if (ch < chunks) {
-        const float* ta = table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W;
-        a0 += load(ta);
-        a1 += load(ta + 16);
-      }
-      const float coef = planes.coefficient[sp];
-      out0 += coef * (a0 + b0);
-      out1 += coef * (a1 + b1);
+  table.resize(static_cast<std::size_t>(chunks) * entries * W);
+  for (int col0 = 0; col0 < width; col0 += W) {
+    const int strip_width = std::min(W, width - col0);
+    // Table ch: entry v = sum of the rows of e whose bit is set in v (lines past the tile and
+    // columns past the block count 0).
+    for (int ch = 0; ch < chunks; ++ch) {
+      float* t = table.data() + static_cast<std::size_t>(ch) * entries * W;
+      float rows[kLookupBits][W] = {};
+      for (int bit = 0; bit < kLookupBits && ch * kLookupBits + bit < lines; ++bit)
+        std::copy_n(e + static_cast<std::size_t>(ch * kLookupBits + bit) * ld + col0, strip_width, rows[bit]);
+      std::fill(t, t + W, 0.0f);
+      for (int v = 1; v < entries; ++v)
+        store(t + static_cast<std::size_t>(v) * W, load(t + static_cast<std::size_t>(v & (v - 1)) * W) + load(rows[__builtin_ctz(v)]));
     }
-    store(c + static_cast<std::size_t>(r) * W, out0);
-    store(c + static_cast<std::size_t>(r) * W + 16, out1);
+    // Each row sums one table entry per chunk; even and odd chunks in separate accumulators so
+    // that the adds do not wait on each other.
+    for (int r = 0; r < planes.rows; ++r) {
+      const uint8_t* idx = planes.index.data() + static_cast<std::size_t>(r) * subplanes * chunks;
+      strip_v out = {};
+      for (int sp = 0; sp < subplanes; ++sp) {
+        const uint8_t* id = idx + sp * chunks;
+        strip_v a = {}, b = {};
+        int ch = 0;
+        for (; ch + 1 < chunks; ch += 2) {
+          a += load(table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W);
+          b += load(table.data() + (static_cast<std::size_t>(ch + 1) * entries + id[ch + 1]) * W);
+        }
+        if (ch < chunks) a += load(table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W);
+        out += planes.coefficient[sp] * (a + b);
+      }
+      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0, out);
+    }
   }
 }
 

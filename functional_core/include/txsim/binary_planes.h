@@ -11,7 +11,7 @@
 namespace txsim {
 
 constexpr int kLookupBits = 8;    // crossbar lines per table
-constexpr int kLookupWidth = 32;  // columns per table block (two 512-bit vectors)
+constexpr int kLookupWidth = 32;  // columns per lookup block (looked up in strips of one vector register)
 
 struct BinaryPlanes {
   int rows = 0;       // stacked (plane, sample) rows
