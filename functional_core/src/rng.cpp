@@ -138,8 +138,8 @@ inline __m512i hash32_v(__m512i x) {
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), sign));
 }
 #elif defined(__AVX2__) && defined(__FMA__)
-// AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time, the leading-zero
-// count by a binary search and the coefficients by gathers; the same bits as the scalar path.
+// AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time; the same bits as
+// the scalar path.
 inline __m256i hash32_v8(__m256i x) {
   x = _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
   x = _mm256_mullo_epi32(x, _mm256_set1_epi32(0x7FEB352D));
@@ -148,28 +148,40 @@ inline __m256i hash32_v8(__m256i x) {
   return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
+// x = 2m - 3 from v shifted so that its leading one is bit 31: m has the 23 bits below it.
+inline __m256 mantissa_x(__m256i normalized) {
+  const __m256i mant = _mm256_and_si256(_mm256_srli_epi32(normalized, 8), _mm256_set1_epi32(0x7FFFFF));
+  const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(mant, _mm256_set1_epi32(0x3F800000)));
+  return _mm256_fmsub_ps(_mm256_set1_ps(2.0f), m, _mm256_set1_ps(3.0f));
+}
+
 void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
   const uint32_t seed = static_cast<uint32_t>(block_seed(key, block));
   for (uint32_t k0 = 0; k0 < kBlock; k0 += 8) {
     const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kLaneStep)));
     const __m256i h = hash32_v8(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(seed + k0 * kLaneStep)), lanes));
     __m256i v = _mm256_or_si256(_mm256_slli_epi32(h, 1), _mm256_set1_epi32(1));
-    __m256i b = _mm256_setzero_si256();
-    for (int shift : {16, 8, 4, 2, 1}) {  // v is never 0: shift left while the top bits are 0
-      const __m256i zero_top = _mm256_cmpeq_epi32(_mm256_srli_epi32(v, 32 - shift), _mm256_setzero_si256());
-      b = _mm256_add_epi32(b, _mm256_and_si256(zero_top, _mm256_set1_epi32(shift)));
-      v = _mm256_blendv_epi8(v, _mm256_slli_epi32(v, shift), zero_top);
-    }
-    const __m256i mant = _mm256_and_si256(_mm256_srli_epi32(v, 8), _mm256_set1_epi32(0x7FFFFF));
-    const __m256 m = _mm256_castsi256_ps(_mm256_or_si256(mant, _mm256_set1_epi32(0x3F800000)));
-    const __m256 x = _mm256_fmsub_ps(_mm256_set1_ps(2.0f), m, _mm256_set1_ps(3.0f));
+    // The leading-zero count from the exponent of v >> 8 as a float (exact: under 2^24):
+    // b = 31 - 8 - floor(log2(v >> 8)), right for every lane whose top 24 bits are not all 0.
+    const __m256i top = _mm256_srli_epi32(v, 8);
+    __m256i b = _mm256_sub_epi32(_mm256_set1_epi32(127 + 23),
+                                 _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(top)), 23));
     __m256 z;
-    // Binades 0..7 hold all but 1/32 of the lanes: one in-register permute per coefficient
-    // when every lane is there, gathers otherwise.
+    // Binades 0..7 hold all but 1/256 of the lanes (1/32 of the vectors): one in-register permute
+    // per coefficient when every lane is there; otherwise the count by a binary search and gathers.
     if (_mm256_testz_si256(b, _mm256_set1_epi32(~7))) {
+      v = _mm256_sllv_epi32(v, b);
+      const __m256 x = mantissa_x(v);
       z = _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[kDegree]), b);
       for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[k]), b));
     } else {
+      b = _mm256_setzero_si256();
+      for (int shift : {16, 8, 4, 2, 1}) {  // v is never 0: shift left while the top bits are 0
+        const __m256i zero_top = _mm256_cmpeq_epi32(_mm256_srli_epi32(v, 32 - shift), _mm256_setzero_si256());
+        b = _mm256_add_epi32(b, _mm256_and_si256(zero_top, _mm256_set1_epi32(shift)));
+        v = _mm256_blendv_epi8(v, _mm256_slli_epi32(v, shift), zero_top);
+      }
+      const __m256 x = mantissa_x(v);
       z = _mm256_i32gather_ps(t.c[kDegree], b, 4);
       for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_i32gather_ps(t.c[k], b, 4));
     }
