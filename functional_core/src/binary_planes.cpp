@@ -45,6 +45,47 @@ typedef float strip_v __attribute__((vector_size(kStrip * sizeof(float)), aligne
 inline strip_v load(const float* p) { return *reinterpret_cast<const strip_v*>(p); }
 inline void store(float* p, strip_v v) { *reinterpret_cast<strip_v*>(p) = v; }
 
+// Table of one chunk: entry v = the sum of the rows whose bit is set in v, added from the highest
+// set bit down (entry v = entry (v without its lowest bit) + that bit's row). Eight entries at a
+// time: entry 8u comes from the table, the seven above it from registers, in the same order.
+void build_table(const strip_v* rows, float* t) {
+  constexpr int entries = 1 << kLookupBits;
+  static_assert(kLookupBits >= 3, "eight entries per step");
+  const strip_v r0 = rows[0], r1 = rows[1], r2 = rows[2];
+  for (int v = 0; v < entries; v += 8) {
+    const strip_v e0 = v ? load(t + static_cast<std::size_t>(v & (v - 1)) * kStrip) + rows[__builtin_ctz(v)] : strip_v{};
+    const strip_v e4 = e0 + r2, e2 = e0 + r1, e6 = e4 + r1;
+    float* out = t + static_cast<std::size_t>(v) * kStrip;
+    store(out, e0);
+    store(out + 1 * kStrip, e0 + r0);
+    store(out + 2 * kStrip, e2);
+    store(out + 3 * kStrip, e2 + r0);
+    store(out + 4 * kStrip, e4);
+    store(out + 5 * kStrip, e4 + r0);
+    store(out + 6 * kStrip, e6);
+    store(out + 7 * kStrip, e6 + r0);
+  }
+}
+
+// One row's sum over the sub-planes, one table entry per chunk; even and odd chunks in separate
+// accumulators so that the adds do not wait on each other.
+inline strip_v row_sum(const uint8_t* idx, int subplanes, int chunks, const float* coefficient, const float* table) {
+  constexpr int entries = 1 << kLookupBits;
+  strip_v out = {};
+  for (int sp = 0; sp < subplanes; ++sp) {
+    const uint8_t* id = idx + sp * chunks;
+    strip_v a = {}, b = {};
+    int ch = 0;
+    for (; ch + 1 < chunks; ch += 2) {
+      a += load(table + (static_cast<std::size_t>(ch) * entries + id[ch]) * kStrip);
+      b += load(table + (static_cast<std::size_t>(ch + 1) * entries + id[ch + 1]) * kStrip);
+    }
+    if (ch < chunks) a += load(table + (static_cast<std::size_t>(ch) * entries + id[ch]) * kStrip);
+    out += coefficient[sp] * (a + b);
+  }
+  return out;
+}
+
 }  // namespace
 
 void binary_plane_products(const BinaryPlanes& planes, const float* e, int lines, std::size_t ld, int width,
@@ -53,38 +94,40 @@ void binary_plane_products(const BinaryPlanes& planes, const float* e, int lines
   constexpr int entries = 1 << kLookupBits;
   const int chunks = planes.chunks;
   const int subplanes = planes.subplanes;
+  const std::size_t per_row = static_cast<std::size_t>(subplanes) * chunks;
   table.resize(static_cast<std::size_t>(chunks) * entries * W);
   for (int col0 = 0; col0 < width; col0 += W) {
     const int strip_width = std::min(W, width - col0);
-    // Table ch: entry v = sum of the rows of e whose bit is set in v (lines past the tile and
-    // columns past the block count 0).
     for (int ch = 0; ch < chunks; ++ch) {
-      float* t = table.data() + static_cast<std::size_t>(ch) * entries * W;
-      float rows[kLookupBits][W] = {};
-      for (int bit = 0; bit < kLookupBits && ch * kLookupBits + bit < lines; ++bit)
-        std::copy_n(e + static_cast<std::size_t>(ch * kLookupBits + bit) * ld + col0, strip_width, rows[bit]);
-      std::fill(t, t + W, 0.0f);
-      for (int v = 1; v < entries; ++v)
-        store(t + static_cast<std::size_t>(v) * W, load(t + static_cast<std::size_t>(v & (v - 1)) * W) + load(rows[__builtin_ctz(v)]));
-    }
-    // Each row sums one table entry per chunk; even and odd chunks in separate accumulators so
-    // that the adds do not wait on each other.
-    for (int r = 0; r < planes.rows; ++r) {
-      const uint8_t* idx = planes.index.data() + static_cast<std::size_t>(r) * subplanes * chunks;
-      strip_v out = {};
-      for (int sp = 0; sp < subplanes; ++sp) {
-        const uint8_t* id = idx + sp * chunks;
-        strip_v a = {}, b = {};
-        int ch = 0;
-        for (; ch + 1 < chunks; ch += 2) {
-          a += load(table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W);
-          b += load(table.data() + (static_cast<std::size_t>(ch + 1) * entries + id[ch + 1]) * W);
+      // The chunk's rows of e, straight from e when whole; lines past the tile and columns past
+      // the block count 0.
+      strip_v rows[kLookupBits];
+      for (int bit = 0; bit < kLookupBits; ++bit) {
+        const int line = ch * kLookupBits + bit;
+        const float* src = e + static_cast<std::size_t>(line) * ld + col0;
+        if (line < lines && strip_width == W) {
+          rows[bit] = load(src);
+        } else {
+          float padded[W] = {};
+          if (line < lines) std::copy_n(src, strip_width, padded);
+          rows[bit] = load(padded);
         }
-        if (ch < chunks) a += load(table.data() + (static_cast<std::size_t>(ch) * entries + id[ch]) * W);
-        out += planes.coefficient[sp] * (a + b);
       }
-      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0, out);
+      build_table(rows, table.data() + static_cast<std::size_t>(ch) * entries * W);
     }
+    // Two rows at a time: four independent chains of adds in flight.
+    int r = 0;
+    for (; r + 1 < planes.rows; r += 2) {
+      const uint8_t* idx = planes.index.data() + static_cast<std::size_t>(r) * per_row;
+      const strip_v y0 = row_sum(idx, subplanes, chunks, planes.coefficient.data(), table.data());
+      const strip_v y1 = row_sum(idx + per_row, subplanes, chunks, planes.coefficient.data(), table.data());
+      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0, y0);
+      store(c + static_cast<std::size_t>(r + 1) * kLookupWidth + col0, y1);
+    }
+    if (r < planes.rows)
+      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0,
+            row_sum(planes.index.data() + static_cast<std::size_t>(r) * per_row, subplanes, chunks, planes.coefficient.data(),
+                    table.data()));
   }
 }
 
