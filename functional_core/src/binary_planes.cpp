@@ -35,7 +35,7 @@ namespace {
 // looks them up; tables as wide as the whole 32-column block (512 KB) spilled to L3 on CPUs with
 // a 512 KB L2, and the lookups waited on it.
 #if defined(__AVX512F__)
-constexpr int kStrip = 16;
+constexpr int kStrip = 8;
 #else
 constexpr int kStrip = 8;
 #endif
@@ -67,23 +67,30 @@ void build_table(const strip_v* rows, float* t) {
   }
 }
 
-// One row's sum over the sub-planes, one table entry per chunk; even and odd chunks in separate
-// accumulators so that the adds do not wait on each other.
-inline strip_v row_sum(const uint8_t* idx, int subplanes, int chunks, const float* coefficient, const float* table) {
+// The sums of kRows consecutive rows over the sub-planes, one table entry per chunk. Per row,
+// even and odd chunks add into separate accumulators; the rows' chains are independent, so
+// 2 kRows table reads are in flight while each waits on L2.
+template <int kRows>
+inline void row_sums(const uint8_t* idx, std::size_t per_row, int subplanes, int chunks, const float* coefficient,
+                     const float* table, float* c) {
   constexpr int entries = 1 << kLookupBits;
-  strip_v out = {};
+  auto entry = [&](int row, int sp, int ch) {
+    return load(table + (static_cast<std::size_t>(ch) * entries + idx[row * per_row + sp * chunks + ch]) * kStrip);
+  };
+  strip_v out[kRows] = {};
   for (int sp = 0; sp < subplanes; ++sp) {
-    const uint8_t* id = idx + sp * chunks;
-    strip_v a = {}, b = {};
+    strip_v a[kRows] = {}, b[kRows] = {};
     int ch = 0;
-    for (; ch + 1 < chunks; ch += 2) {
-      a += load(table + (static_cast<std::size_t>(ch) * entries + id[ch]) * kStrip);
-      b += load(table + (static_cast<std::size_t>(ch + 1) * entries + id[ch + 1]) * kStrip);
-    }
-    if (ch < chunks) a += load(table + (static_cast<std::size_t>(ch) * entries + id[ch]) * kStrip);
-    out += coefficient[sp] * (a + b);
+    for (; ch + 1 < chunks; ch += 2)
+      for (int i = 0; i < kRows; ++i) {
+        a[i] += entry(i, sp, ch);
+        b[i] += entry(i, sp, ch + 1);
+      }
+    if (ch < chunks)
+      for (int i = 0; i < kRows; ++i) a[i] += entry(i, sp, ch);
+    for (int i = 0; i < kRows; ++i) out[i] += coefficient[sp] * (a[i] + b[i]);
   }
-  return out;
+  for (int i = 0; i < kRows; ++i) store(c + static_cast<std::size_t>(i) * kLookupWidth, out[i]);
 }
 
 }  // namespace
@@ -115,19 +122,16 @@ void binary_plane_products(const BinaryPlanes& planes, const float* e, int lines
       }
       build_table(rows, table.data() + static_cast<std::size_t>(ch) * entries * W);
     }
-    // Two rows at a time: four independent chains of adds in flight.
+    // Four rows at a time, then the rest one by one.
+    const uint8_t* index = planes.index.data();
+    const float* coefficient = planes.coefficient.data();
     int r = 0;
-    for (; r + 1 < planes.rows; r += 2) {
-      const uint8_t* idx = planes.index.data() + static_cast<std::size_t>(r) * per_row;
-      const strip_v y0 = row_sum(idx, subplanes, chunks, planes.coefficient.data(), table.data());
-      const strip_v y1 = row_sum(idx + per_row, subplanes, chunks, planes.coefficient.data(), table.data());
-      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0, y0);
-      store(c + static_cast<std::size_t>(r + 1) * kLookupWidth + col0, y1);
-    }
-    if (r < planes.rows)
-      store(c + static_cast<std::size_t>(r) * kLookupWidth + col0,
-            row_sum(planes.index.data() + static_cast<std::size_t>(r) * per_row, subplanes, chunks, planes.coefficient.data(),
-                    table.data()));
+    for (; r + 4 <= planes.rows; r += 4)
+      row_sums<4>(index + r * per_row, per_row, subplanes, chunks, coefficient, table.data(),
+                  c + static_cast<std::size_t>(r) * kLookupWidth + col0);
+    for (; r < planes.rows; ++r)
+      row_sums<1>(index + r * per_row, per_row, subplanes, chunks, coefficient, table.data(),
+                  c + static_cast<std::size_t>(r) * kLookupWidth + col0);
   }
 }
 

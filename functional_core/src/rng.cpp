@@ -5,8 +5,9 @@
 // on erfc) by Chebyshev interpolation; the error is below 5e-6 everywhere (tested), a CDF error
 // below 2e-6, which no sample a simulation draws can resolve. With AVX-512 the binade's
 // coefficients come from registers (vpermi2ps), 16 normals per step, no gathers and no branches;
-// the scalar path computes the same operations, bit for bit. The cost is the number of vector
-// operations (about one cycle each on Zen 4): degree 6 (errors 8e-7) was 10% slower.
+// with AVX2, 8 per step, from one permute when all eight lie in the first 8 binades (gathers
+// otherwise); the scalar path computes the same operations, bit for bit. The cost is the number
+// of vector operations (about one cycle each on Zen 4): degree 6 (errors 8e-7) was 10% slower.
 #include "txsim/rng.h"
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #define TXSIM_RNG_AVX512 1
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#define TXSIM_RNG_AVX2 1
 #endif
 
 namespace txsim {
@@ -137,7 +139,7 @@ inline __m512i hash32_v(__m512i x) {
   const __m512i sign = _mm512_and_si512(h, _mm512_set1_epi32(static_cast<int>(0x80000000u)));
   return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), sign));
 }
-#elif defined(__AVX2__) && defined(__FMA__)
+#elif defined(TXSIM_RNG_AVX2)
 // AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time; the same bits as
 // the scalar path.
 inline __m256i hash32_v8(__m256i x) {
@@ -155,39 +157,76 @@ inline __m256 mantissa_x(__m256i normalized) {
   return _mm256_fmsub_ps(_mm256_set1_ps(2.0f), m, _mm256_set1_ps(3.0f));
 }
 
+// The hash bits of lanes k0..k0+7 of a block.
+inline __m256i lane_hashes(uint32_t seed, uint32_t k0) {
+  const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kLaneStep)));
+  return hash32_v8(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(seed + k0 * kLaneStep)), lanes));
+}
+
+inline __m256 with_sign(__m256 z, __m256i h) {
+  const __m256i sign = _mm256_and_si256(h, _mm256_set1_epi32(static_cast<int>(0x80000000u)));
+  return _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(z), sign));
+}
+
+// Any binade: the leading-zero count by a binary search, the coefficients by gathers.
+inline __m256 normal8_any(__m256i h, const QuantileTables& t) {
+  __m256i v = _mm256_or_si256(_mm256_slli_epi32(h, 1), _mm256_set1_epi32(1));
+  __m256i b = _mm256_setzero_si256();
+  for (int shift : {16, 8, 4, 2, 1}) {  // v is never 0: shift left while the top bits are 0
+    const __m256i zero_top = _mm256_cmpeq_epi32(_mm256_srli_epi32(v, 32 - shift), _mm256_setzero_si256());
+    b = _mm256_add_epi32(b, _mm256_and_si256(zero_top, _mm256_set1_epi32(shift)));
+    v = _mm256_blendv_epi8(v, _mm256_slli_epi32(v, shift), zero_top);
+  }
+  const __m256 x = mantissa_x(v);
+  __m256 z = _mm256_i32gather_ps(t.c[kDegree], b, 4);
+  for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_i32gather_ps(t.c[k], b, 4));
+  return with_sign(z, h);
+}
+
+// N vectors of eight normals (vector i: lanes k0[i].. of the block seeded seed[i]), computed side
+// by side so that their chains of FMAs overlap. The leading-zero count comes from the exponent
+// of v >> 8 as a float (exact: under 2^24), b = 31 - 8 - floor(log2(v >> 8)), right for every
+// lane whose top 24 bits are not all 0. Binades 0..7 hold all but 1/256 of the lanes: when every
+// lane of the N vectors is there, one in-register permute per coefficient; otherwise each vector
+// takes the general path.
+template <int N>
+[[gnu::always_inline]] inline void normals8(const uint32_t* seed, const uint32_t* k0, const QuantileTables& t, float* out) {
+  __m256i h[N], v[N], b[N], deep = _mm256_setzero_si256();
+  for (int i = 0; i < N; ++i) {
+    h[i] = lane_hashes(seed[i], k0[i]);
+    v[i] = _mm256_or_si256(_mm256_slli_epi32(h[i], 1), _mm256_set1_epi32(1));
+    const __m256i top = _mm256_srli_epi32(v[i], 8);
+    b[i] = _mm256_sub_epi32(_mm256_set1_epi32(127 + 23), _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(top)), 23));
+    deep = _mm256_or_si256(deep, b[i]);
+  }
+  if (!_mm256_testz_si256(deep, _mm256_set1_epi32(~7))) {
+    for (int i = 0; i < N; ++i) _mm256_storeu_ps(out + 8 * i, normal8_any(h[i], t));
+    return;
+  }
+  __m256 x[N], z[N];
+  const __m256 top_coefficients = _mm256_load_ps(t.c[kDegree]);
+  for (int i = 0; i < N; ++i) {
+    x[i] = mantissa_x(_mm256_sllv_epi32(v[i], b[i]));
+    z[i] = _mm256_permutevar8x32_ps(top_coefficients, b[i]);
+  }
+  for (int k = kDegree - 1; k >= 0; --k) {
+    const __m256 coefficients = _mm256_load_ps(t.c[k]);
+    for (int i = 0; i < N; ++i) z[i] = _mm256_fmadd_ps(z[i], x[i], _mm256_permutevar8x32_ps(coefficients, b[i]));
+  }
+  for (int i = 0; i < N; ++i) _mm256_storeu_ps(out + 8 * i, with_sign(z[i], h[i]));
+}
+
 void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
   const uint32_t seed = static_cast<uint32_t>(block_seed(key, block));
-  for (uint32_t k0 = 0; k0 < kBlock; k0 += 8) {
-    const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kLaneStep)));
-    const __m256i h = hash32_v8(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(seed + k0 * kLaneStep)), lanes));
-    __m256i v = _mm256_or_si256(_mm256_slli_epi32(h, 1), _mm256_set1_epi32(1));
-    // The leading-zero count from the exponent of v >> 8 as a float (exact: under 2^24):
-    // b = 31 - 8 - floor(log2(v >> 8)), right for every lane whose top 24 bits are not all 0.
-    const __m256i top = _mm256_srli_epi32(v, 8);
-    __m256i b = _mm256_sub_epi32(_mm256_set1_epi32(127 + 23),
-                                 _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(top)), 23));
-    __m256 z;
-    // Binades 0..7 hold all but 1/256 of the lanes (1/32 of the vectors): one in-register permute
-    // per coefficient when every lane is there; otherwise the count by a binary search and gathers.
-    if (_mm256_testz_si256(b, _mm256_set1_epi32(~7))) {
-      v = _mm256_sllv_epi32(v, b);
-      const __m256 x = mantissa_x(v);
-      z = _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[kDegree]), b);
-      for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_permutevar8x32_ps(_mm256_load_ps(t.c[k]), b));
-    } else {
-      b = _mm256_setzero_si256();
-      for (int shift : {16, 8, 4, 2, 1}) {  // v is never 0: shift left while the top bits are 0
-        const __m256i zero_top = _mm256_cmpeq_epi32(_mm256_srli_epi32(v, 32 - shift), _mm256_setzero_si256());
-        b = _mm256_add_epi32(b, _mm256_and_si256(zero_top, _mm256_set1_epi32(shift)));
-        v = _mm256_blendv_epi8(v, _mm256_slli_epi32(v, shift), zero_top);
-      }
-      const __m256 x = mantissa_x(v);
-      z = _mm256_i32gather_ps(t.c[kDegree], b, 4);
-      for (int k = kDegree - 1; k >= 0; --k) z = _mm256_fmadd_ps(z, x, _mm256_i32gather_ps(t.c[k], b, 4));
-    }
-    const __m256i sign = _mm256_and_si256(h, _mm256_set1_epi32(static_cast<int>(0x80000000u)));
-    _mm256_storeu_ps(out + k0, _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(z), sign)));
-  }
+  const uint32_t seeds[2] = {seed, seed}, k0[2] = {0, 8};
+  normals8<2>(seeds, k0, t, out);
+}
+
+// Two whole blocks: four vectors side by side.
+void normal_block_pair(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
+  const uint32_t s0 = static_cast<uint32_t>(block_seed(key, block)), s1 = static_cast<uint32_t>(block_seed(key, block + 1));
+  const uint32_t seeds[4] = {s0, s0, s1, s1}, k0[4] = {0, 8, 0, 8};
+  normals8<4>(seeds, k0, t, out);
 }
 #else
 void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
@@ -223,6 +262,10 @@ void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out) {
       _mm512_storeu_ps(out + kBlock, z1);
     }
   }
+#endif
+#ifdef TXSIM_RNG_AVX2
+  if (first % kBlock == 0)
+    for (; n >= 2 * kBlock; n -= 2 * kBlock, first += 2 * kBlock, out += 2 * kBlock) normal_block_pair(key, first / kBlock, t, out);
 #endif
   while (n > 0) {
     const uint64_t block = first / kBlock;
