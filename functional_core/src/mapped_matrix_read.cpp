@@ -196,7 +196,8 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0,
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
   const int width = (per_slice ? a.slices() : 1) * sh.n;
-  const int m = (per_slice ? a.input_planes() : 1) * batch;
+  const int planes = per_slice ? a.input_planes() : 1;
+  const int m = planes * batch;
   const int col0 = s * sh.n + j0;  // first column in the tile's stacked matrix
   const bool noisy = config_.device.read_noise_sigma > 0;
   const bool quantize = a.adc_model == AdcModel::Uniform;
@@ -204,7 +205,11 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0,
   const float* lsb = e.lsb.data() + static_cast<std::size_t>(t) * width + col0;
   const float* inv = e.inv_lsb.data() + static_cast<std::size_t>(t) * width + col0;
   if (noisy) z.resize(w);
-  for (int r = r0; r < r1; ++r) {
+  // Rows in sample order, a sample's planes one after another, so that its outputs stay in L1
+  // while they take every plane; each output still adds its planes in plane order.
+  const int rows = r1 - r0;
+  for (int i = 0; i < rows; ++i) {
+    const int r = rows == m ? (i % planes) * batch + i / planes : r0 + i;
     const int p = r / batch, b = r % batch;
     const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
     const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
