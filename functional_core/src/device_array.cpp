@@ -33,14 +33,28 @@ double DeviceArray::level_of(double target) const {
 }
 
 void DeviceArray::program(const double* target) {
+  program_values(target, deviation_.data(), fault_.data(), g_.size(), g_.data());
+}
+
+void DeviceArray::program(const uint32_t* index, const double* target, std::size_t n) {
+  // Gathered, programmed by the same loop as a whole array, scattered back.
+  std::vector<float> z(n);
+  std::vector<uint8_t> fault(n);
+  std::vector<double> g(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    z[j] = deviation_[index[j]];
+    fault[j] = fault_[index[j]];
+  }
+  program_values(target, z.data(), fault.data(), n, g.data());
+  for (std::size_t j = 0; j < n; ++j) g_[index[j]] = g[j];
+}
+
+void DeviceArray::program_values(const double* __restrict target, const float* __restrict z,
+                                 const uint8_t* __restrict fault, std::size_t n, double* __restrict g) const {
   const double sigma = device_.program_sigma;
   const double g_min = device_.g_min, g_max = device_.g_max, span = g_max - g_min;
-  const std::size_t n = g_.size();
   const bool absolute = device_.program_scale == VariationScale::Absolute;
   const bool lognormal = device_.program_shape == VariationShape::LogNormal;
-  double* __restrict g = g_.data();
-  const float* __restrict z = deviation_.data();
-  const uint8_t* __restrict fault = fault_.data();
   // level_of, then the device's variation, then the faults: one branch-free loop per variation
   // kind, so that each vectorizes.
   auto level = [&](std::size_t i) { return level_of(target[i]); };

@@ -75,6 +75,7 @@ void MappedMatrix::save_state(StateWriter& w) const {
 
 void MappedMatrix::load_state(StateReader& r) {
   s_.load(r, in_, out_);
+  planes_follow_codes_ = false;  // the loaded conductances are taken as they are
   const bool valid[2] = {r.get_u64("forward_effective_valid") != 0, r.get_u64("backward_effective_valid") != 0};
   forward_.valid = backward_.valid = false;
   // The run saved had these read matrices built: build them again from the same build count

@@ -84,6 +84,27 @@ void MappedMatrix::program_codes() {
     }
   });
   forward_.valid = backward_.valid = false;
+  planes_follow_codes_ = true;
+}
+
+void MappedMatrix::program_changed(const std::vector<std::vector<uint32_t>>& changed) {
+  const double g_min = config_.device.g_min;
+  const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << config_.crossbar.bits_per_cell) - 1);
+  const int pols = polarities();
+  parallel_for(s_.planes.size(), 1, [&](std::size_t p0, std::size_t p1) {
+    std::vector<double> target;
+    for (std::size_t p = p0; p < p1; ++p) {
+      const int s = static_cast<int>(p) / pols, polarity = static_cast<int>(p) % pols;
+      const std::vector<uint32_t>& devices = changed[p];
+      target.resize(devices.size());
+      for (std::size_t j = 0; j < devices.size(); ++j) {
+        const std::size_t i = devices[j] / out_, o = devices[j] % out_;  // devices are (in x out)
+        target[j] = g_min + digit(s_.codes[o * in_ + i], s, polarity) * unit;
+      }
+      s_.planes[p].program(devices.data(), target.data(), devices.size());
+    }
+  });
+  forward_.valid = backward_.valid = false;
 }
 
 namespace {
@@ -205,6 +226,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   // n_up (1 + a) - n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one
   // draw. Other models apply each row's pulses in order.
   const bool batched = u.kind == UpdateKind::Linear;
+  planes_follow_codes_ = false;
   double* gp = s_.planes[0].mutable_conductances();
   double* gn = s_.planes[1].mutable_conductances();
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
@@ -381,6 +403,7 @@ void MappedMatrix::program_centered(const float* w, float w_scale) {
   s_.planes[0].program(pos.data());
   s_.planes[1].program(neg.data());
   forward_.valid = backward_.valid = false;
+  planes_follow_codes_ = false;
 }
 
 void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) {
@@ -402,6 +425,12 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     // A column tile per item: its devices, and its row_max entries, are its own; the counts are
     // drawn by weight index, so the split changes nothing.
     std::vector<uint64_t> tile_pulses(col_tiles_, 0);
+    // Without pulses the devices are reprogrammed from the codes: only those whose digit moved,
+    // when the planes hold exactly the codes' programming (each device's programming depends on
+    // its own target alone, so the others would come out as they are).
+    if (u.sliced_pulses) planes_follow_codes_ = false;
+    const bool incremental = planes_follow_codes_;
+    std::vector<std::vector<uint32_t>> changed(incremental ? col_tiles_ * planes : 0);  // per (tile, plane)
     parallel_for(col_tiles_, 1, [&](std::size_t t0, std::size_t t1) {
       for (int o = static_cast<int>(t0) * cols; o < std::min(out_, static_cast<int>(t1) * cols); ++o)
         for (int i = 0; i < in_; ++i) {
@@ -422,6 +451,7 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
                 const std::size_t f = device * planes + p;  // this device's factors and noise draw
                 pulse_device(u, step, p, i, o, n, change > 0, f, u.write_noise > 0 ? normal_at(noise_key, f) : 0.0);
               }
+              if (incremental) changed[(o / cols) * planes + p].push_back(static_cast<uint32_t>(device));
               const uint32_t pulses = static_cast<uint32_t>(std::nearbyint(n));
               tile_pulses[o / cols] += pulses;
               uint32_t& m = row_max[(p * in_ + i) * col_tiles_ + o / cols];
@@ -431,8 +461,19 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     });
     for (uint64_t n : tile_pulses) activity_.program_pulses += n;
     charge_row_serial(row_max);
-    if (u.sliced_pulses) forward_.valid = backward_.valid = false;
-    else program_codes();
+    if (u.sliced_pulses) {
+      forward_.valid = backward_.valid = false;
+    } else if (incremental) {
+      std::vector<std::vector<uint32_t>> per_plane(planes);
+      for (std::size_t p = 0; p < planes; ++p)
+        for (int t = 0; t < col_tiles_; ++t) {
+          const std::vector<uint32_t>& c = changed[static_cast<std::size_t>(t) * planes + p];
+          per_plane[p].insert(per_plane[p].end(), c.begin(), c.end());
+        }
+      program_changed(per_plane);
+    } else {
+      program_codes();
+    }
     return;
   }
   const double step = prepare_pulses(u);

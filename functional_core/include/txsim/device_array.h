@@ -21,6 +21,9 @@ class DeviceArray {
   // target snaps to the nearest of the device's levels in [g_min, g_max], the device's own
   // deviation is applied, and a stuck device keeps its stuck value.
   void program(const double* target);
+  // Programs only the devices index[0..n) towards target[0..n), exactly as program() would: the
+  // same operations on each device (a reprogramming that changes a few devices costs a few).
+  void program(const uint32_t* index, const double* target, std::size_t n);
 
   // Sets one device's conductance (siemens, clamped to [g_min, g_max]); a stuck device keeps its value.
   void set(int r, int c, double g) {
@@ -53,6 +56,8 @@ class DeviceArray {
 
  private:
   std::size_t index(int r, int c) const { return static_cast<std::size_t>(r) * cols_ + c; }
+  // The one programming rule, on n devices held contiguously: level, deviation z, fault.
+  void program_values(const double* target, const float* z, const uint8_t* fault, std::size_t n, double* g) const;
 
   DeviceConfig device_;
   int rows_, cols_, levels_;

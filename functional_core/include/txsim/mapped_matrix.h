@@ -168,6 +168,12 @@ class MappedMatrix {
   // the refresh schedule are in s_).
   std::shared_ptr<const CircuitModel> fast_circuit_;
   void program_codes();                  // programs every plane from s_.codes
+  // Programs only the listed devices of each plane (changed[p]: device indices) from s_.codes.
+  void program_changed(const std::vector<std::vector<uint32_t>>& changed);
+  // Every plane holds exactly what program_codes would put there, so that an update may
+  // reprogram only the devices whose digit changed. False after anything else writes the
+  // devices (pulses, centered programming, a loaded state): the next update reprograms all.
+  bool planes_follow_codes_ = false;
   // The largest weight code (differential: the magnitude's; offset: the signed range's).
   int q_max() const {
     const ArrayConfig& a = config_.crossbar;
