@@ -60,8 +60,9 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
       const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
       for (int s = 0; s < slices; ++s) {
         // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
-        auto solve = [&](const DeviceArray& plane, int polarity, double* eff) {
-          std::fill(g.begin(), g.end(), g_min);
+        // Returns its effective conductances: the kept solve's own (no copies), or `eff`.
+        auto solve = [&](const DeviceArray& plane, int polarity, double* eff) -> const double* {
+          g.assign(cells, g_min);  // (after a swap with a kept solve's, g may be empty)
           for (int r = 0; r < nr; ++r)
             for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
           if (!differential)
@@ -69,17 +70,15 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
           if (!fast_circuit_) {
             if (!cache) {
               circuit_->effective(g.data(), rows, cols, dir, eff);
-              return;
+              return eff;
             }
             Solved& last = solved_[d][(tile * slices + s) * planes + polarity];
             if (last.g != g) {  // exactly the same conductances: the same solve
-              circuit_->effective(g.data(), rows, cols, dir, eff);
-              last.g = g;
-              last.eff.assign(eff, eff + cells);
-            } else {
-              std::copy(last.eff.begin(), last.eff.end(), eff);
+              std::swap(last.g, g);  // g is gathered afresh next time
+              last.eff.resize(cells);
+              circuit_->effective(last.g.data(), rows, cols, dir, last.eff.data());
             }
-            return;
+            return last.eff.data();
           }
           std::vector<float>& correction = s_.corrections[d][(tile * slices + s) * planes + polarity];
           fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
@@ -90,16 +89,16 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
           } else {
             for (std::size_t k = 0; k < cells; ++k) eff[k] = fast[k] + correction[k];
           }
+          return eff;
         };
-        solve(plane(s, 0), 0, eff_pos.data());
-        if (differential) solve(plane(s, 1), 1, eff_neg.data());
+        const double* pos = solve(plane(s, 0), 0, eff_pos.data());
+        const double* neg = differential ? solve(plane(s, 1), 1, eff_neg.data()) : nullptr;
         const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
         for (int r = 0; r < nr; ++r)
           for (int c = 0; c < nc; ++c) {
             const std::size_t cell = static_cast<std::size_t>(r) * cols + c;
-            const double reference =
-                differential ? eff_neg[cell] : eff_pos[static_cast<std::size_t>(r) * cols + cols - 1];
-            const float units = static_cast<float>((eff_pos[cell] - reference) * inv_unit);
+            const double reference = differential ? neg[cell] : pos[static_cast<std::size_t>(r) * cols + cols - 1];
+            const float units = static_cast<float>((pos[cell] - reference) * inv_unit);
             const int i = r0 + r, o = c0 + c;
             const int k = dir == Direction::Forward ? i : o;
             const int n = dir == Direction::Forward ? o : i;
