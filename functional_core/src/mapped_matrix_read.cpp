@@ -189,7 +189,7 @@ void convert_row(const float* __restrict c, const float* __restrict z, float std
 
 }  // namespace
 
-void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0, int r1, int t, int s, int j0, int w,
+void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0, int w,
                            const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
@@ -211,7 +211,7 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0,
     const int r = rows == m ? (i % planes) * batch + i / planes : r0 + i;
     const int p = r / batch, b = r % batch;
     const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
-    const float std_dev = noisy ? noise_std_[static_cast<std::size_t>(t) * m + r] : 0.0f;
+    const float std_dev = noisy ? rb.noise_std[static_cast<std::size_t>(t) * m + r] : 0.0f;
     // Draw (r, col) of the tile's stream: the same numbers however the columns are split.
     if (std_dev > 0) fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
     const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
@@ -220,7 +220,7 @@ void MappedMatrix::convert(Direction dir, const Effective& e, int batch, int r0,
   }
 }
 
-void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, int r0, int r1, int n0, int nn, uint64_t key,
+void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int n0, int nn, uint64_t key,
                                 float* y, Scratch& scratch) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
@@ -240,19 +240,24 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, int batch, in
       if (lookup) {
         for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
           const int w = std::min(kLookupWidth, n0 + nn - j0);
-          binary_plane_products(binary_planes_[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
-          convert(dir, e, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
+          binary_plane_products(rb.binary_planes[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
+          convert(dir, e, rb, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
         }
       } else {
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
-        const float* a_tile = per_slice ? planes_buf_.data() + static_cast<std::size_t>(k0) * m
-                                        : inputs_.ints.data() + static_cast<std::size_t>(r0) * sh.k + k0;
+        const float* a_tile = per_slice ? rb.planes.data() + static_cast<std::size_t>(k0) * m
+                                        : rb.inputs.ints.data() + static_cast<std::size_t>(r0) * sh.k + k0;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
                     e_block + n0, width, 0.0f, scratch.c.data(), nn);
-        convert(dir, e, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
+        convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
       }
     }
   }
+}
+
+MappedMatrix::ReadBuffers& MappedMatrix::read_buffers() {
+  thread_local ReadBuffers buffers;
+  return buffers;
 }
 
 void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
@@ -270,12 +275,13 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   double fold_power = 0;  // folded reads: each slice's devices add noise scaled by the slice weight
   for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
 
-  QuantizedInputs& q = inputs_;
+  ReadBuffers& rb = read_buffers();
+  QuantizedInputs& q = rb.inputs;
   q.ints.resize(static_cast<std::size_t>(batch) * sh.k);
   q.step.resize(batch);
-  if (per_slice) planes_buf_.resize(static_cast<std::size_t>(m) * sh.k);
-  if (unit_sigma > 0) noise_std_.resize(static_cast<std::size_t>(sh.k_tiles) * m);
-  if (lookup) binary_planes_.resize(sh.k_tiles);
+  if (per_slice) rb.planes.resize(static_cast<std::size_t>(m) * sh.k);
+  if (unit_sigma > 0) rb.noise_std.resize(static_cast<std::size_t>(sh.k_tiles) * m);
+  if (lookup) rb.binary_planes.resize(sh.k_tiles);
   const bool parallel = parallelism_ == Parallelism::Columns;
   // Blocks of whole lookup widths, as many as the shape alone gives (a block's width changes the
   // GEMM's edge kernels, hence the last bits: it must not follow the thread count). The lookup
@@ -314,14 +320,14 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
           const int r = p * batch + b;
           const float* row = ints + k0;
           if (per_slice) {
-            float* digits = planes_buf_.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
+            float* digits = rb.planes.data() + static_cast<std::size_t>(k0) * m + static_cast<std::size_t>(r) * kt;
             input_digits(row, kt, p, a.dac_bits, digits);
             row = digits;
           }
           if (unit_sigma > 0) {
             double power = 0;
             for (int k = 0; k < kt; ++k) power += double(row[k]) * row[k];
-            noise_std_[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
+            rb.noise_std[static_cast<std::size_t>(t) * m + r] = static_cast<float>(unit_sigma * std::sqrt(2.0 * fold_power * power));
           }
         }
       }
@@ -331,8 +337,8 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
     loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
       for (int t = static_cast<int>(t0); t < static_cast<int>(t1); ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-        split_binary_planes(planes_buf_.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
-                            binary_planes_[t]);
+        split_binary_planes(rb.planes.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
+                            rb.binary_planes[t]);
       }
     });
   loop(blocks, [&](std::size_t i0, std::size_t i1) {
@@ -341,7 +347,7 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
       const int n0 = (i % column_blocks) * block, nn = std::min(block, sh.n - n0);
       const int b0 = (i / column_blocks) * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
       // Rows of the partial sums: the block's samples, or all m when the rows are not split.
-      read_columns(dir, e, batch, row_blocks == 1 ? 0 : b0, row_blocks == 1 ? m : b1, n0, nn, key, y, scratch);
+      read_columns(dir, e, rb, batch, row_blocks == 1 ? 0 : b0, row_blocks == 1 ? m : b1, n0, nn, key, y, scratch);
       for (int b = b0; b < b1; ++b) {  // integer units back to real values
         const float scale = q.step[b] * s_.w_step;
         float* row = y + static_cast<std::size_t>(b) * sh.n + n0;

@@ -210,6 +210,21 @@ void Conv2d::col2im(const float* cols, std::size_t b, int h, int w, int oh, int 
 
 // The same for analog cores, whose reads take one row per output position: sample b's rows
 // (n, oy, ox) x (c, ky, kx) of the matrix at `rows`, and their gradients back into dx.
+namespace {
+
+// A convolution call's buffers that do not outlive it, shared by every layer on the thread: the
+// outputs (analog) and their gradients in the layout of the GEMM that takes them, and the
+// patches' gradients (analog). Per layer they would hold every layer's largest batch at once.
+struct ConvScratch {
+  std::vector<float> out_rows, dpatches;
+};
+ConvScratch& conv_scratch() {
+  thread_local ConvScratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
 void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const {
   const int ckk = c_ * kernel_ * kernel_;
   for (int oy = 0; oy < oh; ++oy)
@@ -284,13 +299,14 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) im2col_rows(x.ptr(), b, h, w, oh, ow, patches_.data());
     });
-    out_rows_.resize(rows * k_);
-    core_->forward(patches_.data(), static_cast<int>(rows), out_rows_.data());
+    std::vector<float>& out_rows = conv_scratch().out_rows;
+    out_rows.resize(rows * k_);
+    core_->forward(patches_.data(), static_cast<int>(rows), out_rows.data());
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) {
         for (int k = 0; k < k_; ++k) {
           float* dst = y.ptr() + (b * k_ + k) * spatial;
-          const float* src = out_rows_.data() + b * spatial * k_ + k;
+          const float* src = out_rows.data() + b * spatial * k_ + k;
           for (int p = 0; p < spatial; ++p) dst[p] = src[static_cast<std::size_t>(p) * k_];
         }
         add_bias(b);
@@ -307,15 +323,17 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   const bool digital = !core_->analog();
   // dy (NKHW) as the GEMMs take it: K rows of (n, oy, ox) columns (digital), or one row of K per
   // position (analog).
-  out_rows_.resize(rows * k_);
+  ConvScratch& scratch = conv_scratch();
+  std::vector<float>& out_rows = scratch.out_rows;
+  out_rows.resize(rows * k_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b)
       for (int k = 0; k < k_; ++k) {
         const float* src = dy.ptr() + (b * k_ + k) * spatial;
         if (digital) {
-          std::copy_n(src, spatial, out_rows_.data() + k * rows + b * spatial);
+          std::copy_n(src, spatial, out_rows.data() + k * rows + b * spatial);
         } else {
-          float* dst = out_rows_.data() + b * spatial * k_ + k;
+          float* dst = out_rows.data() + b * spatial * k_ + k;
           for (int p = 0; p < spatial; ++p) dst[static_cast<std::size_t>(p) * k_] = src[p];
         }
       }
@@ -331,9 +349,9 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   // dW (K x ckk) += dy patches over the positions.
   const int r = static_cast<int>(rows);
   if (digital)
-    gemm(CblasNoTrans, CblasTrans, k_, ckk, r, 1.0f, out_rows_.data(), r, patches_.data(), r, 1.0f, core_->weight().grad.data(), ckk);
+    gemm(CblasNoTrans, CblasTrans, k_, ckk, r, 1.0f, out_rows.data(), r, patches_.data(), r, 1.0f, core_->weight().grad.data(), ckk);
   else
-    gemm(CblasTrans, CblasNoTrans, k_, ckk, r, 1.0f, out_rows_.data(), k_, patches_.data(), ckk, 1.0f, core_->weight().grad.data(), ckk);
+    gemm(CblasTrans, CblasNoTrans, k_, ckk, r, 1.0f, out_rows.data(), k_, patches_.data(), ckk, 1.0f, core_->weight().grad.data(), ckk);
   core_->report(Phase::WeightGradient, r, static_cast<uint64_t>(n) * c_ * h * w);
   dx.resize(in_shape_);
   // Digital weights compute nothing nobody reads (the first layer's dx); the phase is still
@@ -344,15 +362,15 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
     return;
   }
   if (!digital) {
-    dpatches_.resize(rows * ckk);
-    core_->backward(out_rows_.data(), r, dpatches_.data());
+    scratch.dpatches.resize(rows * ckk);
+    core_->backward(out_rows.data(), r, scratch.dpatches.data());
   }
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
     std::vector<float> sample_cols(digital ? static_cast<std::size_t>(ckk) * spatial : 0);
     for (std::size_t b = b0; b < b1; ++b) {
       if (!digital) {
-        col2im_rows(dpatches_.data(), b, h, w, oh, ow, dx.ptr());
+        col2im_rows(scratch.dpatches.data(), b, h, w, oh, ow, dx.ptr());
         continue;
       }
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, spatial, k_, 1.0f, core_->weight().value.data(), ckk,

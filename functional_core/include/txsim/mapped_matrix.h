@@ -141,6 +141,16 @@ class MappedMatrix {
   struct Scratch {
     std::vector<float> c, z, table;
   };
+  // What one read prepares for its column blocks: the quantized inputs, each tile's stacked
+  // input planes, the read-noise deviation of each of their rows, the lookup kernel's planes per
+  // row-tile. Nothing in it outlives the read, so one set per calling thread serves every matrix
+  // (a network's layers would otherwise each keep their largest batch's worth).
+  struct ReadBuffers {
+    QuantizedInputs inputs;
+    std::vector<float> planes, noise_std;
+    std::vector<BinaryPlanes> binary_planes;
+  };
+  static ReadBuffers& read_buffers();
   // Pulsed updates: the nominal step of one pulse (normalized conductance), after making sure the
   // device-to-device step factors exist (drawn once, fixed for the layer's lifetime).
   double prepare_pulses(const UpdateConfig& u);
@@ -150,12 +160,12 @@ class MappedMatrix {
                     double z);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
   // Rows [r0, r1) of the partial sums (a folded read's samples; otherwise all of them).
-  void read_columns(Direction dir, const Effective& e, int batch, int r0, int r1, int n0, int nn, uint64_t key, float* y,
-                    Scratch& scratch) const;
+  void read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int n0, int nn,
+                    uint64_t key, float* y, Scratch& scratch) const;
   // Read noise, ADC and shift-and-add of the partial sums c (rows r0..r1 x ldc) of tile t, slice
   // s, outputs [j0, j0 + w), accumulated into y.
-  void convert(Direction dir, const Effective& e, int batch, int r0, int r1, int t, int s, int j0, int w, const float* c,
-               std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const;
+  void convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0,
+               int w, const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const;
 
   CrossbarConfig config_;
   int in_, out_;
@@ -197,11 +207,6 @@ class MappedMatrix {
   std::vector<Solved> solved_[2];  // per direction and physical crossbar (non-ideal circuits)
   Activity activity_;
   Parallelism parallelism_ = Parallelism::Columns;
-  // Read scratch kept between calls: the stacked input planes of every tile and the standard
-  // deviation of the read noise of each of their rows.
-  QuantizedInputs inputs_;
-  std::vector<float> planes_buf_, noise_std_;
-  std::vector<BinaryPlanes> binary_planes_;  // per row-tile, for the lookup kernel
   PartialSumKernel kernel_ = PartialSumKernel::Auto;
 };
 

@@ -175,9 +175,9 @@ class Conv2d final : public WeightedLayer {
   void im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
   void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
   // The patches: digital, C*k*k rows of (n, oy, ox) columns; analog, one row per (n, oy, ox).
-  // The outputs (analog) and their gradients in the layout of the GEMM that takes them; the
-  // patches' gradients (analog).
-  std::vector<float> patches_, out_rows_, dpatches_;
+  // Kept from forward to backward (the weight gradient); the rest of a call's buffers are
+  // shared by every layer (layers.cpp).
+  std::vector<float> patches_;
 };
 
 class ReLU final : public Layer {
