@@ -225,7 +225,32 @@ ConvScratch& conv_scratch() {
 
 }  // namespace
 
+namespace {
+
+// One kernel row of a patch: dst[kx] = src[kx] inside [kx0, kx1), 0 outside. K = the kernel's
+// width when known at compile time (0: k), so that the usual 3-wide rows are three moves rather
+// than a call to memmove.
+template <int K>
+inline void patch_row(const float* src, int kx0, int kx1, int k, float* dst) {
+  const int width = K ? K : k;
+  for (int kx = 0; kx < width; ++kx) dst[kx] = kx >= kx0 && kx < kx1 ? src[kx] : 0.0f;
+}
+inline void add_patch_row(const float* __restrict src, int kx0, int kx1, float* __restrict dst) {
+  for (int kx = kx0; kx < kx1; ++kx) dst[kx] += src[kx];
+}
+
+}  // namespace
+
 void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const {
+  switch (kernel_) {
+    case 1: return im2col_rows_k<1>(x, b, h, w, oh, ow, rows);
+    case 3: return im2col_rows_k<3>(x, b, h, w, oh, ow, rows);
+    default: return im2col_rows_k<0>(x, b, h, w, oh, ow, rows);
+  }
+}
+
+template <int K>
+void Conv2d::im2col_rows_k(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const {
   const int ckk = c_ * kernel_ * kernel_;
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox) {
@@ -240,15 +265,22 @@ void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, in
             std::fill(dst, dst + kernel_, 0.0f);
             continue;
           }
-          const float* src = x + ((b * c_ + c) * h + iy) * w + x0;
-          std::fill(dst, dst + kx0, 0.0f);
-          std::copy(src + kx0, src + kx1, dst + kx0);
-          std::fill(dst + kx1, dst + kernel_, 0.0f);
+          // src + kx is only read inside [kx0, kx1), where it lies in the image.
+          patch_row<K>(x + ((b * c_ + c) * h + iy) * w + x0, kx0, kx1, kernel_, dst);
         }
     }
 }
 
 void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
+  switch (kernel_) {
+    case 1: return col2im_rows_k<1>(rows, b, h, w, oh, ow, dx);
+    case 3: return col2im_rows_k<3>(rows, b, h, w, oh, ow, dx);
+    default: return col2im_rows_k<0>(rows, b, h, w, oh, ow, dx);
+  }
+}
+
+template <int K>
+void Conv2d::col2im_rows_k(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
   const int ckk = c_ * kernel_ * kernel_;
   for (int oy = 0; oy < oh; ++oy)
     for (int ox = 0; ox < ow; ++ox) {
@@ -259,9 +291,7 @@ void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh,
         for (int ky = 0; ky < kernel_; ++ky) {
           const int iy = oy * stride_ - pad_ + ky;
           if (iy < 0 || iy >= h) continue;
-          float* __restrict dst = dx + ((b * c_ + c) * h + iy) * w + x0;
-          const float* __restrict src = row + (c * kernel_ + ky) * kernel_;
-          for (int kx = kx0; kx < kx1; ++kx) dst[kx] += src[kx];
+          add_patch_row(row + (c * kernel_ + ky) * kernel_, kx0, kx1, dx + ((b * c_ + c) * h + iy) * w + x0);
         }
     }
 }

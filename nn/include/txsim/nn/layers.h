@@ -174,6 +174,10 @@ class Conv2d final : public WeightedLayer {
   void col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
   void im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
   void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
+  template <int K>  // the kernel's width, or 0 for any
+  void im2col_rows_k(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
+  template <int K>
+  void col2im_rows_k(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
   // The patches: digital, C*k*k rows of (n, oy, ox) columns; analog, one row per (n, oy, ox).
   // Kept from forward to backward (the weight gradient); the rest of a call's buffers are
   // shared by every layer (layers.cpp).
