@@ -1,6 +1,7 @@
 // The nn layers: gradients against finite differences, shapes, losses.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "test_util.h"
 #include "txsim/nn/layers.h"
 #include "txsim/nn/network.h"
 #include "txsim/rng.h"
@@ -252,6 +254,34 @@ DevicePreset ideal_preset() {
     "crossbar": {"rows": 32, "cols": 32, "weight_bits": 22, "bits_per_cell": 22, "input_bits": 22, "dac_bits": 21,
                  "read_mode": "folded", "adc_model": "ideal"},
     "update": {"kind": "linear", "stochastic": false}})"), "ideal");
+}
+
+// An analog convolution (patches as rows, the crossbar read, the transposed read, col2im) in
+// the ideal configuration against the digital one (patches as columns, float GEMMs) with the
+// same weights: outputs, input gradients and weight gradients within the 22-bit device
+// resolution, for kernels of 1, 3 (the specialized rows) and 5 (any width), strides and padding.
+TEST(AnalogTwin, IdealAnalogConvolutionEqualsDigital) {
+  for (const auto [kernel, stride, pad] : {std::array{1, 1, 0}, std::array{3, 1, 1}, std::array{3, 2, 1}, std::array{5, 2, 2},
+                                           std::array{3, 1, 0}}) {
+    const int c = 3, k = 4;
+    Conv2d digital(c, k, kernel, stride, pad, false, 5);
+    Conv2d analog(c, k, kernel, stride, pad, false, 5, analog_factory(ideal_preset())(c * kernel * kernel, k, 5, 0));
+    ASSERT_TRUE(analog.core().analog() && !digital.core().analog());
+    digital.core().weight().value = analog.core().weight().value;
+    const Tensor x = random_tensor({2, c, 9, 7}, 11);
+    Tensor yd, ya, dxd, dxa;
+    digital.forward(x, yd, true);
+    analog.forward(x, ya, true);
+    ASSERT_EQ(ya.shape, yd.shape);
+    EXPECT_LT(test::relative_error(ya.data, yd.data), 1e-4) << "kernel " << kernel << " stride " << stride << " pad " << pad;
+    const Tensor dy = random_tensor(yd.shape, 12);
+    digital.core().weight().grad.assign(digital.core().weight().grad.size(), 0.0f);
+    analog.core().weight().grad.assign(analog.core().weight().grad.size(), 0.0f);
+    digital.backward(dy, dxd);
+    analog.backward(dy, dxa);
+    EXPECT_LT(test::relative_error(dxa.data, dxd.data), 1e-4) << "kernel " << kernel << " stride " << stride << " pad " << pad;
+    EXPECT_LT(test::relative_error(analog.core().weight().grad, digital.core().weight().grad), 1e-5) << "kernel " << kernel;
+  }
 }
 
 // An analog layer in its ideal configuration trains like its digital twin: same data, same
