@@ -241,7 +241,18 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   const std::size_t group_in = static_cast<std::size_t>(group_rows) * in_, group_out = static_cast<std::size_t>(group_rows) * out_;
   std::vector<uint32_t> bx(group_in), bd(group_out);
   std::vector<uint16_t> x_negative(group_in), d_negative(group_out);  // signs as masks: 0 or 0xFFFF
-  std::vector<uint16_t> n_up(batched ? count : 0), n_down(batched ? count : 0);
+  // The counters, kept per calling thread and left at zero by every flush (a fresh megabyte per
+  // call, zeroed and first-touched, cost more than a small batch's coincidences); zeroed again
+  // after a call that did not finish. References, because the loops below run on other threads.
+  thread_local std::vector<uint16_t> kept_up, kept_down;
+  thread_local bool kept_zero = true;
+  std::vector<uint16_t>& n_up = kept_up;
+  std::vector<uint16_t>& n_down = kept_down;
+  if (batched && (n_up.size() < count || !kept_zero)) {
+    n_up.assign(count, 0);
+    n_down.assign(count, 0);
+  }
+  kept_zero = false;
   constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
   const int blocks = (in_ + kBlock - 1) / kBlock;
   uint64_t events = 0;
@@ -344,6 +355,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     });
     events += pulses.load();
   }
+  kept_zero = true;
   forward_.valid = backward_.valid = false;
   // Each coincidence pulses both devices of its pair; every crossbar takes each row's trains at
   // once, one slot per bit.
