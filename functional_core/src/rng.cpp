@@ -186,9 +186,9 @@ inline __m256 normal8_any(__m256i h, const QuantileTables& t) {
 // N vectors of eight normals (vector i: lanes k0[i].. of the block seeded seed[i]), computed side
 // by side so that their chains of FMAs overlap. The leading-zero count comes from the exponent
 // of v >> 8 as a float (exact: under 2^24), b = 31 - 8 - floor(log2(v >> 8)), right for every
-// lane whose top 24 bits are not all 0. Binades 0..7 hold all but 1/256 of the lanes: when every
-// lane of the N vectors is there, one in-register permute per coefficient; otherwise each vector
-// takes the general path.
+// lane whose top 24 bits are not all 0. Binades 0..7 hold all but 1/256 of the lanes: one
+// in-register permute per coefficient, and the vectors with a lane elsewhere again by the
+// general path.
 template <int N>
 [[gnu::always_inline]] inline void normals8(const uint32_t* seed, const uint32_t* k0, const QuantileTables& t, float* out) {
   __m256i h[N], v[N], b[N], deep = _mm256_setzero_si256();
@@ -198,10 +198,6 @@ template <int N>
     const __m256i top = _mm256_srli_epi32(v[i], 8);
     b[i] = _mm256_sub_epi32(_mm256_set1_epi32(127 + 23), _mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(top)), 23));
     deep = _mm256_or_si256(deep, b[i]);
-  }
-  if (!_mm256_testz_si256(deep, _mm256_set1_epi32(~7))) {
-    for (int i = 0; i < N; ++i) _mm256_storeu_ps(out + 8 * i, normal8_any(h[i], t));
-    return;
   }
   __m256 x[N], z[N];
   const __m256 top_coefficients = _mm256_load_ps(t.c[kDegree]);
@@ -214,6 +210,10 @@ template <int N>
     for (int i = 0; i < N; ++i) z[i] = _mm256_fmadd_ps(z[i], x[i], _mm256_permutevar8x32_ps(coefficients, b[i]));
   }
   for (int i = 0; i < N; ++i) _mm256_storeu_ps(out + 8 * i, with_sign(z[i], h[i]));
+  // A vector with a lane past binade 7 (one in 32) is done again by the general path.
+  if (!_mm256_testz_si256(deep, _mm256_set1_epi32(~7)))
+    for (int i = 0; i < N; ++i)
+      if (!_mm256_testz_si256(b[i], _mm256_set1_epi32(~7))) _mm256_storeu_ps(out + 8 * i, normal8_any(h[i], t));
 }
 
 void normal_block(uint64_t key, uint64_t block, const QuantileTables& t, float* out) {
