@@ -234,8 +234,8 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   const uint8_t* stuck_n = s_.planes[1].faults();
   // Rows are taken in groups: first every row's pulse trains (parallel over rows), then the
   // coincidences (parallel over blocks of inputs: each device belongs to one thread, and a
-  // block's counters stay in L1 while the group's rows stream by), then, for linear devices,
-  // one flush of the counters (parallel over devices). Every draw is keyed by row and device, so
+  // block's counters stay in L1 while the group's rows stream by), and, for linear devices, the
+  // block's counts applied at the end of the group. Every draw is keyed by row and device, so
   // the result does not depend on the number of threads.
   const int group_rows = std::min(rows, 256);  // uint16 counters: at most 32 pulses per row
   const std::size_t group_in = static_cast<std::size_t>(group_rows) * in_, group_out = static_cast<std::size_t>(group_rows) * out_;
@@ -291,9 +291,17 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bdr);
       }
     });
-    // Coincidences, one block of inputs at a time (a block's devices are its own).
+    // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
+    // device's counts are applied at once when the group's rows are counted: n_up (1 + a) -
+    // n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one draw (keyed
+    // by device, whichever block applies it).
+    const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
+    const LinearPulses lp{step * span, 1 + u.asymmetry, 1 - u.asymmetry, u.write_noise * step * span, g_min, g_min + span};
+    // Coincidences, one block of inputs at a time (a block's devices are its own), then, for
+    // linear devices, the block's counts applied while they are in L1.
     parallel_for(blocks, 1, [&](std::size_t block0, std::size_t block1) {
       uint64_t block_events = 0;
+      std::vector<float> z;
       for (int block = static_cast<int>(block0); block < static_cast<int>(block1); ++block) {
         const int i_end = std::min(in_, (block + 1) * kBlock);
         for (int g = 0; g < group; ++g) {
@@ -324,36 +332,21 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
             }
           }
         }
+        if (!batched) continue;
+        const std::size_t k0 = static_cast<std::size_t>(block) * kBlock * out_, n = static_cast<std::size_t>(i_end) * out_ - k0;
+        if (u.write_noise > 0) {
+          z.resize(2 * n);
+          fill_normal(flush_key, 2 * k0, 2 * n, z.data());
+          block_events += apply_linear_pulses<true>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
+                                                    z.data(), stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
+        } else {
+          block_events += apply_linear_pulses<false>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
+                                                     nullptr, stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
+        }
       }
       events_total += block_events;
     });
     events += events_total.exchange(0);
-    if (!batched) continue;
-    // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
-    // device's counts are applied at once: n_up (1 + a) - n_down (1 - a) steps, and the write
-    // noise of all n_up + n_down pulses as one draw.
-    const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
-    const LinearPulses lp{step * span, 1 + u.asymmetry, 1 - u.asymmetry, u.write_noise * step * span, g_min, g_min + span};
-    const std::size_t chunk = 4096;
-    const std::size_t chunks = (count + chunk - 1) / chunk;
-    std::atomic<uint64_t> pulses{0};
-    parallel_for(chunks, 1, [&](std::size_t c0, std::size_t c1) {
-      std::vector<float> z(u.write_noise > 0 ? 2 * chunk : 0);
-      uint64_t chunk_pulses = 0;
-      for (std::size_t c = c0; c < c1; ++c) {
-        const std::size_t k0 = c * chunk, n = std::min(count, k0 + chunk) - k0;
-        if (u.write_noise > 0) {
-          fill_normal(flush_key, 2 * k0, 2 * n, z.data());
-          chunk_pulses += apply_linear_pulses<true>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
-                                                    z.data(), stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
-        } else {
-          chunk_pulses += apply_linear_pulses<false>(lp, n, n_up.data() + k0, n_down.data() + k0, s_.step_scale.data() + 2 * k0,
-                                                     nullptr, stuck_p + k0, stuck_n + k0, gp + k0, gn + k0);
-        }
-      }
-      pulses += chunk_pulses;
-    });
-    events += pulses.load();
   }
   kept_zero = true;
   forward_.valid = backward_.valid = false;
