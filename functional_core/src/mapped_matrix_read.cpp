@@ -218,19 +218,32 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
   const AdcCodes codes(a.adc_bits);
   const float* lsb = e.lsb.data() + static_cast<std::size_t>(t) * width + col0;
   const float* inv = e.inv_lsb.data() + static_cast<std::size_t>(t) * width + col0;
-  if (noisy) z.resize(w);
   // Rows in sample order, a sample's planes one after another, so that its outputs stay in L1
   // while they take every plane; each output still adds its planes in plane order.
   const int rows = r1 - r0;
+  // Draw (r, col) of the tile's stream: the same numbers however the columns are split. When
+  // the block spans whole rows taken in order (narrow outputs: a convolution's channels), the
+  // draws of consecutive rows are consecutive in the stream: drawn for many rows at once.
+  const bool whole_rows = w == width && (planes == 1 || rows != m);
+  const int rows_per_draw = whole_rows ? std::max(1, 4096 / w) : 1;
+  if (noisy) z.resize(static_cast<std::size_t>(rows_per_draw) * w);
   for (int i = 0; i < rows; ++i) {
     const int r = rows == m ? (i % planes) * batch + i / planes : r0 + i;
     const int p = r / batch, b = r % batch;
     const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
     const float std_dev = noisy ? rb.noise_std[static_cast<std::size_t>(t) * m + r] : 0.0f;
-    // Draw (r, col) of the tile's stream: the same numbers however the columns are split.
-    if (std_dev > 0) fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
+    const float* z_row = nullptr;
+    if (whole_rows && noisy) {
+      if (i % rows_per_draw == 0)
+        fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0,
+                    static_cast<std::size_t>(std::min(rows_per_draw, rows - i)) * w, z.data());
+      z_row = z.data() + static_cast<std::size_t>(i % rows_per_draw) * w;
+    } else if (std_dev > 0) {
+      fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
+      z_row = z.data();
+    }
     const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
-    convert_row(c_row, std_dev > 0 ? z.data() : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
+    convert_row(c_row, std_dev > 0 ? z_row : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
                 y + static_cast<std::size_t>(b) * sh.n + j0);
   }
 }
