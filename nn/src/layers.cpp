@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include "txsim/parallel.h"
 #include "txsim/rng.h"
@@ -241,12 +242,17 @@ inline void add_patch_row(const float* __restrict src, int kx0, int kx1, float* 
 
 }  // namespace
 
+// f(std::integral_constant<int, K>) with K the kernel's width where a specialized copy exists (1,
+// 3), else 0 (any width).
+template <class F>
+void with_kernel_width(int kernel, F&& f) {
+  if (kernel == 1) return f(std::integral_constant<int, 1>{});
+  if (kernel == 3) return f(std::integral_constant<int, 3>{});
+  f(std::integral_constant<int, 0>{});
+}
+
 void Conv2d::im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const {
-  switch (kernel_) {
-    case 1: return im2col_rows_k<1>(x, b, h, w, oh, ow, rows);
-    case 3: return im2col_rows_k<3>(x, b, h, w, oh, ow, rows);
-    default: return im2col_rows_k<0>(x, b, h, w, oh, ow, rows);
-  }
+  with_kernel_width(kernel_, [&](auto k) { im2col_rows_k<decltype(k)::value>(x, b, h, w, oh, ow, rows); });
 }
 
 template <int K>
@@ -272,11 +278,7 @@ void Conv2d::im2col_rows_k(const float* x, std::size_t b, int h, int w, int oh, 
 }
 
 void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
-  switch (kernel_) {
-    case 1: return col2im_rows_k<1>(rows, b, h, w, oh, ow, dx);
-    case 3: return col2im_rows_k<3>(rows, b, h, w, oh, ow, dx);
-    default: return col2im_rows_k<0>(rows, b, h, w, oh, ow, dx);
-  }
+  with_kernel_width(kernel_, [&](auto k) { col2im_rows_k<decltype(k)::value>(rows, b, h, w, oh, ow, dx); });
 }
 
 template <int K>
