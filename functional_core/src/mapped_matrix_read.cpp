@@ -3,6 +3,7 @@
 #include "txsim/mapped_matrix.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -293,12 +294,10 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   const Effective& e = effective(dir);
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
-  check_inputs(x, batch, sh.k, a);  // before the parallel region: exceptions cannot leave it
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
   const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
   const int planes = per_slice ? a.input_planes() : 1;
   const int m = planes * batch;
-  const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), ++s_.reads);
   const double unit_sigma = config_.device.read_noise_sigma * ((1 << a.bits_per_cell) - 1);
   double fold_power = 0;  // folded reads: each slice's devices add noise scaled by the slice weight
   for (int s = 0; s < (per_slice ? 1 : a.slices()); ++s) fold_power += std::ldexp(1.0, 2 * a.bits_per_cell * s);
@@ -340,9 +339,17 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // read noise: independent per device and read, so each sensed current gets a Gaussian whose
   // variance sums over its devices: sigma^2 * 2 devices (the pair, or the device and its
   // reference) * sum_k input_k^2 * fold_power.
+  // Each sample's inputs are checked as it is quantized (still in cache); exceptions cannot leave
+  // the parallel loop, so a bad input is reported after it, by check_inputs, before anything the
+  // read keeps (its stream counter, its activity) changes.
+  std::atomic<bool> out_of_range{false};
   loop(batch, [&](std::size_t b0, std::size_t b1) {
     for (int b = static_cast<int>(b0); b < static_cast<int>(b1); ++b) {
       float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
+      if (!inputs_in_range(x + static_cast<std::size_t>(b) * sh.k, sh.k, a)) {
+        out_of_range = true;
+        continue;
+      }
       q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
       std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
@@ -363,6 +370,8 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
       }
     }
   });
+  if (out_of_range) check_inputs(x, batch, sh.k, a);  // throws, naming the first bad input
+  const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), ++s_.reads);
   if (lookup)
     loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
       for (int t = static_cast<int>(t0); t < static_cast<int>(t1); ++t) {

@@ -8,14 +8,18 @@
 
 namespace txsim {
 
-void check_inputs(const float* x, int batch, int length, const ArrayConfig& array) {
-  const std::size_t n = static_cast<std::size_t>(batch) * length;
+bool inputs_in_range(const float* x, std::size_t n, const ArrayConfig& array) {
   // Branch-free (it runs on every read): a NaN fails the comparison, so it counts as bad.
   const float lowest = array.input_signed ? -std::numeric_limits<float>::max() : 0.0f;
   const float highest = std::numeric_limits<float>::max();
   int bad = 0;
   for (std::size_t i = 0; i < n; ++i) bad |= !((x[i] >= lowest) & (x[i] <= highest));
-  if (!bad) return;
+  return !bad;
+}
+
+void check_inputs(const float* x, int batch, int length, const ArrayConfig& array) {
+  const std::size_t n = static_cast<std::size_t>(batch) * length;
+  if (inputs_in_range(x, n, array)) return;
   for (std::size_t i = 0; i < n; ++i) {
     const std::string where = "crossbar input [" + std::to_string(i / length) + "][" + std::to_string(i % length) + "]";
     if (!std::isfinite(x[i])) throw NonFiniteInput(where + " is not finite");

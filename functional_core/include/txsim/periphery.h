@@ -26,6 +26,8 @@ class NonFiniteInput : public std::invalid_argument {
 // Throws NonFiniteInput naming the first NaN/inf input, or std::invalid_argument naming the first
 // negative one when inputs are unsigned.
 void check_inputs(const float* x, int batch, int length, const ArrayConfig& array);
+// Whether x[0..n) are all finite (and non-negative when inputs are unsigned): check_inputs' test.
+bool inputs_in_range(const float* x, std::size_t n, const ArrayConfig& array);
 
 // Quantizes one sample (checked inputs) into out[0..length); returns its step.
 float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
