@@ -43,7 +43,7 @@ MappedMatrix::MappedMatrix(const CrossbarConfig& config, int in, int out, uint64
       s_.planes.emplace_back(config_.device, in, out, levels, derive_key(s_.key, 100 + s * polarities() + p));
   if (a.mapping == Mapping::Offset) {
     // The reference column holds the digits of the offset 2^(weight_bits-1): zero weight.
-    const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
+    const double unit = digit_step();
     for (int s = 0; s < a.slices(); ++s) {
       s_.references.emplace_back(config_.device, in, col_tiles_, levels, derive_key(s_.key, 1000 + s));
       const int level = digit(0, s, 0);

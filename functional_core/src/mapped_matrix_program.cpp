@@ -55,10 +55,9 @@ void MappedMatrix::charge_row_serial(const std::vector<uint32_t>& row_max) {
 }
 
 void MappedMatrix::program_codes() {
-  const ArrayConfig& a = config_.crossbar;
   const std::size_t count = static_cast<std::size_t>(in_) * out_;
   const double g_min = config_.device.g_min;
-  const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << a.bits_per_cell) - 1);
+  const double unit = digit_step();
   const int pols = polarities();
   // One device plane (slice s, polarity) per item: its targets from the codes, then programmed.
   parallel_for(s_.planes.size(), 1, [&](std::size_t p0, std::size_t p1) {
@@ -81,7 +80,7 @@ void MappedMatrix::program_codes() {
 
 void MappedMatrix::program_changed(const std::vector<std::vector<uint32_t>>& changed) {
   const double g_min = config_.device.g_min;
-  const double unit = (config_.device.g_max - config_.device.g_min) / ((1 << config_.crossbar.bits_per_cell) - 1);
+  const double unit = digit_step();
   const int pols = polarities();
   parallel_for(s_.planes.size(), 1, [&](std::size_t p0, std::size_t p1) {
     std::vector<double> target;

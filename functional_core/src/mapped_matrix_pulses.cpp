@@ -166,6 +166,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
   kept_zero = false;
   constexpr int kBlock = 16;  // inputs per block: 16 x 512 outputs x 2 counters x 2 bytes = 32 KB
   const int blocks = (in_ + kBlock - 1) / kBlock;
+  const LinearPulses lp{step * span, 1 + u.asymmetry, 1 - u.asymmetry, u.write_noise * step * span, g_min, g_min + span};
   uint64_t events = 0;
   std::atomic<uint64_t> events_total{0};  // counts are summed, so any order gives the same
   for (int first = 0; first < rows; first += group_rows) {
@@ -202,12 +203,9 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
         pulse_trains(pd.data(), out_, bit_length, derive_key(row_key, 2), seeds.data(), thresholds.data(), bdr);
       }
     });
-    // Linear devices: pulses commute (up to clipping at the bounds within one group), so each
-    // device's counts are applied at once when the group's rows are counted: n_up (1 + a) -
-    // n_down (1 - a) steps, and the write noise of all n_up + n_down pulses as one draw (keyed
-    // by device, whichever block applies it).
+    // Linear devices' write noise, one draw per device and group (keyed by device, whichever
+    // block applies it).
     const uint64_t flush_key = derive_key(key, 0xF100 + static_cast<uint64_t>(first / group_rows));
-    const LinearPulses lp{step * span, 1 + u.asymmetry, 1 - u.asymmetry, u.write_noise * step * span, g_min, g_min + span};
     // Coincidences, one block of inputs at a time (a block's devices are its own), then, for
     // linear devices, the block's counts applied while they are in L1.
     parallel_for(blocks, 1, [&](std::size_t block0, std::size_t block1) {

@@ -198,6 +198,11 @@ class MappedMatrix {
     const int stored = differential ? std::abs(q) : q + (1 << (a.weight_bits - 1));
     return (stored >> (a.bits_per_cell * s)) & ((1 << a.bits_per_cell) - 1);
   }
+  // The conductance one digit adds to a device's g_min (a cell's 2^bits_per_cell - 1 steps span
+  // [g_min, g_max]): a digit d is programmed towards g_min + d * digit_step().
+  double digit_step() const {
+    return (config_.device.g_max - config_.device.g_min) / ((1 << config_.crossbar.bits_per_cell) - 1);
+  }
   // Programming activity: pulses[(plane * in + i) * col_tiles + ct] holds, for one update, the
   // largest pulse count among the devices of weight row i in column tile ct of that plane;
   // charges the slowest crossbar's row-serial slots.
