@@ -2,6 +2,7 @@
 // errors naming the file, the field, the value and what is accepted.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -450,6 +451,43 @@ TEST(BatchGraph, DependenciesOfAPipelinedBatch) {
     ASSERT_EQ(s.nodes[i].next.size(), 1u);
     EXPECT_EQ(s.nodes[i].next[0], static_cast<int>(i) + 1);
   }
+}
+
+// A checkpoint is the same bytes for the same state: the report's epochs are written field by
+// field, so whatever their padding bytes held does not reach the file (a kill-and-resume run
+// rebuilt them in fresh memory and its checkpoint differed from the uninterrupted run's).
+TEST(HardwareReport, SameStateGivesTheSameCheckpointBytesAndLoadsBack) {
+  auto report = [](unsigned char fill) {
+    HardwareReport r;
+    r.platform = "p";
+    r.epochs.resize(2);
+    std::memset(static_cast<void*>(r.epochs.data()), fill, r.epochs.size() * sizeof(EpochHardware));
+    for (int k = 0; k < 2; ++k) {
+      EpochHardware& e = r.epochs[k];
+      e.epoch = k + 1;
+      e.train_ns = 1.5e6 * (k + 1);
+      e.eval_ns = 2.5e5;
+      e.train_pj = 3.25e7;
+      e.eval_pj = 1e6 / 3;
+      e.train_samples = 2000;
+      e.train_batches = 63;
+    }
+    StateWriter w;
+    save_report(r, w);
+    return w.bytes();
+  };
+  const std::string zeros = report(0x00), ones = report(0xFF);
+  EXPECT_TRUE(zeros == ones) << "the checkpoint holds bytes that are not the state";
+  HardwareReport back;
+  back.platform = "p";
+  StateReader in(ones, "test");
+  load_report(back, in);
+  ASSERT_EQ(back.epochs.size(), 2u);
+  EXPECT_EQ(back.epochs[1].epoch, 2);
+  EXPECT_EQ(back.epochs[1].train_ns, 3e6);
+  EXPECT_EQ(back.epochs[0].eval_pj, 1e6 / 3);
+  EXPECT_EQ(back.epochs[0].train_batches, 63u);
+  EXPECT_TRUE(in.done());
 }
 
 }  // namespace

@@ -27,7 +27,8 @@ class StateWriter {
   void put(const std::string& name, const std::vector<int32_t>& v) { entry(name, 'i', v.size(), v.data(), v.size() * sizeof(int32_t)); }
   void put(const std::string& name, const std::vector<uint64_t>& v) { entry(name, 'u', v.size(), v.data(), v.size() * sizeof(uint64_t)); }
   void put_text(const std::string& name, const std::string& s) { entry(name, 't', s.size(), s.data(), s.size()); }
-  // A plain struct of numbers (trivially copyable), as bytes: its size is its type check.
+  // A plain struct of numbers (trivially copyable), as bytes: its size is its type check. It must
+  // have no padding: padding bytes are indeterminate, and the same state must give the same file.
   template <class T>
   void put_raw(const std::string& name, const std::vector<T>& v) {
     static_assert(std::is_trivially_copyable_v<T>);

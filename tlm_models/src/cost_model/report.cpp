@@ -224,7 +224,16 @@ void save_report(const HardwareReport& r, StateWriter& w) {
   for (const uint64_t* v : report_counts(r)) counts.push_back(*v);
   w.put("hardware counts", counts);
   w.put("hardware memory peak", std::vector<uint64_t>(r.peak.begin(), r.peak.end()));
-  w.put_raw("hardware epochs", r.epochs);
+  // Field by field, not as raw structs: EpochHardware has padding after `epoch`, whose bytes
+  // are indeterminate, and a checkpoint must be the same bytes for the same state.
+  std::vector<uint64_t> epoch_counts;
+  std::vector<double> epoch_totals;
+  for (const EpochHardware& e : r.epochs) {
+    epoch_counts.insert(epoch_counts.end(), {static_cast<uint64_t>(e.epoch), e.train_samples, e.train_batches});
+    epoch_totals.insert(epoch_totals.end(), {e.train_ns, e.eval_ns, e.train_pj, e.eval_pj});
+  }
+  w.put("hardware epoch counts", epoch_counts);
+  w.put("hardware epoch totals", epoch_totals);
   std::vector<uint64_t> jobs;
   std::vector<double> busy;
   for (const UnitRecord& u : r.units) {
@@ -257,7 +266,23 @@ void load_report(HardwareReport& r, StateReader& in) {
   std::vector<uint64_t> peak;
   in.get("hardware memory peak", peak, kLevels);
   std::copy(peak.begin(), peak.end(), r.peak.begin());
-  in.get_raw("hardware epochs", r.epochs, in.peek_count("hardware epochs") / sizeof(EpochHardware));
+  const uint64_t epochs = in.peek_count("hardware epoch counts") / 3;
+  std::vector<uint64_t> epoch_counts;
+  std::vector<double> epoch_totals;
+  in.get("hardware epoch counts", epoch_counts, epochs * 3);
+  in.get("hardware epoch totals", epoch_totals, epochs * 4);
+  r.epochs.assign(epochs, EpochHardware{});
+  for (std::size_t k = 0; k < epochs; ++k) {
+    EpochHardware& e = r.epochs[k];
+    if (epoch_counts[3 * k] > 1u << 30) throw StateError(in.source() + ": a timed epoch numbered " + std::to_string(epoch_counts[3 * k]));
+    e.epoch = static_cast<int>(epoch_counts[3 * k]);
+    e.train_samples = epoch_counts[3 * k + 1];
+    e.train_batches = epoch_counts[3 * k + 2];
+    e.train_ns = epoch_totals[4 * k];
+    e.eval_ns = epoch_totals[4 * k + 1];
+    e.train_pj = epoch_totals[4 * k + 2];
+    e.eval_pj = epoch_totals[4 * k + 3];
+  }
   std::vector<uint64_t> jobs;
   in.get("hardware unit jobs", jobs, r.units.size());
   std::vector<double> busy;

@@ -51,7 +51,7 @@ TrainResult train(Network& net, const Split& data, const TrainOptions& options, 
 // Fraction of correct predictions.
 double evaluate(Network& net, const Dataset& d, int batch, PhaseObserver* observer = nullptr);
 
-// Checkpoints (format 2): a header naming the run it belongs to and the epochs it finished with
+// Checkpoints (format 3): a header naming the run it belongs to and the epochs it finished with
 // their metrics, then every parameter (value and momentum), buffer and weight core state of the
 // network (analog: devices and stream counters), then the observer's accumulated state.
 struct Checkpoint {
