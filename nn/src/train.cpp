@@ -45,8 +45,9 @@ std::string clock_text(double seconds) {
   return buf;
 }
 
-constexpr char kMagic[8] = {'T', 'X', 'S', 'I', 'M', 'C', 'K', '3'};
-constexpr uint64_t kFormat = 2;
+// The format number is kept twice, as the magic's last character and as the "format" entry.
+constexpr uint64_t kFormat = 3;
+constexpr char kMagic[8] = {'T', 'X', 'S', 'I', 'M', 'C', 'K', static_cast<char>('0' + kFormat)};
 
 nlohmann::json metrics_json(const EpochMetrics& m, bool with_wall) {
   nlohmann::json j = {{"epoch", m.epoch}, {"lr", m.lr}, {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
@@ -124,7 +125,7 @@ Checkpoint load_checkpoint(Network& net, PhaseObserver* observer, const std::str
   }
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
     if (bytes.size() >= 7 && std::memcmp(bytes.data(), kMagic, 7) == 0)
-      throw TrainingError(path + ": a checkpoint of an older TxSim (format " + std::string(1, bytes[7]) + "); accepted format " + std::string(1, kMagic[7]) + ": train again");
+      throw TrainingError(path + ": a checkpoint of an older TxSim (format " + std::string(1, bytes[7]) + "); accepted format " + std::to_string(kFormat) + ": train again");
     throw TrainingError(path + ": not a TxSim checkpoint (bad magic)");
   }
   Checkpoint c;

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -209,6 +210,18 @@ template <class Report>
 auto report_counts(Report& r) {
   return std::array{&r.train_samples, &r.train_batches, &r.eval_samples, &r.train_ops};
 }
+// An epoch's the same way (its number is saved beside its counts).
+template <class Epoch>
+auto epoch_totals(Epoch& e) {
+  return std::array{&e.train_ns, &e.eval_ns, &e.train_pj, &e.eval_pj};
+}
+template <class Epoch>
+auto epoch_counts(Epoch& e) {
+  return std::array{&e.train_samples, &e.train_batches};
+}
+// Saved values per epoch: its number, then epoch_counts; epoch_totals.
+constexpr std::size_t kEpochCounts = 1 + std::tuple_size_v<decltype(epoch_counts(std::declval<EpochHardware&>()))>;
+constexpr std::size_t kEpochTotals = std::tuple_size_v<decltype(epoch_totals(std::declval<EpochHardware&>()))>;
 }  // namespace
 
 void save_report(const HardwareReport& r, StateWriter& w) {
@@ -226,14 +239,15 @@ void save_report(const HardwareReport& r, StateWriter& w) {
   w.put("hardware memory peak", std::vector<uint64_t>(r.peak.begin(), r.peak.end()));
   // Field by field, not as raw structs: EpochHardware has padding after `epoch`, whose bytes
   // are indeterminate, and a checkpoint must be the same bytes for the same state.
-  std::vector<uint64_t> epoch_counts;
-  std::vector<double> epoch_totals;
+  std::vector<uint64_t> counts_of_epochs;
+  std::vector<double> totals_of_epochs;
   for (const EpochHardware& e : r.epochs) {
-    epoch_counts.insert(epoch_counts.end(), {static_cast<uint64_t>(e.epoch), e.train_samples, e.train_batches});
-    epoch_totals.insert(epoch_totals.end(), {e.train_ns, e.eval_ns, e.train_pj, e.eval_pj});
+    counts_of_epochs.push_back(static_cast<uint64_t>(e.epoch));
+    for (const uint64_t* v : epoch_counts(e)) counts_of_epochs.push_back(*v);
+    for (const double* v : epoch_totals(e)) totals_of_epochs.push_back(*v);
   }
-  w.put("hardware epoch counts", epoch_counts);
-  w.put("hardware epoch totals", epoch_totals);
+  w.put("hardware epoch counts", counts_of_epochs);
+  w.put("hardware epoch totals", totals_of_epochs);
   std::vector<uint64_t> jobs;
   std::vector<double> busy;
   for (const UnitRecord& u : r.units) {
@@ -266,22 +280,20 @@ void load_report(HardwareReport& r, StateReader& in) {
   std::vector<uint64_t> peak;
   in.get("hardware memory peak", peak, kLevels);
   std::copy(peak.begin(), peak.end(), r.peak.begin());
-  const uint64_t epochs = in.peek_count("hardware epoch counts") / 3;
-  std::vector<uint64_t> epoch_counts;
-  std::vector<double> epoch_totals;
-  in.get("hardware epoch counts", epoch_counts, epochs * 3);
-  in.get("hardware epoch totals", epoch_totals, epochs * 4);
+  const uint64_t epochs = in.peek_count("hardware epoch counts") / kEpochCounts;
+  std::vector<uint64_t> counts_of_epochs;
+  std::vector<double> totals_of_epochs;
+  in.get("hardware epoch counts", counts_of_epochs, epochs * kEpochCounts);
+  in.get("hardware epoch totals", totals_of_epochs, epochs * kEpochTotals);
   r.epochs.assign(epochs, EpochHardware{});
   for (std::size_t k = 0; k < epochs; ++k) {
     EpochHardware& e = r.epochs[k];
-    if (epoch_counts[3 * k] > 1u << 30) throw StateError(in.source() + ": a timed epoch numbered " + std::to_string(epoch_counts[3 * k]));
-    e.epoch = static_cast<int>(epoch_counts[3 * k]);
-    e.train_samples = epoch_counts[3 * k + 1];
-    e.train_batches = epoch_counts[3 * k + 2];
-    e.train_ns = epoch_totals[4 * k];
-    e.eval_ns = epoch_totals[4 * k + 1];
-    e.train_pj = epoch_totals[4 * k + 2];
-    e.eval_pj = epoch_totals[4 * k + 3];
+    const uint64_t* c = counts_of_epochs.data() + k * kEpochCounts;
+    if (c[0] > 1u << 30) throw StateError(in.source() + ": a timed epoch numbered " + std::to_string(c[0]));
+    e.epoch = static_cast<int>(c[0]);
+    for (uint64_t* v : epoch_counts(e)) *v = *++c;
+    const double* t = totals_of_epochs.data() + k * kEpochTotals;
+    for (double* v : epoch_totals(e)) *v = *t++;
   }
   std::vector<uint64_t> jobs;
   in.get("hardware unit jobs", jobs, r.units.size());
