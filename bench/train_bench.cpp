@@ -151,8 +151,10 @@ void BM_Resnet20Epoch(benchmark::State& state) {
   const Split& data = bench.data;
   const std::string& dir = bench.dir;
   for (auto _ : state) {
+    const double ideal = epoch_seconds(w, nullptr, data, threads);
     const double nonideal = epoch_seconds(w, txsim::nn::analog_factory(txsim_like()), data, threads);
     const double torch = torch_seconds("resnet20", w, dir, threads);
+    std::printf("BENCH resnet20_epoch_ideal_s %.2f s\n", ideal);
     std::printf("BENCH resnet20_epoch_nonideal_s %.2f s\n", nonideal);
     if (torch > 0) {
       std::printf("BENCH resnet20_epoch_torch_s %.2f s\n", torch);

@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 #include "txsim/parallel.h"
 #include "txsim/rng.h"
@@ -214,10 +215,12 @@ void Conv2d::col2im(const float* cols, std::size_t b, int h, int w, int oh, int 
 namespace {
 
 // A convolution call's buffers that do not outlive it, shared by every layer on the thread: the
-// outputs (analog) and their gradients in the layout of the GEMM that takes them, and the
-// patches' gradients (analog). Per layer they would hold every layer's largest batch at once.
+// outputs (analog) and their gradients in the layout of the GEMM that takes them, the patches'
+// gradients (analog), an evaluation's patches (analog: the batch's; digital: one sample's), and
+// one sample's patch gradients (digital). Per layer they would hold every layer's largest batch
+// at once.
 struct ConvScratch {
-  std::vector<float> out_rows, dpatches;
+  std::vector<float> out_rows, dpatches, eval_patches, sample_patches, sample_cols;
 };
 ConvScratch& conv_scratch() {
   thread_local ConvScratch scratch;
@@ -302,14 +305,16 @@ void Conv2d::col2im_rows_k(const float* rows, std::size_t b, int h, int w, int o
 // patches' gradients stay in cache; only the patches are kept for the weight gradient. Analog
 // cores read the whole batch's rows at once (one read per phase, as the hardware and its noise
 // streams see it).
-void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
+void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   if (x.shape.size() != 4) throw std::invalid_argument("conv2d: input " + shape_string(x.shape) + " is not NCHW");
   const std::vector<int> o = output_shape({x.shape[1], x.shape[2], x.shape[3]});
   const int n = x.shape[0], h = x.shape[2], w = x.shape[3], oh = o[1], ow = o[2];
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   in_shape_ = x.shape;
-  patches_.resize(rows * ckk);
+  // The patches are kept for the weight gradient when training; an evaluation keeps none (its
+  // batch may be larger than training's, and every layer would hold its patches).
+  if (train) patches_.resize(rows * ckk);
   y.resize({n, k_, oh, ow});
   auto add_bias = [&](std::size_t b) {
     if (!has_bias_) return;
@@ -320,20 +325,26 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool /*train*/) {
   };
   if (!core_->analog()) {
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+      std::vector<float>& sample = conv_scratch().sample_patches;  // evaluation: one sample's patches
+      if (!train) sample.resize(static_cast<std::size_t>(ckk) * spatial);
       for (std::size_t b = b0; b < b1; ++b) {
-        im2col(x.ptr(), b, h, w, oh, ow, rows, patches_.data() + b * spatial);
+        float* cols = train ? patches_.data() + b * spatial : sample.data();
+        const std::size_t ld = train ? rows : spatial;
+        im2col(x.ptr(), b, h, w, oh, ow, ld, cols);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k_, spatial, ckk, 1.0f, core_->weight().value.data(), ckk,
-                    patches_.data() + b * spatial, static_cast<int>(rows), 0.0f, y.ptr() + b * k_ * spatial, spatial);
+                    cols, static_cast<int>(ld), 0.0f, y.ptr() + b * k_ * spatial, spatial);
         add_bias(b);
       }
     });
   } else {
+    std::vector<float>& patches = train ? patches_ : conv_scratch().eval_patches;
+    patches.resize(rows * ckk);
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
-      for (std::size_t b = b0; b < b1; ++b) im2col_rows(x.ptr(), b, h, w, oh, ow, patches_.data());
+      for (std::size_t b = b0; b < b1; ++b) im2col_rows(x.ptr(), b, h, w, oh, ow, patches.data());
     });
     std::vector<float>& out_rows = conv_scratch().out_rows;
     out_rows.resize(rows * k_);
-    core_->forward(patches_.data(), static_cast<int>(rows), out_rows.data());
+    core_->forward(patches.data(), static_cast<int>(rows), out_rows.data());
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) {
         for (int k = 0; k < k_; ++k) {
@@ -353,6 +364,8 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
   const bool digital = !core_->analog();
+  if (patches_.size() != rows * ckk)
+    throw std::logic_error("conv2d backward: no training forward pass of this batch (forward with train = true first)");
   // dy (NKHW) as the GEMMs take it: K rows of (n, oy, ox) columns (digital), or one row of K per
   // position (analog).
   ConvScratch& scratch = conv_scratch();
@@ -399,7 +412,8 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   }
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
-    std::vector<float> sample_cols(digital ? static_cast<std::size_t>(ckk) * spatial : 0);
+    std::vector<float>& sample_cols = conv_scratch().sample_cols;
+    if (digital) sample_cols.resize(static_cast<std::size_t>(ckk) * spatial);
     for (std::size_t b = b0; b < b1; ++b) {
       if (!digital) {
         col2im_rows(scratch.dpatches.data(), b, h, w, oh, ow, dx.ptr());
@@ -553,6 +567,43 @@ std::vector<int> BatchNorm2d::output_shape(const std::vector<int>& in) const {
   return in;
 }
 
+namespace {
+
+// Sums of a channel's values and of their squares, in double, over the planes of n samples:
+// eight running sums per quantity (so that it vectorizes), combined in a fixed order, so the
+// result depends on the data alone (one thread takes a whole channel).
+struct ChannelSums {
+  double first = 0, second = 0;
+};
+template <class Pair>
+ChannelSums channel_sums(int n, int hw, Pair pair) {
+  constexpr int kLanes = 8;
+  double s[kLanes] = {}, s2[kLanes] = {};
+  for (int b = 0; b < n; ++b) {
+    const auto [u, v] = pair(b);  // the plane's two factors: sums of u and of u * v
+    const float* __restrict pu = u;
+    const float* __restrict pv = v;
+    int i = 0;
+    for (; i + kLanes <= hw; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) {
+        s[l] += pu[i + l];
+        s2[l] += double(pu[i + l]) * pv[i + l];
+      }
+    for (; i < hw; ++i) {
+      s[i % kLanes] += pu[i];
+      s2[i % kLanes] += double(pu[i]) * pv[i];
+    }
+  }
+  ChannelSums r;
+  for (int l = 0; l < kLanes; ++l) {
+    r.first += s[l];
+    r.second += s2[l];
+  }
+  return r;
+}
+
+}  // namespace
+
 void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
   const int n = x.shape[0], hw = x.shape[2] * x.shape[3];
   y.resize(x.shape);
@@ -564,31 +615,34 @@ void BatchNorm2d::forward(const Tensor& x, Tensor& y, bool train) {
   const double momentum = averaged_ >= 0 && train ? 1.0 / static_cast<double>(++averaged_) : momentum_;
   parallel_for(c_, 1, [&](std::size_t c0, std::size_t c1) {
   for (std::size_t c = c0; c < c1; ++c) {  // one channel per item
+    auto plane = [&](int b) { return (static_cast<std::size_t>(b) * c_ + c) * hw; };
     double mean = mean_[c], var = var_[c];
     if (train) {
-      double s = 0, s2 = 0;
-      for (int b = 0; b < n; ++b) {
-        const float* p = x.ptr() + (static_cast<std::size_t>(b) * c_ + c) * hw;
-        for (int i = 0; i < hw; ++i) {
-          s += p[i];
-          s2 += double(p[i]) * p[i];
-        }
-      }
+      const ChannelSums sums = channel_sums(n, hw, [&](int b) {
+        const float* p = x.ptr() + plane(b);
+        return std::pair{p, p};
+      });
       const double count = double(n) * hw;
-      mean = s / count;
-      var = std::max(0.0, s2 / count - mean * mean);
+      mean = sums.first / count;
+      var = std::max(0.0, sums.second / count - mean * mean);
       mean_[c] = static_cast<float>((1 - momentum) * mean_[c] + momentum * mean);
       var_[c] = static_cast<float>((1 - momentum) * var_[c] + momentum * var * count / std::max(1.0, count - 1));
     }
     const float inv = static_cast<float>(1 / std::sqrt(var + eps_));
     batch_mean_[c] = static_cast<float>(mean);
     inv_std_[c] = inv;
+    const float m = static_cast<float>(mean), g = gamma_.value[c], beta = beta_.value[c];
     for (int b = 0; b < n; ++b) {
-      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
-      for (int i = 0; i < hw; ++i) {
-        const float xh = (x.data[off + i] - static_cast<float>(mean)) * inv;
-        if (train) xhat_.data[off + i] = xh;
-        y.data[off + i] = gamma_.value[c] * xh + beta_.value[c];
+      const float* __restrict in = x.ptr() + plane(b);
+      float* __restrict out = y.ptr() + plane(b);
+      if (train) {
+        float* __restrict xh = xhat_.ptr() + plane(b);
+        for (int i = 0; i < hw; ++i) {
+          xh[i] = (in[i] - m) * inv;
+          out[i] = g * xh[i] + beta;
+        }
+      } else {
+        for (int i = 0; i < hw; ++i) out[i] = g * ((in[i] - m) * inv) + beta;
       }
     }
   }
@@ -601,21 +655,19 @@ void BatchNorm2d::backward(const Tensor& dy, Tensor& dx) {
   dx.resize(dy.shape);
   parallel_for(c_, 1, [&](std::size_t c0, std::size_t c1) {
   for (std::size_t c = c0; c < c1; ++c) {
-    double sum_dy = 0, sum_dy_xh = 0;
-    for (int b = 0; b < n; ++b) {
-      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
-      for (int i = 0; i < hw; ++i) {
-        sum_dy += dy.data[off + i];
-        sum_dy_xh += double(dy.data[off + i]) * xhat_.data[off + i];
-      }
-    }
+    auto plane = [&](int b) { return (static_cast<std::size_t>(b) * c_ + c) * hw; };
+    const ChannelSums sums = channel_sums(n, hw, [&](int b) { return std::pair{dy.ptr() + plane(b), xhat_.ptr() + plane(b)}; });
+    const double sum_dy = sums.first, sum_dy_xh = sums.second;
     gamma_.grad[c] += static_cast<float>(sum_dy_xh);
     beta_.grad[c] += static_cast<float>(sum_dy);
     const float k = gamma_.value[c] * inv_std_[c];
+    // Float from here on, as the forward pass (the sums above stay in double).
+    const float mean_dy = static_cast<float>(sum_dy / count), mean_dy_xh = static_cast<float>(sum_dy_xh / count);
     for (int b = 0; b < n; ++b) {
-      const std::size_t off = (static_cast<std::size_t>(b) * c_ + c) * hw;
-      for (int i = 0; i < hw; ++i)
-        dx.data[off + i] = static_cast<float>(k * (dy.data[off + i] - sum_dy / count - xhat_.data[off + i] * sum_dy_xh / count));
+      const float* __restrict g = dy.ptr() + plane(b);
+      const float* __restrict xh = xhat_.ptr() + plane(b);
+      float* __restrict out = dx.ptr() + plane(b);
+      for (int i = 0; i < hw; ++i) out[i] = k * (g[i] - mean_dy - xh[i] * mean_dy_xh);
     }
   }
   });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "txsim/config.h"
+#include "txsim/parallel.h"
 #include "txsim/json_fields.h"
 #include "txsim/rng.h"
 
@@ -30,26 +31,30 @@ void Network::backward(const Tensor& dlogits) {
   }
 }
 
+namespace {
+
+// out = a + b, elementwise, in one pass (out may not alias either).
+void add_into(const Tensor& a, const Tensor& b, Tensor& out) {
+  out.resize(a.shape);
+  parallel_for(a.size(), 1 << 16, [&](std::size_t i0, std::size_t i1) {
+    const float* __restrict pa = a.ptr();
+    const float* __restrict pb = b.ptr();
+    float* __restrict po = out.ptr();
+    for (std::size_t i = i0; i < i1; ++i) po[i] = pa[i] + pb[i];
+  });
+}
+
+}  // namespace
+
 void Residual::forward(const Tensor& x, Tensor& y, bool train) {
-  y = main_->forward(x, train);
-  if (shortcut_->layers().empty()) {
-    for (std::size_t k = 0; k < y.size(); ++k) y.data[k] += x.data[k];
-  } else {
-    const Tensor& s = shortcut_->forward(x, train);
-    for (std::size_t k = 0; k < y.size(); ++k) y.data[k] += s.data[k];
-  }
+  const Tensor& m = main_->forward(x, train);
+  add_into(m, shortcut_->layers().empty() ? x : shortcut_->forward(x, train), y);
 }
 
 void Residual::backward(const Tensor& dy, Tensor& dx) {
   main_->backward(dy);
-  dx = main_->input_grad();
-  if (shortcut_->layers().empty()) {
-    for (std::size_t k = 0; k < dx.size(); ++k) dx.data[k] += dy.data[k];
-  } else {
-    shortcut_->backward(dy);
-    const Tensor& ds = shortcut_->input_grad();
-    for (std::size_t k = 0; k < dx.size(); ++k) dx.data[k] += ds.data[k];
-  }
+  if (!shortcut_->layers().empty()) shortcut_->backward(dy);
+  add_into(main_->input_grad(), shortcut_->layers().empty() ? dy : shortcut_->input_grad(), dx);
 }
 
 std::vector<Param*> Residual::params() {
