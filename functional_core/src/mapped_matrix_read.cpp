@@ -14,6 +14,7 @@
 
 #include <cblas.h>
 
+#include "txsim/narrow_gemm.h"
 #include "txsim/parallel.h"
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
@@ -276,8 +277,12 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
         const float* a_tile = per_slice ? rb.planes.data() + static_cast<std::size_t>(k0) * m
                                         : rb.inputs.ints.data() + static_cast<std::size_t>(r0) * sh.k + k0;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, per_slice ? kt : sh.k,
-                    e_block + n0, width, 0.0f, scratch.c.data(), nn);
+        const int lda = per_slice ? kt : sh.k;
+        if (kNarrowGemmVectorized && nn <= kNarrowGemmMaxColumns)  // a tile's few outputs: no repacking of A
+          narrow_gemm(r1 - r0, nn, kt, a_tile, lda, e_block + n0, width, scratch.c.data(), nn);
+        else
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, lda, e_block + n0, width,
+                      0.0f, scratch.c.data(), nn);
         convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
       }
     }
@@ -321,15 +326,17 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   const int per_block = lookup ? 4 : 1;
   const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_block * kBlocks), kLookupWidth);
   const int column_blocks = ceil_div(sh.n, block);
-  // Folded reads with few output columns (a convolution's channels) also split their rows, by
-  // the batch's size alone, so that every thread has work.
-  const int row_blocks = per_slice || lookup ? 1 : std::clamp(batch / 512, 1, 8);
+  // Folded reads of many rows (a convolution's positions) split their rows too, by the batch's
+  // size alone, into blocks that stay in cache from the quantizing to the conversions: each block
+  // is quantized and read at once. (A row's result does not depend on the block that holds it.)
+  constexpr int kRowsPerBlock = 256;
+  const bool row_split = !per_slice && !lookup && batch >= 2 * kRowsPerBlock;
+  const int row_blocks = row_split ? ceil_div(batch, kRowsPerBlock) : 1;
   const int rows_per_block = ceil_div(batch, row_blocks);
-  const int blocks = column_blocks * row_blocks;
 
-  // Three parallel loops on the pool (parallel.h), or in order here (Parallelism::Blas). Every
-  // output accumulates its row-tiles in order, whoever computes it: results do not depend on the
-  // thread count or on the parallelism chosen.
+  // Parallel loops on the pool (parallel.h), or in order here (Parallelism::Blas). Every output
+  // accumulates its row-tiles in order, whoever computes it: results do not depend on the thread
+  // count or on the parallelism chosen.
   auto loop = [&](int n, const std::function<void(std::size_t, std::size_t)>& body) {
     if (parallel) parallel_for(static_cast<std::size_t>(n), 1, body);
     else body(0, static_cast<std::size_t>(n));
@@ -343,11 +350,13 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // the parallel loop, so a bad input is reported after it, by check_inputs, before anything the
   // read keeps (its stream counter, its activity) changes.
   std::atomic<bool> out_of_range{false};
-  loop(batch, [&](std::size_t b0, std::size_t b1) {
-    for (int b = static_cast<int>(b0); b < static_cast<int>(b1); ++b) {
+  auto quantize_rows = [&](int b0, int b1) {
+    bool all_in_range = true;
+    for (int b = b0; b < b1; ++b) {
       float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
       if (!inputs_in_range(x + static_cast<std::size_t>(b) * sh.k, sh.k, a)) {
         out_of_range = true;
+        all_in_range = false;
         continue;
       }
       q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
@@ -369,31 +378,48 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
         }
       }
     }
-  });
-  if (out_of_range) check_inputs(x, batch, sh.k, a);  // throws, naming the first bad input
-  const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), ++s_.reads);
-  if (lookup)
-    loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
-      for (int t = static_cast<int>(t0); t < static_cast<int>(t1); ++t) {
-        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
-        split_binary_planes(rb.planes.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
-                            rb.binary_planes[t]);
+    return all_in_range;
+  };
+  // The read's noise stream; its counter moves only once every input has passed.
+  const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), s_.reads + 1);
+  // Column block c of row block rb: partial sums, conversions, then integer units back to real values.
+  auto read_block = [&](int c, int row_block) {
+    thread_local Scratch scratch;  // partial sums, draws and tables, kept per thread
+    const int n0 = c * block, nn = std::min(block, sh.n - n0);
+    const int b0 = row_block * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
+    // Rows of the partial sums: the block's samples, or all m when the rows are not split.
+    read_columns(dir, e, rb, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, y, scratch);
+    for (int b = b0; b < b1; ++b) {
+      const float scale = q.step[b] * s_.w_step;
+      float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
+      for (int n = 0; n < nn; ++n) row[n] *= scale;
+    }
+  };
+  if (row_split) {
+    loop(row_blocks, [&](std::size_t i0, std::size_t i1) {
+      for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
+        const int b0 = i * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
+        if (!quantize_rows(b0, b1)) continue;  // reported below
+        for (int c = 0; c < column_blocks; ++c) read_block(c, i);
       }
     });
-  loop(blocks, [&](std::size_t i0, std::size_t i1) {
-    thread_local Scratch scratch;  // partial sums, draws and tables, kept per thread
-    for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
-      const int n0 = (i % column_blocks) * block, nn = std::min(block, sh.n - n0);
-      const int b0 = (i / column_blocks) * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
-      // Rows of the partial sums: the block's samples, or all m when the rows are not split.
-      read_columns(dir, e, rb, batch, row_blocks == 1 ? 0 : b0, row_blocks == 1 ? m : b1, n0, nn, key, y, scratch);
-      for (int b = b0; b < b1; ++b) {  // integer units back to real values
-        const float scale = q.step[b] * s_.w_step;
-        float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
-        for (int n = 0; n < nn; ++n) row[n] *= scale;
-      }
-    }
-  });
+    if (out_of_range) check_inputs(x, batch, sh.k, a);  // throws, naming the first bad input
+  } else {
+    loop(batch, [&](std::size_t b0, std::size_t b1) { quantize_rows(static_cast<int>(b0), static_cast<int>(b1)); });
+    if (out_of_range) check_inputs(x, batch, sh.k, a);
+    if (lookup)
+      loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
+        for (int t = static_cast<int>(t0); t < static_cast<int>(t1); ++t) {
+          const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+          split_binary_planes(rb.planes.data() + static_cast<std::size_t>(k0) * m, m, kt, a.dac_bits, a.input_signed,
+                              rb.binary_planes[t]);
+        }
+      });
+    loop(column_blocks, [&](std::size_t i0, std::size_t i1) {
+      for (int c = static_cast<int>(i0); c < static_cast<int>(i1); ++c) read_block(c, 0);
+    });
+  }
+  ++s_.reads;
 
   // Hardware activity: the array is read once per input plane whatever the read mode (folded
   // reads accumulate the planes and slices in the analog domain before one conversion).
