@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -30,15 +32,18 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
 
 float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out) {
   const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
-  // The largest magnitude, in eight running maxima (a maximum is the same in any order: the
-  // inputs are finite, check_inputs saw to it); the compiler keeps one chain otherwise.
-  float lanes[8] = {};
-  int k = 0;
-  for (; k + 8 <= length; k += 8)
-    for (int l = 0; l < 8; ++l) lanes[l] = std::max(lanes[l], std::fabs(x[k + l]));
-  float max_abs = 0;
-  for (; k < length; ++k) max_abs = std::max(max_abs, std::fabs(x[k]));
-  for (float v : lanes) max_abs = std::max(max_abs, v);
+  // The largest magnitude. The inputs are finite (check_inputs saw to it), and the bits of
+  // non-negative finite floats order as unsigned integers do, so the maximum is an integer
+  // maximum of the bits without the sign: one that vectorizes, and the same in any order.
+  uint32_t max_bits = 0;
+  for (int k = 0; k < length; ++k) {
+    uint32_t bits;
+    std::memcpy(&bits, x + k, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    max_bits = max_bits > bits ? max_bits : bits;
+  }
+  float max_abs;
+  std::memcpy(&max_abs, &max_bits, sizeof max_abs);
   const float inv = max_abs > 0 ? top / max_abs : 0.0f;
   for (int k = 0; k < length; ++k) out[k] = std::nearbyint(x[k] * inv);
   return max_abs / top;
