@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -354,12 +355,13 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
     bool all_in_range = true;
     for (int b = b0; b < b1; ++b) {
       float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
-      if (!inputs_in_range(x + static_cast<std::size_t>(b) * sh.k, sh.k, a)) {
+      const std::optional<float> step = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
+      if (!step) {
         out_of_range = true;
         all_in_range = false;
         continue;
       }
-      q.step[b] = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
+      q.step[b] = *step;
       std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);

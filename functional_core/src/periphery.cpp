@@ -30,18 +30,23 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
   }
 }
 
-float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out) {
+std::optional<float> quantize_sample(const float* x, int length, const ArrayConfig& array, float* out) {
   const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
-  // The largest magnitude. The inputs are finite (check_inputs saw to it), and the bits of
-  // non-negative finite floats order as unsigned integers do, so the maximum is an integer
-  // maximum of the bits without the sign: one that vectorizes, and the same in any order.
-  uint32_t max_bits = 0;
+  // One pass for the check and the largest magnitude, on the bits: the sign-cleared bits of a
+  // float are at least 0x7F800000 exactly for inf and NaN, and its bits exceed 0x80000000
+  // exactly when it is negative and not -0 (inputs_in_range's test). Non-negative finite floats
+  // order as their bits do as unsigned integers, so the maximum is an integer maximum: one that
+  // vectorizes, and the same in any order.
+  const uint32_t negative_is_bad = array.input_signed ? 0u : 1u;
+  uint32_t max_bits = 0, bad = 0;
   for (int k = 0; k < length; ++k) {
     uint32_t bits;
     std::memcpy(&bits, x + k, sizeof bits);
-    bits &= 0x7FFFFFFFu;
-    max_bits = max_bits > bits ? max_bits : bits;
+    const uint32_t magnitude = bits & 0x7FFFFFFFu;
+    bad |= static_cast<uint32_t>(magnitude >= 0x7F800000u) | (static_cast<uint32_t>(bits > 0x80000000u) & negative_is_bad);
+    max_bits = max_bits > magnitude ? max_bits : magnitude;
   }
+  if (bad) return std::nullopt;
   float max_abs;
   std::memcpy(&max_abs, &max_bits, sizeof max_abs);
   const float inv = max_abs > 0 ? top / max_abs : 0.0f;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -29,8 +30,9 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
 // Whether x[0..n) are all finite (and non-negative when inputs are unsigned): check_inputs' test.
 bool inputs_in_range(const float* x, std::size_t n, const ArrayConfig& array);
 
-// Quantizes one sample (checked inputs) into out[0..length); returns its step.
-float quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
+// Quantizes one sample into out[0..length) and returns its step; or, when an input fails
+// inputs_in_range's test, writes nothing and returns nothing (check_inputs then names it).
+std::optional<float> quantize_sample(const float* x, int length, const ArrayConfig& array, float* out);
 
 // Digit `plane` (dac_bits wide, least significant first) of |ints[0..n)|, carrying its sign.
 void input_digits(const float* ints, int n, int plane, int dac_bits, float* out);

@@ -1,7 +1,10 @@
-// The reads' narrow GEMM against two oracles: a double-precision product (accuracy) and a scalar
-// loop of std::fma over k in order (the summation order it documents, to the bit).
+// The reads' kernels. The narrow GEMM against two oracles: a double-precision product (accuracy)
+// and a scalar loop of std::fma over k in order (the summation order it documents, to the bit).
+// The quantizer's one-pass input check against its definition on the values.
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -9,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "txsim/narrow_gemm.h"
+#include "txsim/periphery.h"
 
 namespace txsim {
 namespace {
@@ -53,6 +57,39 @@ TEST(NarrowGemm, RefusesShapesOutsideItsRange) {
   std::vector<float> a(64), b(64 * 65), c(65);
   EXPECT_THROW(narrow_gemm(1, 65, 1, a.data(), 1, b.data(), 65, c.data(), 65), std::invalid_argument);
   EXPECT_THROW(narrow_gemm(1, 0, 1, a.data(), 1, b.data(), 1, c.data(), 1), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace txsim
+
+// The check on the bits against its definition on the values: finite, and not below zero when
+// inputs are unsigned (-0 passes); and the step against the largest magnitude.
+namespace txsim {
+namespace {
+
+TEST(QuantizerCheck, RefusesExactlyWhatTheValueTestRefuses) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float denormal = std::numeric_limits<float>::denorm_min(), big = std::numeric_limits<float>::max();
+  for (const bool is_signed : {false, true}) {
+    ArrayConfig a;
+    a.input_signed = is_signed;
+    for (const float v : {0.0f, -0.0f, denormal, -denormal, 1.0f, -1.0f, big, -big, inf, -inf, nan, -nan}) {
+      // v among ordinary values, at every position of a row longer than a vector.
+      for (int at = 0; at < 19; at += 6) {
+        std::vector<float> x(19, 0.25f), out(19, -7.0f);
+        x[at] = v;
+        const bool valid = std::isfinite(v) && (is_signed || !(v < 0));
+        const std::optional<float> step = quantize_sample(x.data(), 19, a, out.data());
+        ASSERT_EQ(step.has_value(), valid) << "value " << v << " signed " << is_signed;
+        if (!valid) {
+          EXPECT_EQ(out[0], -7.0f) << "wrote a refused sample";
+          continue;
+        }
+        const float max_abs = std::max(0.25f, std::fabs(v));
+        EXPECT_EQ(*step, max_abs / (std::ldexp(1.0f, a.input_magnitude_bits()) - 1.0f)) << v;
+      }
+    }
+  }
 }
 
 }  // namespace
