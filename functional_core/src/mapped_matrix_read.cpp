@@ -20,6 +20,7 @@
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
+#include "txsim/scratch_buffer.h"
 
 namespace txsim {
 
@@ -229,7 +230,7 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
   // draws of consecutive rows are consecutive in the stream: drawn for many rows at once.
   const bool whole_rows = w == width && (planes == 1 || rows != m);
   const int rows_per_draw = whole_rows ? std::max(1, 4096 / w) : 1;
-  if (noisy) z.resize(static_cast<std::size_t>(rows_per_draw) * w);
+  if (noisy) grow_to(z, static_cast<std::size_t>(rows_per_draw) * w);
   for (int i = 0; i < rows; ++i) {
     const int r = rows == m ? (i % planes) * batch + i / planes : r0 + i;
     const int p = r / batch, b = r % batch;
@@ -261,7 +262,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
   const int m = (per_slice ? a.input_planes() : 1) * batch;
   const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
   assert((r0 == 0 && r1 == m) || (!per_slice && !lookup));  // rows are split for folded reads only
-  scratch.c.resize(static_cast<std::size_t>(r1 - r0) * (lookup ? kLookupWidth : nn));
+  grow_to(scratch.c, static_cast<std::size_t>(r1 - r0) * (lookup ? kLookupWidth : nn));
 
   for (int t = 0; t < sh.k_tiles; ++t) {
     const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
@@ -313,10 +314,11 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // The rows are integers: their sums of squares are exact in double, in any order, while every
   // partial sum stays below 2^53.
   const bool exact_power = 2 * a.input_magnitude_bits() + std::ceil(std::log2(std::max(1, sh.k_tile))) <= 53;
-  q.ints.resize(static_cast<std::size_t>(batch) * sh.k);
-  q.step.resize(batch);
-  if (per_slice) rb.planes.resize(static_cast<std::size_t>(m) * sh.k);
-  if (unit_sigma > 0) rb.noise_std.resize(static_cast<std::size_t>(sh.k_tiles) * m);
+  // Shared by the reads of every shape: grown, never cleared (scratch_buffer.h).
+  grow_to(q.ints, static_cast<std::size_t>(batch) * sh.k);
+  grow_to(q.step, static_cast<std::size_t>(batch));
+  if (per_slice) grow_to(rb.planes, static_cast<std::size_t>(m) * sh.k);
+  if (unit_sigma > 0) grow_to(rb.noise_std, static_cast<std::size_t>(sh.k_tiles) * m);
   if (lookup) rb.binary_planes.resize(sh.k_tiles);
   const bool parallel = parallelism_ == Parallelism::Columns;
   // Blocks of whole lookup widths, as many as the shape alone gives (a block's width changes the

@@ -11,6 +11,7 @@
 
 #include "txsim/parallel.h"
 #include "txsim/rng.h"
+#include "txsim/scratch_buffer.h"
 
 namespace txsim::nn {
 
@@ -326,7 +327,7 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   if (!core_->analog()) {
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       std::vector<float>& sample = conv_scratch().sample_patches;  // evaluation: one sample's patches
-      if (!train) sample.resize(static_cast<std::size_t>(ckk) * spatial);
+      if (!train) grow_to(sample, static_cast<std::size_t>(ckk) * spatial);
       for (std::size_t b = b0; b < b1; ++b) {
         float* cols = train ? patches_.data() + b * spatial : sample.data();
         const std::size_t ld = train ? rows : spatial;
@@ -338,12 +339,12 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     });
   } else {
     std::vector<float>& patches = train ? patches_ : conv_scratch().eval_patches;
-    patches.resize(rows * ckk);
+    if (!train) grow_to(patches, rows * ckk);  // (patches_ is sized above, exactly: backward checks it)
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) im2col_rows(x.ptr(), b, h, w, oh, ow, patches.data());
     });
     std::vector<float>& out_rows = conv_scratch().out_rows;
-    out_rows.resize(rows * k_);
+    grow_to(out_rows, rows * k_);
     core_->forward(patches.data(), static_cast<int>(rows), out_rows.data());
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b) {
@@ -370,7 +371,7 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   // position (analog).
   ConvScratch& scratch = conv_scratch();
   std::vector<float>& out_rows = scratch.out_rows;
-  out_rows.resize(rows * k_);
+  grow_to(out_rows, rows * k_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b)
       for (int k = 0; k < k_; ++k) {
@@ -407,13 +408,13 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
     return;
   }
   if (!digital) {
-    scratch.dpatches.resize(rows * ckk);
+    grow_to(scratch.dpatches, rows * ckk);
     core_->backward(out_rows.data(), r, scratch.dpatches.data());
   }
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
     std::vector<float>& sample_cols = conv_scratch().sample_cols;
-    if (digital) sample_cols.resize(static_cast<std::size_t>(ckk) * spatial);
+    if (digital) grow_to(sample_cols, static_cast<std::size_t>(ckk) * spatial);
     for (std::size_t b = b0; b < b1; ++b) {
       if (!digital) {
         col2im_rows(scratch.dpatches.data(), b, h, w, oh, ow, dx.ptr());
