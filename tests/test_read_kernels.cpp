@@ -81,6 +81,7 @@ TEST(QuantizerCheck, RefusesExactlyWhatTheValueTestRefuses) {
         const bool valid = std::isfinite(v) && (is_signed || !(v < 0));
         const std::optional<float> step = quantize_sample(x.data(), 19, a, out.data());
         ASSERT_EQ(step.has_value(), valid) << "value " << v << " signed " << is_signed;
+        ASSERT_EQ(inputs_in_range(x.data(), x.size(), a), valid) << "value " << v << " signed " << is_signed;
         if (!valid) {
           EXPECT_EQ(out[0], -7.0f) << "wrote a refused sample";
           continue;

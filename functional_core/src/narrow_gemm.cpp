@@ -10,6 +10,8 @@
 #include <immintrin.h>
 #endif
 
+#include "txsim/scratch_buffer.h"
+
 namespace txsim {
 
 namespace {
@@ -75,14 +77,11 @@ void narrow_gemm(int m, int n, int k, const float* a, int lda, const float* b, i
     throw std::invalid_argument("narrow_gemm: " + std::to_string(m) + " x " + std::to_string(n) + " x " +
                                 std::to_string(k) + " (columns 1.." + std::to_string(kNarrowGemmMaxColumns) + ")");
   const int width = kVector * ((n + kVector - 1) / kVector);
-  // B packed contiguous, zero-padded to whole vectors: 16 KiB at most, kept in L1.
-  thread_local float packed[kNarrowGemmMaxColumns * 256];
-  thread_local std::vector<float> large;
-  float* pb = packed;
-  if (static_cast<long>(k) * width > static_cast<long>(sizeof packed / sizeof *packed)) {
-    large.resize(static_cast<std::size_t>(k) * width);
-    pb = large.data();
-  }
+  // B packed contiguous, zero-padded to whole vectors (a crossbar's rows x 64 columns: a few KiB,
+  // kept in L1).
+  thread_local std::vector<float> packed;
+  grow_to(packed, static_cast<std::size_t>(k) * width);
+  float* pb = packed.data();
   for (int p = 0; p < k; ++p) {
     std::copy(b + static_cast<long>(p) * ldb, b + static_cast<long>(p) * ldb + n, pb + static_cast<long>(p) * width);
     std::fill(pb + static_cast<long>(p) * width + n, pb + static_cast<long>(p + 1) * width, 0.0f);

@@ -10,12 +10,29 @@
 
 namespace txsim {
 
+namespace {
+
+uint32_t float_bits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+constexpr uint32_t kMagnitude = 0x7FFFFFFFu;
+
+// The range test on a float's bits, branch-free, so that loops of it vectorize: 1 when refused.
+// The sign-cleared bits are at least 0x7F800000 exactly for inf and NaN, and the bits exceed
+// 0x80000000 exactly for a negative value other than -0 (refused when negative_is_bad is 1).
+uint32_t refused(uint32_t bits, uint32_t negative_is_bad) {
+  return static_cast<uint32_t>((bits & kMagnitude) >= 0x7F800000u) | (static_cast<uint32_t>(bits > 0x80000000u) & negative_is_bad);
+}
+uint32_t negative_is_bad(const ArrayConfig& array) { return array.input_signed ? 0u : 1u; }
+
+}  // namespace
+
 bool inputs_in_range(const float* x, std::size_t n, const ArrayConfig& array) {
-  // Branch-free (it runs on every read): a NaN fails the comparison, so it counts as bad.
-  const float lowest = array.input_signed ? -std::numeric_limits<float>::max() : 0.0f;
-  const float highest = std::numeric_limits<float>::max();
-  int bad = 0;
-  for (std::size_t i = 0; i < n; ++i) bad |= !((x[i] >= lowest) & (x[i] <= highest));
+  const uint32_t negative = negative_is_bad(array);
+  uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= refused(float_bits(x[i]), negative);
   return !bad;
 }
 
@@ -32,18 +49,14 @@ void check_inputs(const float* x, int batch, int length, const ArrayConfig& arra
 
 std::optional<float> quantize_sample(const float* x, int length, const ArrayConfig& array, float* out) {
   const float top = std::ldexp(1.0f, array.input_magnitude_bits()) - 1.0f;
-  // One pass for the check and the largest magnitude, on the bits: the sign-cleared bits of a
-  // float are at least 0x7F800000 exactly for inf and NaN, and its bits exceed 0x80000000
-  // exactly when it is negative and not -0 (inputs_in_range's test). Non-negative finite floats
-  // order as their bits do as unsigned integers, so the maximum is an integer maximum: one that
-  // vectorizes, and the same in any order.
-  const uint32_t negative_is_bad = array.input_signed ? 0u : 1u;
+  // One pass for the check (inputs_in_range's) and the largest magnitude. Non-negative finite
+  // floats order as their bits do as unsigned integers, so the maximum is an integer maximum of
+  // the magnitudes' bits: one that vectorizes, and the same in any order.
+  const uint32_t negative = negative_is_bad(array);
   uint32_t max_bits = 0, bad = 0;
   for (int k = 0; k < length; ++k) {
-    uint32_t bits;
-    std::memcpy(&bits, x + k, sizeof bits);
-    const uint32_t magnitude = bits & 0x7FFFFFFFu;
-    bad |= static_cast<uint32_t>(magnitude >= 0x7F800000u) | (static_cast<uint32_t>(bits > 0x80000000u) & negative_is_bad);
+    const uint32_t bits = float_bits(x[k]), magnitude = bits & kMagnitude;
+    bad |= refused(bits, negative);
     max_bits = max_bits > magnitude ? max_bits : magnitude;
   }
   if (bad) return std::nullopt;
