@@ -80,6 +80,13 @@ TEST(NnGradients, Conv2dStridePadding) {
   check_gradients(c, random_tensor({2, 2, 7, 6}, 2), 2e-3);
 }
 
+// Stride 1 with the padding that keeps the width (patch rows copied as one run per channel and
+// tap), over more samples than one group of the weight gradient's partial sums.
+TEST(NnGradients, Conv2dSameWidthOverSeveralGroups) {
+  Conv2d c(2, 3, 3, 1, 1, true, 4);
+  check_gradients(c, random_tensor({6, 2, 6, 5}, 3), 2e-3);
+}
+
 TEST(NnGradients, Pools) {
   Pool2d maxp(PoolKind::Max, 2, 2), avgp(PoolKind::Average, 3, 1);
   // Distinct values 0.05 apart: a finite-difference step of 0.01 never changes a window's maximum.

@@ -1,8 +1,11 @@
 // The reads' kernels. The narrow GEMM against two oracles: a double-precision product (accuracy)
 // and a scalar loop of std::fma over k in order (the summation order it documents, to the bit).
-// The quantizer's one-pass input check against its definition on the values.
+// The quantizer's one-pass input check against its definition on the values. A read whose rows
+// come from a RowSource against the same read of the matrix those rows form.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <random>
@@ -11,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "txsim/mapped_matrix.h"
 #include "txsim/narrow_gemm.h"
 #include "txsim/periphery.h"
 
@@ -90,6 +94,62 @@ TEST(QuantizerCheck, RefusesExactlyWhatTheValueTestRefuses) {
         EXPECT_EQ(*step, max_abs / (std::ldexp(1.0f, a.input_magnitude_bits()) - 1.0f)) << v;
       }
     }
+  }
+}
+
+// A folded read with read noise and an 8-bit ADC, of rows given as a matrix and of the same rows
+// made by a source: the same outputs to the bit, for a batch read at once (the source makes every
+// row first) and one read in row blocks (the source makes each block when it is read, never the
+// whole batch); a bad row from a source is named as the matrix read names it.
+TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
+  CrossbarConfig c;
+  c.crossbar.rows = c.crossbar.cols = 64;
+  c.crossbar.read_mode = ReadMode::Folded;
+  c.crossbar.input_signed = false;
+  c.device.read_noise_sigma = 0.005;
+  const int in = 150, out = 16;
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  std::vector<float> w(static_cast<std::size_t>(in) * out);
+  for (float& v : w) v = normal(gen);
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  for (const int batch : {100, 1500}) {
+    std::vector<float> x(static_cast<std::size_t>(batch) * in);
+    for (float& v : x) v = uniform(gen);
+    MappedMatrix from_matrix(c, in, out, 7), from_source(c, in, out, 7);
+    from_matrix.program(w.data());
+    from_source.program(w.data());
+    std::vector<float> y_matrix(static_cast<std::size_t>(batch) * out), y_source(y_matrix.size());
+    from_matrix.forward(x.data(), batch, y_matrix.data());
+    int largest_request = 0, rows_made = 0;
+    const RowSource source = [&](int first, int last, float* rows) {
+      ASSERT_TRUE(first >= 0 && first < last && last <= batch);
+      std::copy(x.begin() + static_cast<std::ptrdiff_t>(first) * in, x.begin() + static_cast<std::ptrdiff_t>(last) * in, rows);
+      largest_request = std::max(largest_request, last - first);
+      rows_made += last - first;
+    };
+    from_source.forward(source, batch, y_source.data());
+    EXPECT_EQ(rows_made, batch) << "batch " << batch;  // every row made once
+    if (batch >= 1024) {
+      EXPECT_LT(largest_request, batch) << "a blocked read makes its rows a block at a time";
+    }
+    EXPECT_EQ(std::memcmp(y_matrix.data(), y_source.data(), y_matrix.size() * sizeof(float)), 0) << "batch " << batch;
+    // A NaN in row 1234 (or 77): the same error from both, naming the same input.
+    const int bad_row = batch > 1234 ? 1234 : 77;
+    x[static_cast<std::size_t>(bad_row) * in + 3] = std::numeric_limits<float>::quiet_NaN();
+    std::string matrix_error, source_error;
+    try {
+      from_matrix.forward(x.data(), batch, y_matrix.data());
+    } catch (const NonFiniteInput& e) {
+      matrix_error = e.what();
+    }
+    try {
+      from_source.forward(source, batch, y_source.data());
+    } catch (const NonFiniteInput& e) {
+      source_error = e.what();
+    }
+    EXPECT_NE(matrix_error.find("[" + std::to_string(bad_row) + "][3]"), std::string::npos) << matrix_error;
+    EXPECT_EQ(source_error, matrix_error);
   }
 }
 

@@ -161,8 +161,9 @@ std::vector<float> MappedMatrix::weights() {
   return w;
 }
 
-void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, batch, y); }
-void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, batch, dx); }
+void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, nullptr, batch, y); }
+void MappedMatrix::forward(const RowSource& rows, int batch, float* y) { read(Direction::Forward, nullptr, &rows, batch, y); }
+void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, nullptr, batch, dx); }
 
 PartialSumKernel MappedMatrix::partial_sum_kernel() const {
   const ArrayConfig& a = config_.crossbar;
@@ -252,8 +253,8 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
   }
 }
 
-void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int n0, int nn, uint64_t key,
-                                float* y, Scratch& scratch) const {
+void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, const float* ints, int batch, int r0, int r1, int n0,
+                                int nn, uint64_t key, float* y, Scratch& scratch) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
@@ -278,7 +279,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
       } else {
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
         const float* a_tile = per_slice ? rb.planes.data() + static_cast<std::size_t>(k0) * m
-                                        : rb.inputs.ints.data() + static_cast<std::size_t>(r0) * sh.k + k0;
+                                        : ints + k0;
         const int lda = per_slice ? kt : sh.k;
         if (kNarrowGemmVectorized && nn <= kNarrowGemmMaxColumns)  // a tile's few outputs: no repacking of A
           narrow_gemm(r1 - r0, nn, kt, a_tile, lda, e_block + n0, width, scratch.c.data(), nn);
@@ -296,7 +297,12 @@ MappedMatrix::ReadBuffers& MappedMatrix::read_buffers() {
   return buffers;
 }
 
-void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
+MappedMatrix::Scratch& MappedMatrix::scratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, int batch, float* y) {
   if (batch < 1) throw std::invalid_argument("MappedMatrix read: batch must be >= 1");
   const Effective& e = effective(dir);
   const ArrayConfig& a = config_.crossbar;
@@ -315,7 +321,6 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // partial sum stays below 2^53.
   const bool exact_power = 2 * a.input_magnitude_bits() + std::ceil(std::log2(std::max(1, sh.k_tile))) <= 53;
   // Shared by the reads of every shape: grown, never cleared (scratch_buffer.h).
-  grow_to(q.ints, static_cast<std::size_t>(batch) * sh.k);
   grow_to(q.step, static_cast<std::size_t>(batch));
   if (per_slice) grow_to(rb.planes, static_cast<std::size_t>(m) * sh.k);
   if (unit_sigma > 0) grow_to(rb.noise_std, static_cast<std::size_t>(sh.k_tiles) * m);
@@ -336,6 +341,16 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   const bool row_split = !per_slice && !lookup && batch >= 2 * kRowsPerBlock;
   const int row_blocks = row_split ? ceil_div(batch, kRowsPerBlock) : 1;
   const int rows_per_block = ceil_div(batch, row_blocks);
+  // Rows from a source: made a block at a time where the rows are split, else all at once here.
+  auto all_rows = [&] {
+    grow_to(rb.rows, static_cast<std::size_t>(batch) * sh.k);
+    (*source)(0, batch, rb.rows.data());
+    return rb.rows.data();
+  };
+  if (source && !row_split) {
+    x = all_rows();
+    source = nullptr;
+  }
 
   // Parallel loops on the pool (parallel.h), or in order here (Parallelism::Blas). Every output
   // accumulates its row-tiles in order, whoever computes it: results do not depend on the thread
@@ -353,11 +368,12 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   // the parallel loop, so a bad input is reported after it, by check_inputs, before anything the
   // read keeps (its stream counter, its activity) changes.
   std::atomic<bool> out_of_range{false};
-  auto quantize_rows = [&](int b0, int b1) {
+  // Rows [b0, b1) from `from` (row b0's inputs) into `to` (row b0's quantized values; may be `from`).
+  auto quantize_rows = [&](int b0, int b1, const float* from, float* to) {
     bool all_in_range = true;
     for (int b = b0; b < b1; ++b) {
-      float* ints = q.ints.data() + static_cast<std::size_t>(b) * sh.k;
-      const std::optional<float> step = quantize_sample(x + static_cast<std::size_t>(b) * sh.k, sh.k, a, ints);
+      float* ints = to + static_cast<std::size_t>(b - b0) * sh.k;
+      const std::optional<float> step = quantize_sample(from + static_cast<std::size_t>(b - b0) * sh.k, sh.k, a, ints);
       if (!step) {
         out_of_range = true;
         all_in_range = false;
@@ -386,13 +402,14 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   };
   // The read's noise stream; its counter moves only once every input has passed.
   const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), s_.reads + 1);
-  // Column block c of row block rb: partial sums, conversions, then integer units back to real values.
-  auto read_block = [&](int c, int row_block) {
-    thread_local Scratch scratch;  // partial sums, draws and tables, kept per thread
+  // Column block c of row block rb (whose first row's quantized values are at `ints`): partial
+  // sums, conversions, then integer units back to real values.
+  auto read_block = [&](int c, int row_block, const float* ints) {
+    Scratch& local = scratch();  // partial sums, draws and tables, kept per thread
     const int n0 = c * block, nn = std::min(block, sh.n - n0);
     const int b0 = row_block * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
     // Rows of the partial sums: the block's samples, or all m when the rows are not split.
-    read_columns(dir, e, rb, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, y, scratch);
+    read_columns(dir, e, rb, ints, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, y, local);
     for (int b = b0; b < b1; ++b) {
       const float scale = q.step[b] * s_.w_step;
       float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
@@ -401,15 +418,24 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
   };
   if (row_split) {
     loop(row_blocks, [&](std::size_t i0, std::size_t i1) {
+      // The block's inputs (made here from a source) are quantized in place in a per-thread
+      // buffer, which stays in cache for the block's reads.
+      std::vector<float>& block_rows = scratch().rows;
+      grow_to(block_rows, static_cast<std::size_t>(rows_per_block) * sh.k);
       for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
         const int b0 = i * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
-        if (!quantize_rows(b0, b1)) continue;  // reported below
-        for (int c = 0; c < column_blocks; ++c) read_block(c, i);
+        if (source) (*source)(b0, b1, block_rows.data());
+        const float* from = source ? block_rows.data() : x + static_cast<std::size_t>(b0) * sh.k;
+        if (!quantize_rows(b0, b1, from, block_rows.data())) continue;  // reported below
+        for (int c = 0; c < column_blocks; ++c) read_block(c, i, block_rows.data());
       }
     });
-    if (out_of_range) check_inputs(x, batch, sh.k, a);  // throws, naming the first bad input
+    if (out_of_range) check_inputs(source ? all_rows() : x, batch, sh.k, a);  // throws, naming the first bad input
   } else {
-    loop(batch, [&](std::size_t b0, std::size_t b1) { quantize_rows(static_cast<int>(b0), static_cast<int>(b1)); });
+    grow_to(q.ints, static_cast<std::size_t>(batch) * sh.k);
+    loop(batch, [&](std::size_t b0, std::size_t b1) {
+      quantize_rows(static_cast<int>(b0), static_cast<int>(b1), x + b0 * sh.k, q.ints.data() + b0 * sh.k);
+    });
     if (out_of_range) check_inputs(x, batch, sh.k, a);
     if (lookup)
       loop(sh.k_tiles, [&](std::size_t t0, std::size_t t1) {
@@ -420,7 +446,7 @@ void MappedMatrix::read(Direction dir, const float* x, int batch, float* y) {
         }
       });
     loop(column_blocks, [&](std::size_t i0, std::size_t i1) {
-      for (int c = static_cast<int>(i0); c < static_cast<int>(i1); ++c) read_block(c, 0);
+      for (int c = static_cast<int>(i0); c < static_cast<int>(i1); ++c) read_block(c, 0, q.ints.data());
     });
   }
   ++s_.reads;

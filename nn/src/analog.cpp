@@ -164,6 +164,15 @@ void AnalogCore::forward(const float* x, int rows, float* y) {
   m_.forward(x, rows, y);
 }
 
+// Pulse trains keep the batch's inputs: made all at once, then read as a matrix.
+void AnalogCore::forward(const RowSource& source, int rows, float* y) {
+  if (bit_length_ == 0) return m_.forward(source, rows, y);
+  x_.resize(static_cast<std::size_t>(rows) * in_);
+  source(0, rows, x_.data());
+  rows_ = rows;
+  m_.forward(x_.data(), rows, y);
+}
+
 void AnalogCore::backward(const float* dy, int rows, float* dx) {
   if (bit_length_ > 0) d_.assign(dy, dy + static_cast<std::size_t>(rows) * out_);
   m_.backward(dy, rows, dx);

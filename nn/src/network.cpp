@@ -17,16 +17,22 @@ namespace txsim::nn {
 using nlohmann::json;
 
 const Tensor& Network::forward(const Tensor& x, bool train) {
-  acts_.resize(layers_.size() + 1);
-  acts_[0] = x;
-  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->forward(acts_[i], acts_[i + 1], train);
+  if (layers_.empty()) return x;
+  // The first layer reads x itself (a residual block's input is its caller's activation): no
+  // layer reads an activation after its forward, so nothing needs a copy.
+  acts_.resize(layers_.size());
+  for (std::size_t i = 0; i < layers_.size(); ++i) layers_[i]->forward(i == 0 ? x : acts_[i - 1], acts_[i], train);
   return acts_.back();
 }
 
 void Network::backward(const Tensor& dlogits) {
-  grad_a_ = dlogits;
-  for (std::size_t i = layers_.size(); i-- > 0;) {
-    layers_[i]->backward(grad_a_, grad_b_);
+  if (layers_.empty()) {
+    grad_a_ = dlogits;
+    return;
+  }
+  const Tensor* dy = &dlogits;  // the last layer reads the caller's gradient itself
+  for (std::size_t i = layers_.size(); i-- > 0; dy = &grad_a_) {
+    layers_[i]->backward(*dy, grad_b_);
     std::swap(grad_a_, grad_b_);
   }
 }

@@ -15,6 +15,7 @@
 #include "txsim/device_array.h"
 #include "txsim/mapped_state.h"
 #include "txsim/periphery.h"
+#include "txsim/row_source.h"
 #include "txsim/state_archive.h"
 #include "txsim/update_model.h"
 
@@ -84,6 +85,8 @@ class MappedMatrix {
 
   // y = W x for each sample: x is batch x in, y is batch x out.
   void forward(const float* x, int batch, float* y);
+  // The same with x's rows made by `rows` as the read needs them (the same results as x itself).
+  void forward(const RowSource& rows, int batch, float* y);
   // dx = W^T d for each sample (the transposed read): d is batch x out, dx is batch x in.
   void backward(const float* d, int batch, float* dx);
 
@@ -137,17 +140,21 @@ class MappedMatrix {
   Shape shape(Direction dir) const;
   const Effective& effective(Direction dir);
   void build_effective(Direction dir, Effective& e);
-  void read(Direction dir, const float* x, int batch, float* y);
+  // x, or (x null) the rows `source` makes.
+  void read(Direction dir, const float* x, const RowSource* source, int batch, float* y);
+  // One thread's buffers for the blocks it reads: a row block's inputs and quantized values,
+  // partial sums, draws, lookup tables.
   struct Scratch {
-    std::vector<float> c, z, table;
+    std::vector<float> rows, c, z, table;
   };
+  static Scratch& scratch();
   // What one read prepares for its column blocks: the quantized inputs, each tile's stacked
   // input planes, the read-noise deviation of each of their rows, the lookup kernel's planes per
   // row-tile. Nothing in it outlives the read, so one set per calling thread serves every matrix
   // (a network's layers would otherwise each keep their largest batch's worth).
   struct ReadBuffers {
     QuantizedInputs inputs;
-    std::vector<float> planes, noise_std;
+    std::vector<float> planes, noise_std, rows;  // rows: a source's rows, when made all at once
     std::vector<BinaryPlanes> binary_planes;
   };
   static ReadBuffers& read_buffers();
@@ -160,8 +167,9 @@ class MappedMatrix {
                     double z);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
   // Rows [r0, r1) of the partial sums (a folded read's samples; otherwise all of them).
-  void read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int n0, int nn,
-                    uint64_t key, float* y, Scratch& scratch) const;
+  // Folded reads take the quantized inputs from `ints` (row r0's).
+  void read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, const float* ints, int batch, int r0, int r1,
+                    int n0, int nn, uint64_t key, float* y, Scratch& scratch) const;
   // Read noise, ADC and shift-and-add of the partial sums c (rows r0..r1 x ldc) of tile t, slice
   // s, outputs [j0, j0 + w), accumulated into y.
   void convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0,

@@ -36,6 +36,7 @@ class AnalogCore final : public WeightCore {
  public:
   AnalogCore(const DevicePreset& preset, int in, int out, uint64_t seed, int layer);
   void forward(const float* x, int rows, float* y) override;
+  void forward(const RowSource& source, int rows, float* y) override;
   void backward(const float* dy, int rows, float* dx) override;
   void apply(const std::vector<float>& step, double lr) override;
   bool analog() const override { return true; }

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "txsim/activity.h"
+#include "txsim/row_source.h"
 #include "txsim/state_archive.h"
 #include "txsim/nn/tensor.h"
 
@@ -95,6 +97,9 @@ class WeightCore {
   Param& weight() { return w_; }
   // y (rows x out) = x (rows x in) W^T; dx (rows x in) = dy W.
   virtual void forward(const float* x, int rows, float* y);
+  // The same with x's rows made by `source` (a convolution's patches) as the core needs them:
+  // analog reads make them a block at a time; this default makes them all, then forward().
+  virtual void forward(const RowSource& source, int rows, float* y);
   virtual void backward(const float* dy, int rows, float* dx);
   // W += step (out x in); lr for cores that update from their own record of the batch.
   virtual void apply(const std::vector<float>& step, double lr);
@@ -166,22 +171,31 @@ class Conv2d final : public WeightedLayer {
   void backward(const Tensor& dy, Tensor& dx) override;
 
  private:
+  // The digital weight gradient's samples per partial sum: fixed, so that the sum's order does
+  // not depend on the thread count.
+  static constexpr std::size_t kWeightGradSamples = 4;
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
+  bool backward_ready_ = false;  // the last forward was a training one
+  void backward_digital(const Tensor& dy, Tensor& dx);
+  void backward_analog(const Tensor& dy, Tensor& dx);
+  // dW += sum over the batch's samples of sample(b, part, first) (which adds sample b's part of
+  // dW into `part`, or writes it there when `first`), summed per fixed group of samples.
+  void accumulate_weight_grad_by_groups(int n, const std::function<void(std::size_t, float*, bool)>& sample);
   std::pair<int, int> inside_outputs(int kx, int w, int ow) const;
+  std::pair<int, int> inside_rows(int ky, int h, int oh) const;
   std::pair<int, int> inside_kernel(int ox, int w) const;
   void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
-  void col2im(const float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
-  void im2col_rows(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
+  void col2im(float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
+  void im2col_rows(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const;
   void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
   template <int K>  // the kernel's width, or 0 for any
-  void im2col_rows_k(const float* x, std::size_t b, int h, int w, int oh, int ow, float* rows) const;
+  void im2col_rows_k(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const;
   template <int K>
   void col2im_rows_k(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
-  // The patches: digital, C*k*k rows of (n, oy, ox) columns; analog, one row per (n, oy, ox).
-  // Kept from forward to backward (the weight gradient); the rest of a call's buffers are
-  // shared by every layer (layers.cpp).
-  std::vector<float> patches_;
+  // The input, kept from a training forward for backward, which rebuilds each sample's patches
+  // from it. A call's buffers are shared by every layer (layers.cpp).
+  Tensor x_;
 };
 
 class ReLU final : public Layer {

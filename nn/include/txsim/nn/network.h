@@ -40,7 +40,7 @@ class Network {
 
  private:
   std::vector<std::unique_ptr<Layer>> layers_;
-  std::vector<Tensor> acts_;  // acts_[i] is the input of layer i; the last is the output
+  std::vector<Tensor> acts_;  // acts_[i] is the output of layer i
   Tensor grad_a_, grad_b_;
 };
 
