@@ -153,5 +153,47 @@ TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
   }
 }
 
+// The transposed read into a sink against the same read into a matrix: the same rows to the bit,
+// each row given once, in blocks of whole groups.
+TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
+  CrossbarConfig c;
+  c.crossbar.rows = c.crossbar.cols = 64;
+  c.crossbar.read_mode = ReadMode::Folded;
+  c.device.read_noise_sigma = 0.005;
+  const int in = 150, out = 16;
+  std::mt19937 gen(9);
+  std::normal_distribution<float> normal(0.0f, 0.3f);
+  std::vector<float> w(static_cast<std::size_t>(in) * out);
+  for (float& v : w) v = normal(gen);
+  for (const auto& [batch, group] : {std::pair{96, 8}, std::pair{2304, 576}, std::pair{2048, 64}}) {
+    std::vector<float> d(static_cast<std::size_t>(batch) * out);
+    for (float& v : d) v = normal(gen);
+    MappedMatrix into_matrix(c, in, out, 7), into_sink(c, in, out, 7);
+    into_matrix.program(w.data());
+    into_sink.program(w.data());
+    std::vector<float> dx_matrix(static_cast<std::size_t>(batch) * in), dx_sink(dx_matrix.size(), -1.0f);
+    std::vector<int> taken(batch, 0);
+    bool whole_groups = true;
+    into_matrix.backward(d.data(), batch, dx_matrix.data());
+    RowSink sink;
+    sink.group = group;
+    sink.take = [&](int first, int last, const float* rows) {
+      whole_groups = whole_groups && first % group == 0 && last % group == 0 && first < last && last <= batch;
+      std::copy(rows, rows + static_cast<std::ptrdiff_t>(last - first) * in, dx_sink.begin() + static_cast<std::ptrdiff_t>(first) * in);
+      for (int r = first; r < last; ++r) ++taken[r];
+    };
+    into_sink.backward(d.data(), batch, sink);
+    EXPECT_TRUE(whole_groups) << "batch " << batch;
+    EXPECT_TRUE(std::all_of(taken.begin(), taken.end(), [](int t) { return t == 1; })) << "batch " << batch;
+    EXPECT_EQ(std::memcmp(dx_matrix.data(), dx_sink.data(), dx_matrix.size() * sizeof(float)), 0) << "batch " << batch;
+  }
+  MappedMatrix m(c, in, out, 7);
+  RowSink uneven;
+  uneven.group = 7;
+  uneven.take = [](int, int, const float*) {};
+  std::vector<float> d(static_cast<std::size_t>(20) * out, 0.1f);
+  EXPECT_THROW(m.backward(d.data(), 20, uneven), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace txsim

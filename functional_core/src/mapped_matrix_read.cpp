@@ -161,9 +161,17 @@ std::vector<float> MappedMatrix::weights() {
   return w;
 }
 
-void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, nullptr, batch, y); }
-void MappedMatrix::forward(const RowSource& rows, int batch, float* y) { read(Direction::Forward, nullptr, &rows, batch, y); }
-void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, nullptr, batch, dx); }
+void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, nullptr, batch, y, nullptr); }
+void MappedMatrix::forward(const RowSource& rows, int batch, float* y) {
+  read(Direction::Forward, nullptr, &rows, batch, y, nullptr);
+}
+void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, nullptr, batch, dx, nullptr); }
+void MappedMatrix::backward(const float* d, int batch, const RowSink& sink) {
+  if (sink.group < 1 || batch % sink.group != 0)
+    throw std::invalid_argument("MappedMatrix read: a sink's groups of " + std::to_string(sink.group) + " rows do not divide the batch of " +
+                                std::to_string(batch));
+  read(Direction::Backward, d, nullptr, batch, nullptr, &sink);
+}
 
 PartialSumKernel MappedMatrix::partial_sum_kernel() const {
   const ArrayConfig& a = config_.crossbar;
@@ -210,7 +218,7 @@ double integer_power(const float* __restrict row, int n, bool exact) {
 }  // namespace
 
 void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0, int w,
-                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const {
+                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, int y_row0, std::vector<float>& z) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
@@ -249,12 +257,12 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
     }
     const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
     convert_row(c_row, std_dev > 0 ? z_row : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
-                y + static_cast<std::size_t>(b) * sh.n + j0);
+                y + static_cast<std::size_t>(b - y_row0) * sh.n + j0);
   }
 }
 
 void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, const float* ints, int batch, int r0, int r1, int n0,
-                                int nn, uint64_t key, float* y, Scratch& scratch) const {
+                                int nn, uint64_t key, float* y, int y_row0, Scratch& scratch) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
@@ -274,7 +282,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
           const int w = std::min(kLookupWidth, n0 + nn - j0);
           binary_plane_products(rb.binary_planes[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
-          convert(dir, e, rb, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, scratch.z);
+          convert(dir, e, rb, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, y_row0, scratch.z);
         }
       } else {
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
@@ -286,7 +294,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         else
           cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, lda, e_block + n0, width,
                       0.0f, scratch.c.data(), nn);
-        convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, scratch.z);
+        convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, y_row0, scratch.z);
       }
     }
   }
@@ -302,7 +310,7 @@ MappedMatrix::Scratch& MappedMatrix::scratch() {
   return scratch;
 }
 
-void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, int batch, float* y) {
+void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, int batch, float* y, const RowSink* sink) {
   if (batch < 1) throw std::invalid_argument("MappedMatrix read: batch must be >= 1");
   const Effective& e = effective(dir);
   const ArrayConfig& a = config_.crossbar;
@@ -339,8 +347,12 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   // is quantized and read at once. (A row's result does not depend on the block that holds it.)
   constexpr int kRowsPerBlock = 512;  // 256 cost LeNet-5's conv2 2-3%; ResNet-20 the same or better
   const bool row_split = !per_slice && !lookup && batch >= 2 * kRowsPerBlock;
-  const int row_blocks = row_split ? ceil_div(batch, kRowsPerBlock) : 1;
-  const int rows_per_block = ceil_div(batch, row_blocks);
+  // A sink takes whole groups: blocks of whole groups, as near the block size as they come.
+  const int group = sink ? sink->group : 1;
+  const int rows_per_block = !row_split ? batch
+                             : sink     ? group * std::max(1, (kRowsPerBlock + group / 2) / group)
+                                        : ceil_div(batch, ceil_div(batch, kRowsPerBlock));
+  const int row_blocks = ceil_div(batch, rows_per_block);
   // Rows from a source: made a block at a time where the rows are split, else all at once here.
   auto all_rows = [&] {
     grow_to(rb.rows, static_cast<std::size_t>(batch) * sh.k);
@@ -350,6 +362,10 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   if (source && !row_split) {
     x = all_rows();
     source = nullptr;
+  }
+  if (sink && !row_split) {  // the whole read, then its groups to the sink
+    grow_to(rb.out, static_cast<std::size_t>(batch) * sh.n);
+    y = rb.out.data();
   }
 
   // Parallel loops on the pool (parallel.h), or in order here (Parallelism::Blas). Every output
@@ -368,8 +384,9 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   // the parallel loop, so a bad input is reported after it, by check_inputs, before anything the
   // read keeps (its stream counter, its activity) changes.
   std::atomic<bool> out_of_range{false};
-  // Rows [b0, b1) from `from` (row b0's inputs) into `to` (row b0's quantized values; may be `from`).
-  auto quantize_rows = [&](int b0, int b1, const float* from, float* to) {
+  // Rows [b0, b1) from `from` (row b0's inputs) into `to` (row b0's quantized values; may be
+  // `from`), their outputs (row b0's at `out`) cleared.
+  auto quantize_rows = [&](int b0, int b1, const float* from, float* to, float* out) {
     bool all_in_range = true;
     for (int b = b0; b < b1; ++b) {
       float* ints = to + static_cast<std::size_t>(b - b0) * sh.k;
@@ -380,7 +397,7 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
         continue;
       }
       q.step[b] = *step;
-      std::fill(y + static_cast<std::size_t>(b) * sh.n, y + static_cast<std::size_t>(b + 1) * sh.n, 0.0f);
+      std::fill(out + static_cast<std::size_t>(b - b0) * sh.n, out + static_cast<std::size_t>(b - b0 + 1) * sh.n, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
         for (int p = 0; p < planes; ++p) {
@@ -402,39 +419,43 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   };
   // The read's noise stream; its counter moves only once every input has passed.
   const uint64_t key = derive_key(derive_key(s_.key, dir == Direction::Forward ? 0xF0 : 0xB0), s_.reads + 1);
-  // Column block c of row block rb (whose first row's quantized values are at `ints`): partial
-  // sums, conversions, then integer units back to real values.
-  auto read_block = [&](int c, int row_block, const float* ints) {
+  // Column block c of row block rb (whose first row's quantized values are at `ints`, its
+  // outputs at `out`): partial sums, conversions, then integer units back to real values.
+  auto read_block = [&](int c, int row_block, const float* ints, float* out) {
     Scratch& local = scratch();  // partial sums, draws and tables, kept per thread
     const int n0 = c * block, nn = std::min(block, sh.n - n0);
     const int b0 = row_block * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
     // Rows of the partial sums: the block's samples, or all m when the rows are not split.
-    read_columns(dir, e, rb, ints, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, y, local);
+    read_columns(dir, e, rb, ints, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, out, b0, local);
     for (int b = b0; b < b1; ++b) {
       const float scale = q.step[b] * s_.w_step;
-      float* row = y + static_cast<std::size_t>(b) * sh.n + n0;
+      float* row = out + static_cast<std::size_t>(b - b0) * sh.n + n0;
       for (int n = 0; n < nn; ++n) row[n] *= scale;
     }
   };
   if (row_split) {
     loop(row_blocks, [&](std::size_t i0, std::size_t i1) {
       // The block's inputs (made here from a source) are quantized in place in a per-thread
-      // buffer, which stays in cache for the block's reads.
+      // buffer, and its outputs for a sink go to another: both stay in cache for the block.
       std::vector<float>& block_rows = scratch().rows;
+      std::vector<float>& block_out = scratch().out;
       grow_to(block_rows, static_cast<std::size_t>(rows_per_block) * sh.k);
+      if (sink) grow_to(block_out, static_cast<std::size_t>(rows_per_block) * sh.n);
       for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
         const int b0 = i * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
         if (source) (*source)(b0, b1, block_rows.data());
         const float* from = source ? block_rows.data() : x + static_cast<std::size_t>(b0) * sh.k;
-        if (!quantize_rows(b0, b1, from, block_rows.data())) continue;  // reported below
-        for (int c = 0; c < column_blocks; ++c) read_block(c, i, block_rows.data());
+        float* out = sink ? block_out.data() : y + static_cast<std::size_t>(b0) * sh.n;
+        if (!quantize_rows(b0, b1, from, block_rows.data(), out)) continue;  // reported below
+        for (int c = 0; c < column_blocks; ++c) read_block(c, i, block_rows.data(), out);
+        if (sink) sink->take(b0, b1, out);
       }
     });
     if (out_of_range) check_inputs(source ? all_rows() : x, batch, sh.k, a);  // throws, naming the first bad input
   } else {
     grow_to(q.ints, static_cast<std::size_t>(batch) * sh.k);
     loop(batch, [&](std::size_t b0, std::size_t b1) {
-      quantize_rows(static_cast<int>(b0), static_cast<int>(b1), x + b0 * sh.k, q.ints.data() + b0 * sh.k);
+      quantize_rows(static_cast<int>(b0), static_cast<int>(b1), x + b0 * sh.k, q.ints.data() + b0 * sh.k, y + b0 * sh.n);
     });
     if (out_of_range) check_inputs(x, batch, sh.k, a);
     if (lookup)
@@ -446,8 +467,12 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
         }
       });
     loop(column_blocks, [&](std::size_t i0, std::size_t i1) {
-      for (int c = static_cast<int>(i0); c < static_cast<int>(i1); ++c) read_block(c, 0, q.ints.data());
+      for (int c = static_cast<int>(i0); c < static_cast<int>(i1); ++c) read_block(c, 0, q.ints.data(), y);
     });
+    if (sink)
+      loop(batch / group, [&](std::size_t g0, std::size_t g1) {
+        for (std::size_t g = g0; g < g1; ++g) sink->take(static_cast<int>(g) * group, static_cast<int>(g + 1) * group, y + g * group * sh.n);
+      });
   }
   ++s_.reads;
 

@@ -178,6 +178,11 @@ void AnalogCore::backward(const float* dy, int rows, float* dx) {
   m_.backward(dy, rows, dx);
 }
 
+void AnalogCore::backward(const float* dy, int rows, const RowSink& sink) {
+  if (bit_length_ > 0) d_.assign(dy, dy + static_cast<std::size_t>(rows) * out_);
+  m_.backward(dy, rows, sink);
+}
+
 void AnalogCore::apply(const std::vector<float>& step, double lr) {
   if (bit_length_ > 0 && rows_ > 0 && d_.size() == static_cast<std::size_t>(rows_) * out_)
     m_.pulsed_update(x_.data(), d_.data(), rows_, lr, bit_length_, update_, derive_key(key_, ++updates_));

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
-#include <type_traits>
 #include <utility>
 
 #include "txsim/parallel.h"
@@ -48,6 +47,12 @@ void WeightCore::forward(const RowSource& source, int rows, float* y) {
 
 void WeightCore::backward(const float* dy, int rows, float* dx) {
   gemm(CblasNoTrans, CblasNoTrans, rows, in_, out_, 1.0f, dy, out_, w_.value.data(), in_, 0.0f, dx, in_);
+}
+
+void WeightCore::backward(const float* dy, int rows, const RowSink& sink) {
+  std::vector<float> dx(static_cast<std::size_t>(rows) * in_);
+  backward(dy, rows, dx.data());
+  sink.take(0, rows, dx.data());
 }
 
 void WeightCore::apply(const std::vector<float>& step, double /*lr*/) {
@@ -171,13 +176,6 @@ std::pair<int, int> Conv2d::inside_outputs(int kx, int w, int ow) const {
 // height h.
 std::pair<int, int> Conv2d::inside_rows(int ky, int h, int oh) const { return inside_outputs(ky, h, oh); }
 
-// The kernel columns [first, second) of output column ox that fall inside a row of width w
-// (patch rows in the analog layout).
-std::pair<int, int> Conv2d::inside_kernel(int ox, int w) const {
-  const int x0 = ox * stride_ - pad_, kx0 = std::max(0, -x0);
-  return {kx0, std::max(kx0, std::min(kernel_, w - x0))};
-}
-
 // Sample b's patches: one column per output position and one row per (c, ky, kx), into the
 // block at `cols` of a matrix whose rows are `ld` long.
 void Conv2d::im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const {
@@ -253,16 +251,15 @@ void Conv2d::col2im(float* cols, std::size_t b, int h, int w, int oh, int ow, st
       }
 }
 
-// The same for analog cores, whose reads take one row per output position: sample b's rows
-// (n, oy, ox) x (c, ky, kx) of the matrix at `rows`, and their gradients back into dx.
+// Analog cores' reads take one row per output position, (n, oy, ox) x (c, ky, kx).
 namespace {
 
 // A convolution call's buffers that do not outlive it, shared by every layer on the thread: the
-// outputs (analog) and their gradients in the layout of the GEMM that takes them, the patches'
-// gradients (analog), one sample's patches and patch gradients, and the weight gradient's
-// per-group partial sums. Per layer they would hold every layer's largest batch at once.
+// outputs (analog) and their gradients in the layout of the GEMM that takes them, one sample's
+// patches and patch gradients, and the weight gradient's per-group partial sums. Per layer they
+// would hold every layer's largest batch at once.
 struct ConvScratch {
-  std::vector<float> out_rows, dpatches, sample_patches, sample_cols, dw_partials;
+  std::vector<float> out_rows, sample_patches, sample_cols, dw_partials;
 };
 ConvScratch& conv_scratch() {
   thread_local ConvScratch scratch;
@@ -271,80 +268,31 @@ ConvScratch& conv_scratch() {
 
 }  // namespace
 
-namespace {
-
-// One kernel row of a patch: dst[kx] = src[kx] inside [kx0, kx1), 0 outside. K = the kernel's
-// width when known at compile time (0: k), so that the usual 3-wide rows are three moves rather
-// than a call to memmove.
-template <int K>
-inline void patch_row(const float* src, int kx0, int kx1, int k, float* dst) {
-  const int width = K ? K : k;
-  for (int kx = 0; kx < width; ++kx) dst[kx] = kx >= kx0 && kx < kx1 ? src[kx] : 0.0f;
-}
-inline void add_patch_row(const float* __restrict src, int kx0, int kx1, float* __restrict dst) {
-  for (int kx = kx0; kx < kx1; ++kx) dst[kx] += src[kx];
-}
-
-}  // namespace
-
-// f(std::integral_constant<int, K>) with K the kernel's width where a specialized copy exists (1,
-// 3), else 0 (any width).
-template <class F>
-void with_kernel_width(int kernel, F&& f) {
-  if (kernel == 1) return f(std::integral_constant<int, 1>{});
-  if (kernel == 3) return f(std::integral_constant<int, 3>{});
-  f(std::integral_constant<int, 0>{});
-}
-
 // Patch rows [first, last) of the batch (row (b, oy, ox) of every sample's oh x ow), row `first`
-// at `rows`.
+// at `rows`: each sample's patches as im2col lays them out (a channel's rows are runs of the
+// image), transposed by OpenBLAS's out-of-place copy, which runs far faster than writing the rows
+// a kernel row (three floats) at a time.
 void Conv2d::im2col_rows(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const {
-  with_kernel_width(kernel_, [&](auto k) { im2col_rows_k<decltype(k)::value>(x, first, last, h, w, oh, ow, rows); });
-}
-
-template <int K>
-void Conv2d::im2col_rows_k(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const {
   const int ckk = c_ * kernel_ * kernel_;
   const std::size_t spatial = static_cast<std::size_t>(oh) * ow;
-  for (std::size_t r = first; r < last; ++r) {
-    const std::size_t b = r / spatial;
-    const int oy = static_cast<int>(r % spatial) / ow, ox = static_cast<int>(r % spatial) % ow;
-    float* row = rows + (r - first) * ckk;
-    const int x0 = ox * stride_ - pad_;
-    const auto [kx0, kx1] = inside_kernel(ox, w);
-    for (int c = 0; c < c_; ++c)
-      for (int ky = 0; ky < kernel_; ++ky) {
-        float* dst = row + (c * kernel_ + ky) * kernel_;
-        const int iy = oy * stride_ - pad_ + ky;
-        if (iy < 0 || iy >= h) {
-          std::fill(dst, dst + kernel_, 0.0f);
-          continue;
-        }
-        // src + kx is only read inside [kx0, kx1), where it lies in the image.
-        patch_row<K>(x + ((b * c_ + c) * h + iy) * w + x0, kx0, kx1, kernel_, dst);
-      }
+  std::vector<float>& cols = conv_scratch().sample_cols;
+  grow_to(cols, ckk * spatial);
+  for (std::size_t b = first / spatial; b * spatial < last; ++b) {
+    const std::size_t p0 = std::max(first, b * spatial) - b * spatial, p1 = std::min(last, (b + 1) * spatial) - b * spatial;
+    im2col(x, b, h, w, oh, ow, spatial, cols.data());
+    cblas_somatcopy(CblasRowMajor, CblasTrans, ckk, static_cast<int>(p1 - p0), 1.0f, cols.data() + p0, static_cast<int>(spatial),
+                    rows + (b * spatial + p0 - first) * ckk, ckk);
   }
 }
 
+// Sample b's patch-row gradients (its first row at `rows`) added into dx: transposed into
+// im2col's layout, then col2im.
 void Conv2d::col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
-  with_kernel_width(kernel_, [&](auto k) { col2im_rows_k<decltype(k)::value>(rows, b, h, w, oh, ow, dx); });
-}
-
-template <int K>
-void Conv2d::col2im_rows_k(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const {
-  const int ckk = c_ * kernel_ * kernel_;
-  for (int oy = 0; oy < oh; ++oy)
-    for (int ox = 0; ox < ow; ++ox) {
-      const float* row = rows + ((b * oh + oy) * ow + ox) * ckk;
-      const int x0 = ox * stride_ - pad_;
-      const auto [kx0, kx1] = inside_kernel(ox, w);
-      for (int c = 0; c < c_; ++c)
-        for (int ky = 0; ky < kernel_; ++ky) {
-          const int iy = oy * stride_ - pad_ + ky;
-          if (iy < 0 || iy >= h) continue;
-          add_patch_row(row + (c * kernel_ + ky) * kernel_, kx0, kx1, dx + ((b * c_ + c) * h + iy) * w + x0);
-        }
-    }
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  std::vector<float>& cols = conv_scratch().sample_cols;
+  grow_to(cols, static_cast<std::size_t>(ckk) * spatial);
+  cblas_somatcopy(CblasRowMajor, CblasTrans, spatial, ckk, 1.0f, rows, ckk, cols.data(), spatial);
+  col2im(cols.data(), b, h, w, oh, ow, spatial, dx);
 }
 
 // Each sample's patches are made where they are used and not kept: digital weights take them a
@@ -399,10 +347,14 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   core_->report(Phase::Forward, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
 }
 
+// dW from each sample's patches, made again from the kept input; then dx, digital (W^T dy and
+// col2im per sample) or analog (the transposed read, its rows added into dx as they come).
 void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   if (!backward_ready_)
     throw std::logic_error("conv2d backward: no training forward pass of this batch (forward with train = true first)");
-  const int n = in_shape_[0], spatial = dy.shape[2] * dy.shape[3];
+  const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  const uint64_t input_values = static_cast<uint64_t>(n) * c_ * h * w;
   if (has_bias_)  // each channel in (sample, position) order
     for (int b = 0; b < n; ++b)
       for (int k = 0; k < k_; ++k) {
@@ -411,10 +363,21 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
         for (int p = 0; p < spatial; ++p) sum += src[p];
         b_.grad[k] = sum;
       }
+  accumulate_weight_grad_by_groups(n, [&](std::size_t b, float* part, bool first) {
+    std::vector<float>& patches = conv_scratch().sample_patches;
+    grow_to(patches, static_cast<std::size_t>(ckk) * spatial);
+    im2col(x_.ptr(), b, h, w, oh, ow, spatial, patches.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k_, ckk, spatial, 1.0f, dy.ptr() + b * k_ * spatial, spatial,
+                patches.data(), spatial, first ? 0.0f : 1.0f, part, ckk);
+  });
+  core_->report(Phase::WeightGradient, n * spatial, input_values);
   dx.resize(in_shape_);
-  if (core_->analog()) backward_analog(dy, dx);
-  else backward_digital(dy, dx);
-  core_->report(Phase::ActivationGradient, n * spatial, static_cast<uint64_t>(n) * c_ * in_shape_[2] * in_shape_[3]);
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) { std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f); });
+  if (core_->analog()) input_grad_analog(dy, dx);
+  // Digital weights compute nothing nobody reads (the first layer's dx); the phase is still
+  // reported, so the timed model charges it as the hardware's schedule has it.
+  else if (need_input_grad_) input_grad_digital(dy, dx);
+  core_->report(Phase::ActivationGradient, n * spatial, input_values);
 }
 
 // Groups of kWeightGradSamples samples (a fixed split: the sums' order does not depend on the
@@ -442,63 +405,41 @@ void Conv2d::accumulate_weight_grad_by_groups(int n, const std::function<void(st
   });
 }
 
-// Per sample, its patches made again from the kept input (in a per-thread buffer) give its part
-// of dW; the same pass computes its input gradient (W^T dy, then col2im).
-void Conv2d::backward_digital(const Tensor& dy, Tensor& dx) {
+// dx (zero) += col2im(W^T dy) per sample, in cache.
+void Conv2d::input_grad_digital(const Tensor& dy, Tensor& dx) {
   const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
-  const float* weights = core_->weight().value.data();
-  accumulate_weight_grad_by_groups(n, [&](std::size_t b, float* part, bool first) {
-    ConvScratch& local = conv_scratch();
-    grow_to(local.sample_patches, static_cast<std::size_t>(ckk) * spatial);
-    const float* dy_b = dy.ptr() + b * k_ * spatial;
-    im2col(x_.ptr(), b, h, w, oh, ow, spatial, local.sample_patches.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k_, ckk, spatial, 1.0f, dy_b, spatial, local.sample_patches.data(),
-                spatial, first ? 0.0f : 1.0f, part, ckk);
-    float* dx_b = dx.ptr() + b * c_ * h * w;
-    std::fill(dx_b, dx_b + static_cast<std::size_t>(c_) * h * w, 0.0f);
-    // Digital weights compute nothing nobody reads (the first layer's dx); the phase is still
-    // reported, so the timed model charges it as the hardware's schedule has it.
-    if (!need_input_grad_) return;
-    grow_to(local.sample_cols, static_cast<std::size_t>(ckk) * spatial);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, spatial, k_, 1.0f, weights, ckk, dy_b, spatial, 0.0f,
-                local.sample_cols.data(), spatial);
-    col2im(local.sample_cols.data(), b, h, w, oh, ow, spatial, dx.ptr());
+  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    std::vector<float>& cols = conv_scratch().sample_cols;
+    grow_to(cols, static_cast<std::size_t>(ckk) * spatial);
+    for (std::size_t b = b0; b < b1; ++b) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ckk, spatial, k_, 1.0f, core_->weight().value.data(), ckk,
+                  dy.ptr() + b * k_ * spatial, spatial, 0.0f, cols.data(), spatial);
+      col2im(cols.data(), b, h, w, oh, ow, spatial, dx.ptr());
+    }
   });
-  core_->report(Phase::WeightGradient, n * spatial, static_cast<uint64_t>(n) * c_ * h * w);
 }
 
-// dy's rows (one per position) are the transposed read's input and, with each sample's patch rows
-// made again from the kept input, its part of dW.
-void Conv2d::backward_analog(const Tensor& dy, Tensor& dx) {
+// dx (zero) += the transposed read of dy's rows (one per position), added a block of whole
+// samples at a time as the read gives them.
+void Conv2d::input_grad_analog(const Tensor& dy, Tensor& dx) {
   const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
   const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
   const std::size_t rows = static_cast<std::size_t>(n) * spatial;
-  ConvScratch& scratch = conv_scratch();
-  std::vector<float>& out_rows = scratch.out_rows;
+  std::vector<float>& out_rows = conv_scratch().out_rows;
   grow_to(out_rows, rows * k_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t b = b0; b < b1; ++b)
-      for (int k = 0; k < k_; ++k) {
-        const float* src = dy.ptr() + (b * k_ + k) * spatial;
-        float* dst = out_rows.data() + b * spatial * k_ + k;
-        for (int p = 0; p < spatial; ++p) dst[static_cast<std::size_t>(p) * k_] = src[p];
-      }
+      cblas_somatcopy(CblasRowMajor, CblasTrans, k_, spatial, 1.0f, dy.ptr() + b * k_ * spatial, spatial,
+                      out_rows.data() + b * spatial * k_, k_);
   });
-  accumulate_weight_grad_by_groups(n, [&](std::size_t b, float* part, bool first) {
-    std::vector<float>& patches = conv_scratch().sample_patches;
-    grow_to(patches, static_cast<std::size_t>(spatial) * ckk);
-    im2col_rows(x_.ptr(), b * spatial, (b + 1) * spatial, h, w, oh, ow, patches.data());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k_, ckk, spatial, 1.0f, out_rows.data() + b * spatial * k_, k_,
-                patches.data(), ckk, first ? 0.0f : 1.0f, part, ckk);
-  });
-  core_->report(Phase::WeightGradient, static_cast<int>(rows), static_cast<uint64_t>(n) * c_ * h * w);
-  grow_to(scratch.dpatches, rows * ckk);
-  core_->backward(out_rows.data(), static_cast<int>(rows), scratch.dpatches.data());
-  parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
-    std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f);
-    for (std::size_t b = b0; b < b1; ++b) col2im_rows(scratch.dpatches.data(), b, h, w, oh, ow, dx.ptr());
-  });
+  RowSink add_to_dx;
+  add_to_dx.group = spatial;
+  add_to_dx.take = [&](int first, int last, const float* patch_grads) {
+    for (int b = first / spatial; b < last / spatial; ++b)
+      col2im_rows(patch_grads + static_cast<std::size_t>(b - first / spatial) * spatial * ckk, b, h, w, oh, ow, dx.ptr());
+  };
+  core_->backward(out_rows.data(), static_cast<int>(rows), add_to_dx);
 }
 
 

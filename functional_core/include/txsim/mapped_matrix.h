@@ -89,6 +89,8 @@ class MappedMatrix {
   void forward(const RowSource& rows, int batch, float* y);
   // dx = W^T d for each sample (the transposed read): d is batch x out, dx is batch x in.
   void backward(const float* d, int batch, float* dx);
+  // The same with dx's rows handed to `sink` (the same values) as blocks of them are read.
+  void backward(const float* d, int batch, const RowSink& sink);
 
   int inputs() const { return in_; }
   int outputs() const { return out_; }
@@ -141,11 +143,11 @@ class MappedMatrix {
   const Effective& effective(Direction dir);
   void build_effective(Direction dir, Effective& e);
   // x, or (x null) the rows `source` makes.
-  void read(Direction dir, const float* x, const RowSource* source, int batch, float* y);
-  // One thread's buffers for the blocks it reads: a row block's inputs and quantized values,
-  // partial sums, draws, lookup tables.
+  void read(Direction dir, const float* x, const RowSource* source, int batch, float* y, const RowSink* sink);
+  // One thread's buffers for the blocks it reads: a row block's inputs and quantized values, its
+  // outputs for a sink, partial sums, draws, lookup tables.
   struct Scratch {
-    std::vector<float> rows, c, z, table;
+    std::vector<float> rows, out, c, z, table;
   };
   static Scratch& scratch();
   // What one read prepares for its column blocks: the quantized inputs, each tile's stacked
@@ -154,7 +156,8 @@ class MappedMatrix {
   // (a network's layers would otherwise each keep their largest batch's worth).
   struct ReadBuffers {
     QuantizedInputs inputs;
-    std::vector<float> planes, noise_std, rows;  // rows: a source's rows, when made all at once
+    // rows, out: a source's rows and a sink's, when the read takes them all at once
+    std::vector<float> planes, noise_std, rows, out;
     std::vector<BinaryPlanes> binary_planes;
   };
   static ReadBuffers& read_buffers();
@@ -167,13 +170,13 @@ class MappedMatrix {
                     double z);
   // Accumulates outputs [n0, n0 + nn) of every sample over all row-tiles into y (batch x n).
   // Rows [r0, r1) of the partial sums (a folded read's samples; otherwise all of them).
-  // Folded reads take the quantized inputs from `ints` (row r0's).
+  // Folded reads take the quantized inputs from `ints` (row r0's). y holds rows from y_row0 on.
   void read_columns(Direction dir, const Effective& e, const ReadBuffers& rb, const float* ints, int batch, int r0, int r1,
-                    int n0, int nn, uint64_t key, float* y, Scratch& scratch) const;
+                    int n0, int nn, uint64_t key, float* y, int y_row0, Scratch& scratch) const;
   // Read noise, ADC and shift-and-add of the partial sums c (rows r0..r1 x ldc) of tile t, slice
   // s, outputs [j0, j0 + w), accumulated into y.
   void convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0,
-               int w, const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::vector<float>& z) const;
+               int w, const float* c, std::size_t ldc, uint64_t tile_key, float* y, int y_row0, std::vector<float>& z) const;
 
   CrossbarConfig config_;
   int in_, out_;

@@ -38,6 +38,7 @@ class AnalogCore final : public WeightCore {
   void forward(const float* x, int rows, float* y) override;
   void forward(const RowSource& source, int rows, float* y) override;
   void backward(const float* dy, int rows, float* dx) override;
+  void backward(const float* dy, int rows, const RowSink& sink) override;
   void apply(const std::vector<float>& step, double lr) override;
   bool analog() const override { return true; }
   MappedMatrix& matrix() { return m_; }

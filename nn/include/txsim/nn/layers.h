@@ -101,6 +101,9 @@ class WeightCore {
   // analog reads make them a block at a time; this default makes them all, then forward().
   virtual void forward(const RowSource& source, int rows, float* y);
   virtual void backward(const float* dy, int rows, float* dx);
+  // The same with dx's rows handed to `sink` (analog reads: a block at a time, as they are read;
+  // this default: all at once, after backward()).
+  virtual void backward(const float* dy, int rows, const RowSink& sink);
   // W += step (out x in); lr for cores that update from their own record of the batch.
   virtual void apply(const std::vector<float>& step, double lr);
   virtual bool analog() const { return false; }
@@ -177,22 +180,17 @@ class Conv2d final : public WeightedLayer {
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
   bool backward_ready_ = false;  // the last forward was a training one
-  void backward_digital(const Tensor& dy, Tensor& dx);
-  void backward_analog(const Tensor& dy, Tensor& dx);
+  void input_grad_digital(const Tensor& dy, Tensor& dx);
+  void input_grad_analog(const Tensor& dy, Tensor& dx);
   // dW += sum over the batch's samples of sample(b, part, first) (which adds sample b's part of
   // dW into `part`, or writes it there when `first`), summed per fixed group of samples.
   void accumulate_weight_grad_by_groups(int n, const std::function<void(std::size_t, float*, bool)>& sample);
   std::pair<int, int> inside_outputs(int kx, int w, int ow) const;
   std::pair<int, int> inside_rows(int ky, int h, int oh) const;
-  std::pair<int, int> inside_kernel(int ox, int w) const;
   void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
   void col2im(float* cols, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* dx) const;
   void im2col_rows(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const;
   void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
-  template <int K>  // the kernel's width, or 0 for any
-  void im2col_rows_k(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const;
-  template <int K>
-  void col2im_rows_k(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
   // The input, kept from a training forward for backward, which rebuilds each sample's patches
   // from it. A call's buffers are shared by every layer (layers.cpp).
   Tensor x_;
