@@ -66,24 +66,54 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
         // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
         // Returns its effective conductances: the kept solve's own (no copies), or `eff`.
         auto solve = [&](const DeviceArray& plane, int polarity, double* eff) -> const double* {
-          g.assign(cells, g_min);  // (after a swap with a kept solve's, g may be empty)
-          for (int r = 0; r < nr; ++r)
-            for (int c = 0; c < nc; ++c) g[static_cast<std::size_t>(r) * cols + c] = plane.conductance(r0 + r, c0 + c);
-          if (!differential)
-            for (int r = 0; r < nr; ++r) g[static_cast<std::size_t>(r) * cols + cols - 1] = s_.references[s].conductance(r0 + r, ct);
+          // Line r of the crossbar: `used` conductances of the plane (at src), then g_min, and
+          // (offset mapping) the reference device last.
+          auto line = [&](int r, const double*& src, int& used) {
+            used = r < nr ? nc : 0;
+            src = plane.conductances() + static_cast<std::size_t>(r0 + std::min(r, nr - 1)) * plane.cols() + c0;
+          };
+          auto reference = [&](int r) { return s_.references[s].conductance(r0 + r, ct); };
+          auto gather = [&](std::vector<double>& to) {
+            to.resize(cells);
+            for (int r = 0; r < rows; ++r) {
+              const double* src;
+              int used;
+              line(r, src, used);
+              double* dst = to.data() + static_cast<std::size_t>(r) * cols;
+              std::copy_n(src, used, dst);
+              std::fill(dst + used, dst + cols, g_min);
+              if (!differential && r < nr) dst[cols - 1] = reference(r);
+            }
+          };
+          auto same_as = [&](const std::vector<double>& kept) {  // kept == what gather would give
+            if (kept.size() != cells) return false;
+            for (int r = 0; r < rows; ++r) {
+              const double* src;
+              int used;
+              line(r, src, used);
+              const double* k = kept.data() + static_cast<std::size_t>(r) * cols;
+              const int last = !differential && r < nr ? cols - 1 : cols;
+              if (!std::equal(src, src + used, k) || std::any_of(k + used, k + last, [&](double v) { return v != g_min; }) ||
+                  (last < cols && k[last] != reference(r)))
+                return false;
+            }
+            return true;
+          };
           if (!fast_circuit_) {
             if (!cache) {
+              gather(g);
               circuit_->effective(g.data(), rows, cols, dir, eff);
               return eff;
             }
             Solved& last = solved_[d][(tile * slices + s) * planes + polarity];
-            if (last.g != g) {  // exactly the same conductances: the same solve
-              std::swap(last.g, g);  // g is gathered afresh next time
+            if (!same_as(last.g)) {  // exactly the same conductances: the same solve
+              gather(last.g);
               last.eff.resize(cells);
               circuit_->effective(last.g.data(), rows, cols, dir, last.eff.data());
             }
             return last.eff.data();
           }
+          gather(g);
           std::vector<float>& correction = s_.corrections[d][(tile * slices + s) * planes + polarity];
           fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
           if (refresh) {
@@ -121,18 +151,26 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   if (a.adc_model == AdcModel::Ideal) { e.valid = true; return; }
   const double max_input = per_slice ? (1 << a.dac_bits) - 1 : std::ldexp(1.0, a.input_magnitude_bits()) - 1;
   const double max_weight = per_slice ? (1 << a.bits_per_cell) - 1 : std::ldexp(1.0, a.weight_bits) - 1;
+  // Calibrated: each sensed line's largest total of positive and of negative units, summed over
+  // the tile's lines in order (a row of the matrix at a time, every column side by side).
+  std::vector<double> pos(width), neg(width);
   for (int t = 0; t < sh.k_tiles; ++t) {
     const int k0 = t * sh.k_tile, k1 = std::min(sh.k, k0 + sh.k_tile);
+    if (a.adc_range == AdcRange::Calibrated) {
+      std::fill(pos.begin(), pos.end(), 0.0);
+      std::fill(neg.begin(), neg.end(), 0.0);
+      for (int k = k0; k < k1; ++k) {
+        const float* row = e.matrix.data() + static_cast<std::size_t>(k) * width;
+        for (int col = 0; col < width; ++col) {
+          const double v = row[col];
+          pos[col] += v > 0 ? v : 0.0;
+          neg[col] += v > 0 ? 0.0 : -v;
+        }
+      }
+    }
     for (int col = 0; col < width; ++col) {
       double full = sh.k_tile * max_input * max_weight;  // every line at full input and weight
-      if (a.adc_range == AdcRange::Calibrated) {
-        double pos = 0, neg = 0;
-        for (int k = k0; k < k1; ++k) {
-          const float v = e.matrix[static_cast<std::size_t>(k) * width + col];
-          (v > 0 ? pos : neg) += std::fabs(v);
-        }
-        full = max_input * std::max(pos, neg);
-      }
+      if (a.adc_range == AdcRange::Calibrated) full = max_input * std::max(pos[col], neg[col]);
       const float lsb = adc_lsb(full * a.adc_clip, a.adc_bits, a.adc_range);
       e.lsb[static_cast<std::size_t>(t) * width + col] = lsb;
       e.inv_lsb[static_cast<std::size_t>(t) * width + col] = 1.0f / lsb;
@@ -148,6 +186,10 @@ std::vector<float> MappedMatrix::weights() {
   const int slices = per_slice ? a.slices() : 1;
   const std::size_t width = static_cast<std::size_t>(slices) * out_;
   std::vector<float> w(static_cast<std::size_t>(out_) * in_, 0.0f);
+  if (!per_slice) {  // one slice: W = w_step (the matrix, in x out) transposed
+    cblas_somatcopy(CblasRowMajor, CblasTrans, in_, out_, s_.w_step, e.matrix.data(), out_, w.data(), in_);
+    return w;
+  }
   parallel_for(in_, 16, [&](std::size_t i0, std::size_t i1) {  // an input line per item
     for (std::size_t i = i0; i < i1; ++i) {
       for (int s = 0; s < slices; ++s) {
