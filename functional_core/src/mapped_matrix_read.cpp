@@ -56,6 +56,64 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   // exact solve runs its own two threads, so builds that call it stay serial.
   const bool exact = (!fast_circuit_ || refresh) && config_.circuit.model == ParasiticModel::Exact;
   const std::size_t tiles = static_cast<std::size_t>(row_tiles_) * col_tiles_;
+  // Physical crossbar q = (tile * slices + slice) * planes + polarity, as the tiles see it: its
+  // line r holds `used` conductances of the plane (at src), then g_min, and (offset mapping) the
+  // reference device last.
+  struct Crossbar {
+    const DeviceArray& plane;
+    int r0, c0, nr, nc, ct, slice;
+  };
+  auto crossbar = [&](std::size_t tile, int slice, int polarity) {
+    const int rt = static_cast<int>(tile) / col_tiles_, ct = static_cast<int>(tile) % col_tiles_;
+    const int r0 = rt * rows, c0 = ct * wcols;
+    return Crossbar{plane(slice, polarity), r0, c0, std::min(rows, in_ - r0), std::min(wcols, out_ - c0), ct, slice};
+  };
+  auto line = [&](const Crossbar& x, int r, int& used) {
+    used = r < x.nr ? x.nc : 0;
+    return x.plane.conductances() + static_cast<std::size_t>(x.r0 + std::min(r, x.nr - 1)) * x.plane.cols() + x.c0;
+  };
+  auto reference = [&](const Crossbar& x, int r) { return s_.references[x.slice].conductance(x.r0 + r, x.ct); };
+  auto gather = [&](const Crossbar& x, std::vector<double>& to) {
+    to.resize(cells);
+    for (int r = 0; r < rows; ++r) {
+      int used;
+      const double* src = line(x, r, used);
+      double* dst = to.data() + static_cast<std::size_t>(r) * cols;
+      std::copy_n(src, used, dst);
+      std::fill(dst + used, dst + cols, g_min);
+      if (!differential && r < x.nr) dst[cols - 1] = reference(x, r);
+    }
+  };
+  auto unchanged = [&](const Crossbar& x, const std::vector<double>& kept) {  // kept == what gather would give
+    if (kept.size() != cells) return false;
+    for (int r = 0; r < rows; ++r) {
+      int used;
+      const double* src = line(x, r, used);
+      const double* k = kept.data() + static_cast<std::size_t>(r) * cols;
+      const int last = !differential && r < x.nr ? cols - 1 : cols;
+      if (!std::equal(src, src + used, k) || std::any_of(k + used, k + last, [&](double v) { return v != g_min; }) ||
+          (last < cols && k[last] != reference(x, r)))
+        return false;
+    }
+    return true;
+  };
+  // Kept solves first, a crossbar per item (a tile holds slices x planes of them, and a layer may
+  // have fewer tiles than threads): an unchanged crossbar keeps its solve.
+  const bool kept = cache && !fast_circuit_;
+  if (kept) {
+    auto solve_kept = [&](std::size_t q0, std::size_t q1) {
+      for (std::size_t q = q0; q < q1; ++q) {
+        const Crossbar x = crossbar(q / (slices * planes), static_cast<int>(q / planes % slices), static_cast<int>(q % planes));
+        Solved& last = solved_[d][q];
+        if (unchanged(x, last.g)) continue;  // exactly the same conductances: the same solve
+        gather(x, last.g);
+        last.eff.resize(cells);
+        circuit_->effective(last.g.data(), rows, cols, dir, last.eff.data());
+      }
+    };
+    if (exact) solve_kept(0, solved_[d].size());
+    else parallel_for(solved_[d].size(), 1, solve_kept);
+  }
   auto build_tiles = [&](std::size_t t0, std::size_t t1) {
     std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
     for (std::size_t tile = t0; tile < t1; ++tile) {
@@ -63,58 +121,17 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
       const int r0 = rt * rows, c0 = ct * wcols;
       const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
       for (int s = 0; s < slices; ++s) {
-        // Gather each physical crossbar (unused cells rest at g_min), solve it, take differences.
-        // Returns its effective conductances: the kept solve's own (no copies), or `eff`.
-        auto solve = [&](const DeviceArray& plane, int polarity, double* eff) -> const double* {
-          // Line r of the crossbar: `used` conductances of the plane (at src), then g_min, and
-          // (offset mapping) the reference device last.
-          auto line = [&](int r, const double*& src, int& used) {
-            used = r < nr ? nc : 0;
-            src = plane.conductances() + static_cast<std::size_t>(r0 + std::min(r, nr - 1)) * plane.cols() + c0;
-          };
-          auto reference = [&](int r) { return s_.references[s].conductance(r0 + r, ct); };
-          auto gather = [&](std::vector<double>& to) {
-            to.resize(cells);
-            for (int r = 0; r < rows; ++r) {
-              const double* src;
-              int used;
-              line(r, src, used);
-              double* dst = to.data() + static_cast<std::size_t>(r) * cols;
-              std::copy_n(src, used, dst);
-              std::fill(dst + used, dst + cols, g_min);
-              if (!differential && r < nr) dst[cols - 1] = reference(r);
-            }
-          };
-          auto same_as = [&](const std::vector<double>& kept) {  // kept == what gather would give
-            if (kept.size() != cells) return false;
-            for (int r = 0; r < rows; ++r) {
-              const double* src;
-              int used;
-              line(r, src, used);
-              const double* k = kept.data() + static_cast<std::size_t>(r) * cols;
-              const int last = !differential && r < nr ? cols - 1 : cols;
-              if (!std::equal(src, src + used, k) || std::any_of(k + used, k + last, [&](double v) { return v != g_min; }) ||
-                  (last < cols && k[last] != reference(r)))
-                return false;
-            }
-            return true;
-          };
-          if (!fast_circuit_) {
-            if (!cache) {
-              gather(g);
-              circuit_->effective(g.data(), rows, cols, dir, eff);
-              return eff;
-            }
-            Solved& last = solved_[d][(tile * slices + s) * planes + polarity];
-            if (!same_as(last.g)) {  // exactly the same conductances: the same solve
-              gather(last.g);
-              last.eff.resize(cells);
-              circuit_->effective(last.g.data(), rows, cols, dir, last.eff.data());
-            }
-            return last.eff.data();
+        // Each physical crossbar's effective conductances, then their differences: a kept solve's
+        // own (no copies), or `eff`.
+        auto solve = [&](int polarity, double* eff) -> const double* {
+          const std::size_t q = (tile * slices + s) * planes + polarity;
+          if (kept) return solved_[d][q].eff.data();
+          gather(crossbar(tile, s, polarity), g);
+          if (!fast_circuit_) {  // the ideal circuit: a copy
+            circuit_->effective(g.data(), rows, cols, dir, eff);
+            return eff;
           }
-          gather(g);
-          std::vector<float>& correction = s_.corrections[d][(tile * slices + s) * planes + polarity];
+          std::vector<float>& correction = s_.corrections[d][q];
           fast_circuit_->effective(g.data(), rows, cols, dir, fast.data());
           if (refresh) {
             circuit_->effective(g.data(), rows, cols, dir, eff);
@@ -125,8 +142,8 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
           }
           return eff;
         };
-        const double* pos = solve(plane(s, 0), 0, eff_pos.data());
-        const double* neg = differential ? solve(plane(s, 1), 1, eff_neg.data()) : nullptr;
+        const double* pos = solve(0, eff_pos.data());
+        const double* neg = differential ? solve(1, eff_neg.data()) : nullptr;
         const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
         for (int r = 0; r < nr; ++r)
           for (int c = 0; c < nc; ++c) {
