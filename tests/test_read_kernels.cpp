@@ -3,6 +3,7 @@
 // The quantizer's one-pass input check against its definition on the values. A read whose rows
 // come from a RowSource against the same read of the matrix those rows form.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -113,7 +114,7 @@ TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
   std::vector<float> w(static_cast<std::size_t>(in) * out);
   for (float& v : w) v = normal(gen);
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
-  for (const int batch : {100, 1500}) {
+  for (const auto& [batch, group] : {std::pair{100, 1}, std::pair{1500, 1}, std::pair{1500, 300}}) {
     std::vector<float> x(static_cast<std::size_t>(batch) * in);
     for (float& v : x) v = uniform(gen);
     MappedMatrix from_matrix(c, in, out, 7), from_source(c, in, out, 7);
@@ -121,14 +122,20 @@ TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
     from_source.program(w.data());
     std::vector<float> y_matrix(static_cast<std::size_t>(batch) * out), y_source(y_matrix.size());
     from_matrix.forward(x.data(), batch, y_matrix.data());
-    int largest_request = 0, rows_made = 0;
-    const RowSource source = [&](int first, int last, float* rows) {
-      ASSERT_TRUE(first >= 0 && first < last && last <= batch);
+    // (The source may be called from several threads at once.)
+    std::atomic<int> largest_request{0}, rows_made{0};
+    std::atomic<bool> whole_groups{true};
+    RowSource source;
+    source.group = group;
+    source.make = [&](int first, int last, float* rows) {
+      if (!(first >= 0 && first < last && last <= batch && first % group == 0 && last % group == 0)) whole_groups = false;
       std::copy(x.begin() + static_cast<std::ptrdiff_t>(first) * in, x.begin() + static_cast<std::ptrdiff_t>(last) * in, rows);
-      largest_request = std::max(largest_request, last - first);
+      for (int seen = largest_request; seen < last - first && !largest_request.compare_exchange_weak(seen, last - first);) {
+      }
       rows_made += last - first;
     };
     from_source.forward(source, batch, y_source.data());
+    EXPECT_TRUE(whole_groups) << "batch " << batch << ", groups of " << group;
     EXPECT_EQ(rows_made, batch) << "batch " << batch;  // every row made once
     if (batch >= 1024) {
       EXPECT_LT(largest_request, batch) << "a blocked read makes its rows a block at a time";
@@ -154,7 +161,8 @@ TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
 }
 
 // The transposed read into a sink against the same read into a matrix: the same rows to the bit,
-// each row given once, in blocks of whole groups.
+// each row given once, in blocks of whole groups; groups that do not divide the batch are refused
+// (sources' too).
 TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
   CrossbarConfig c;
   c.crossbar.rows = c.crossbar.cols = 64;
@@ -172,13 +180,13 @@ TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
     into_matrix.program(w.data());
     into_sink.program(w.data());
     std::vector<float> dx_matrix(static_cast<std::size_t>(batch) * in), dx_sink(dx_matrix.size(), -1.0f);
-    std::vector<int> taken(batch, 0);
-    bool whole_groups = true;
+    std::vector<int> taken(batch, 0);  // (each row by one thread; blocks may come from several at once)
+    std::atomic<bool> whole_groups{true};
     into_matrix.backward(d.data(), batch, dx_matrix.data());
     RowSink sink;
     sink.group = group;
     sink.take = [&](int first, int last, const float* rows) {
-      whole_groups = whole_groups && first % group == 0 && last % group == 0 && first < last && last <= batch;
+      if (!(first % group == 0 && last % group == 0 && first < last && last <= batch)) whole_groups = false;
       std::copy(rows, rows + static_cast<std::ptrdiff_t>(last - first) * in, dx_sink.begin() + static_cast<std::ptrdiff_t>(first) * in);
       for (int r = first; r < last; ++r) ++taken[r];
     };
@@ -193,6 +201,11 @@ TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
   uneven.take = [](int, int, const float*) {};
   std::vector<float> d(static_cast<std::size_t>(20) * out, 0.1f);
   EXPECT_THROW(m.backward(d.data(), 20, uneven), std::invalid_argument);
+  RowSource uneven_source;
+  uneven_source.group = 7;
+  uneven_source.make = [](int, int, float*) {};
+  std::vector<float> y(static_cast<std::size_t>(20) * out);
+  EXPECT_THROW(m.forward(uneven_source, 20, y.data()), std::invalid_argument);
 }
 
 }  // namespace

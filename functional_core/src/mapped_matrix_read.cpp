@@ -222,6 +222,9 @@ std::vector<float> MappedMatrix::weights() {
 
 void MappedMatrix::forward(const float* x, int batch, float* y) { read(Direction::Forward, x, nullptr, batch, y, nullptr); }
 void MappedMatrix::forward(const RowSource& rows, int batch, float* y) {
+  if (rows.group < 1 || batch % rows.group != 0)
+    throw std::invalid_argument("MappedMatrix read: a source's groups of " + std::to_string(rows.group) + " rows do not divide the batch of " +
+                                std::to_string(batch));
   read(Direction::Forward, nullptr, &rows, batch, y, nullptr);
 }
 void MappedMatrix::backward(const float* d, int batch, float* dx) { read(Direction::Backward, d, nullptr, batch, dx, nullptr); }
@@ -406,16 +409,16 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   // is quantized and read at once. (A row's result does not depend on the block that holds it.)
   constexpr int kRowsPerBlock = 512;  // 256 cost LeNet-5's conv2 2-3%; ResNet-20 the same or better
   const bool row_split = !per_slice && !lookup && batch >= 2 * kRowsPerBlock;
-  // A sink takes whole groups: blocks of whole groups, as near the block size as they come.
-  const int group = sink ? sink->group : 1;
-  const int rows_per_block = !row_split ? batch
-                             : sink     ? group * std::max(1, (kRowsPerBlock + group / 2) / group)
-                                        : ceil_div(batch, ceil_div(batch, kRowsPerBlock));
+  // Sources and sinks take whole groups: blocks of whole groups, as near the block size as they come.
+  const int group = sink ? sink->group : source ? source->group : 1;
+  const int rows_per_block = !row_split           ? batch
+                             : (sink || source)   ? group * std::max(1, (kRowsPerBlock + group / 2) / group)
+                                                  : ceil_div(batch, ceil_div(batch, kRowsPerBlock));
   const int row_blocks = ceil_div(batch, rows_per_block);
   // Rows from a source: made a block at a time where the rows are split, else all at once here.
   auto all_rows = [&] {
     grow_to(rb.rows, static_cast<std::size_t>(batch) * sh.k);
-    (*source)(0, batch, rb.rows.data());
+    source->make(0, batch, rb.rows.data());
     return rb.rows.data();
   };
   if (source && !row_split) {
@@ -502,7 +505,7 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
       if (sink) grow_to(block_out, static_cast<std::size_t>(rows_per_block) * sh.n);
       for (int i = static_cast<int>(i0); i < static_cast<int>(i1); ++i) {
         const int b0 = i * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
-        if (source) (*source)(b0, b1, block_rows.data());
+        if (source) source->make(b0, b1, block_rows.data());
         const float* from = source ? block_rows.data() : x + static_cast<std::size_t>(b0) * sh.k;
         float* out = sink ? block_out.data() : y + static_cast<std::size_t>(b0) * sh.n;
         if (!quantize_rows(b0, b1, from, block_rows.data(), out)) continue;  // reported below

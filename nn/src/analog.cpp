@@ -168,7 +168,7 @@ void AnalogCore::forward(const float* x, int rows, float* y) {
 void AnalogCore::forward(const RowSource& source, int rows, float* y) {
   if (bit_length_ == 0) return m_.forward(source, rows, y);
   x_.resize(static_cast<std::size_t>(rows) * in_);
-  source(0, rows, x_.data());
+  source.make(0, rows, x_.data());
   rows_ = rows;
   m_.forward(x_.data(), rows, y);
 }

@@ -41,7 +41,7 @@ void WeightCore::forward(const float* x, int rows, float* y) {
 
 void WeightCore::forward(const RowSource& source, int rows, float* y) {
   std::vector<float> x(static_cast<std::size_t>(rows) * in_);
-  source(0, rows, x.data());
+  source.make(0, rows, x.data());
   forward(x.data(), rows, y);
 }
 
@@ -325,7 +325,9 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
   if (!digital) {
     std::vector<float>& out_rows = conv_scratch().out_rows;
     grow_to(out_rows, rows * k_);
-    const RowSource patch_rows = [&](int first, int last, float* out) { im2col_rows(x.ptr(), first, last, h, w, oh, ow, out); };
+    RowSource patch_rows;
+    patch_rows.group = spatial;
+    patch_rows.make = [&](int first, int last, float* out) { im2col_rows(x.ptr(), first, last, h, w, oh, ow, out); };
     core_->forward(patch_rows, static_cast<int>(rows), out_rows.data());
     parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
       for (std::size_t b = b0; b < b1; ++b)

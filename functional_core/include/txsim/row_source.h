@@ -8,8 +8,13 @@ namespace txsim {
 
 // Writes rows [first, last) of a read's input (each as long as the read's inputs, one after
 // another) to out: a convolution's patch rows, made a block at a time while the block's read
-// needs them rather than as one batch-sized matrix.
-using RowSource = std::function<void(int first, int last, float* out)>;
+// needs them rather than as one batch-sized matrix. Blocks hold whole groups of `group` rows (a
+// convolution's sample: its patches are made at once) and may be asked for from several threads
+// at once, each block once.
+struct RowSource {
+  int group = 1;
+  std::function<void(int first, int last, float* out)> make;
+};
 
 // Takes rows [first, last) of a read's output (each as long as the read's outputs, one after
 // another, at rows): a convolution's patch gradients, added into the input gradient while in
