@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "test_util.h"
+#include "txsim/nn/conv2d.h"
 #include "txsim/nn/layers.h"
 #include "txsim/nn/network.h"
 #include "txsim/rng.h"

@@ -1,4 +1,5 @@
 #include "txsim/nn/network.h"
+#include "txsim/nn/conv2d.h"
 
 #include <cmath>
 #include <fstream>
