@@ -145,17 +145,24 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
         const double* pos = solve(0, eff_pos.data());
         const double* neg = differential ? solve(1, eff_neg.data()) : nullptr;
         const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
-        for (int r = 0; r < nr; ++r)
-          for (int c = 0; c < nc; ++c) {
-            const std::size_t cell = static_cast<std::size_t>(r) * cols + c;
-            const double reference = differential ? neg[cell] : pos[static_cast<std::size_t>(r) * cols + cols - 1];
-            const float units = static_cast<float>((pos[cell] - reference) * inv_unit);
-            const int i = r0 + r, o = c0 + c;
-            const int k = dir == Direction::Forward ? i : o;
-            const int n = dir == Direction::Forward ? o : i;
-            if (per_slice) e.matrix[static_cast<std::size_t>(k) * width + s * sh.n + n] = units;
-            else e.matrix[static_cast<std::size_t>(k) * width + n] += fold * units;
-          }
+        // Cell (r, c) into the matrix's line k, entry n: along a line of the matrix (c inner
+        // forward, r inner backward), so that its writes are consecutive.
+        auto put = [&](int r, int c) {
+          const std::size_t cell = static_cast<std::size_t>(r) * cols + c;
+          const double reference = differential ? neg[cell] : pos[static_cast<std::size_t>(r) * cols + cols - 1];
+          const float units = static_cast<float>((pos[cell] - reference) * inv_unit);
+          const int i = r0 + r, o = c0 + c;
+          const int k = dir == Direction::Forward ? i : o;
+          const int n = dir == Direction::Forward ? o : i;
+          if (per_slice) e.matrix[static_cast<std::size_t>(k) * width + s * sh.n + n] = units;
+          else e.matrix[static_cast<std::size_t>(k) * width + n] += fold * units;
+        };
+        if (dir == Direction::Forward)
+          for (int r = 0; r < nr; ++r)
+            for (int c = 0; c < nc; ++c) put(r, c);
+        else
+          for (int c = 0; c < nc; ++c)
+            for (int r = 0; r < nr; ++r) put(r, c);
       }
     }
   };
