@@ -77,7 +77,7 @@ void MappedMatrix::load_state(StateReader& r) {
   s_.load(r, in_, out_);
   planes_follow_codes_ = false;  // the loaded conductances are taken as they are
   const bool valid[2] = {r.get_u64("forward_effective_valid") != 0, r.get_u64("backward_effective_valid") != 0};
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
   // The run saved had these read matrices built: build them again from the same build count
   // (and parasitic corrections), so that the refresh schedule of the circuit solves continues
   // as it would have.

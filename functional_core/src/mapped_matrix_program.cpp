@@ -74,7 +74,7 @@ void MappedMatrix::program_codes() {
       s_.planes[p].program(target.data());
     }
   });
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
   planes_follow_codes_ = true;
 }
 
@@ -95,7 +95,7 @@ void MappedMatrix::program_changed(const std::vector<std::vector<uint32_t>>& cha
       s_.planes[p].program(devices.data(), target.data(), devices.size());
     }
   });
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
 }
 
 double MappedMatrix::prepare_pulses(const UpdateConfig& u) {
@@ -148,7 +148,7 @@ void MappedMatrix::program_centered(const float* w, float w_scale) {
     }
   s_.planes[0].program(pos.data());
   s_.planes[1].program(neg.data());
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
   planes_follow_codes_ = false;
 }
 
@@ -208,7 +208,7 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
     for (uint64_t n : tile_pulses) activity_.program_pulses += n;
     charge_row_serial(row_max);
     if (u.sliced_pulses) {
-      forward_.valid = backward_.valid = false;
+      invalidate_effective();
     } else if (incremental) {
       std::vector<std::vector<uint32_t>> per_plane(planes);
       for (std::size_t p = 0; p < planes; ++p)
@@ -270,7 +270,7 @@ void MappedMatrix::update(const float* dw, const UpdateConfig& u, uint64_t key) 
       charge(1, i, o, n);
     }
   charge_row_serial(row_max);
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
 }
 
 }  // namespace txsim

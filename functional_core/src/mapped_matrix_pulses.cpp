@@ -258,7 +258,7 @@ uint64_t MappedMatrix::pulsed_update(const float* x, const float* d, int rows, d
     events += events_total.exchange(0);
   }
   kept_zero = true;
-  forward_.valid = backward_.valid = false;
+  invalidate_effective();
   // Each coincidence pulses both devices of its pair; every crossbar takes each row's trains at
   // once, one slot per bit.
   activity_.program_pulses += 2 * events;

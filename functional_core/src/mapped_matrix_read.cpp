@@ -51,7 +51,7 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
   const int planes = differential ? 2 : 1;
   // Solves worth keeping: any circuit but the ideal one, whose solve is a copy.
   const bool cache = config_.circuit.model != ParasiticModel::None || config_.circuit.iv != IvKind::Linear;
-  if (cache) solved_[d].resize(static_cast<std::size_t>(crossbars()));
+  if (cache) solved_.resize(static_cast<std::size_t>(crossbars()));
   // Crossbar tiles in parallel: each writes its own part of the matrix, its slices in order. The
   // exact solve runs its own two threads, so builds that call it stay serial.
   const bool exact = (!fast_circuit_ || refresh) && config_.circuit.model == ParasiticModel::Exact;
@@ -104,15 +104,22 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
     auto solve_kept = [&](std::size_t q0, std::size_t q1) {
       for (std::size_t q = q0; q < q1; ++q) {
         const Crossbar x = crossbar(q / (slices * planes), static_cast<int>(q / planes % slices), static_cast<int>(q % planes));
-        Solved& last = solved_[d][q];
-        if (unchanged(x, last.g)) continue;  // exactly the same conductances: the same solve
-        gather(x, last.g);
-        last.eff.resize(cells);
-        circuit_->effective(last.g.data(), rows, cols, dir, last.eff.data());
+        Solved& last = solved_[q];
+        if (last.checked != programmings_) {
+          if (!unchanged(x, last.g)) {  // exactly the same conductances: the same solve
+            gather(x, last.g);
+            ++last.version;
+          }
+          last.checked = programmings_;
+        }
+        if (last.solved[d] == last.version) continue;
+        last.eff[d].resize(cells);
+        circuit_->effective(last.g.data(), rows, cols, dir, last.eff[d].data());
+        last.solved[d] = last.version;
       }
     };
-    if (exact) solve_kept(0, solved_[d].size());
-    else parallel_for(solved_[d].size(), 1, solve_kept);
+    if (exact) solve_kept(0, solved_.size());
+    else parallel_for(solved_.size(), 1, solve_kept);
   }
   auto build_tiles = [&](std::size_t t0, std::size_t t1) {
     std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
@@ -125,7 +132,7 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
         // own (no copies), or `eff`.
         auto solve = [&](int polarity, double* eff) -> const double* {
           const std::size_t q = (tile * slices + s) * planes + polarity;
-          if (kept) return solved_[d][q].eff.data();
+          if (kept) return solved_[q].eff[d].data();
           gather(crossbar(tile, s, polarity), g);
           if (!fast_circuit_) {  // the ideal circuit: a copy
             circuit_->effective(g.data(), rows, cols, dir, eff);

@@ -132,12 +132,21 @@ class MappedMatrix {
     std::vector<float> inv_lsb;
   };
 
-  // One physical crossbar's last solve: the conductances it saw and the matrix it gave. A
+  // One physical crossbar's conductances as last gathered and each direction's solve of them. A
   // reprogramming leaves most crossbars of a layer as they were (an update moves a few codes,
-  // and higher slices' digits seldom), and an unchanged crossbar is not solved again.
+  // and higher slices' digits seldom), and an unchanged crossbar is not solved again. The
+  // conductances are checked against the devices once per programming (`checked`), whichever
+  // direction builds first; `version` counts their changes, `solved` the version each solve saw.
   struct Solved {
-    std::vector<double> g, eff;
+    std::vector<double> g, eff[2];
+    uint64_t version = 0, checked = ~uint64_t(0), solved[2] = {~uint64_t(0), ~uint64_t(0)};
   };
+  // Every change of the devices goes through here: the effective matrices are rebuilt, and the
+  // kept conductances checked again.
+  void invalidate_effective() {
+    forward_.valid = backward_.valid = false;
+    ++programmings_;
+  }
 
   Shape shape(Direction dir) const;
   const Effective& effective(Direction dir);
@@ -220,7 +229,8 @@ class MappedMatrix {
   void charge_row_serial(const std::vector<uint32_t>& row_max);
   double nl_scale(std::size_t k) const { return s_.nl_scale.empty() ? 1.0 : s_.nl_scale[k]; }
   Effective forward_, backward_;
-  std::vector<Solved> solved_[2];  // per direction and physical crossbar (non-ideal circuits)
+  std::vector<Solved> solved_;  // per physical crossbar (non-ideal circuits)
+  uint64_t programmings_ = 0;   // invalidate_effective() calls
   Activity activity_;
   Parallelism parallelism_ = Parallelism::Columns;
   PartialSumKernel kernel_ = PartialSumKernel::Auto;
