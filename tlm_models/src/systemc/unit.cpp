@@ -24,7 +24,9 @@ void Unit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   }
   // On SystemC's time grid (whole ticks, exact in a double), so that a job arriving as the last
   // one ends finds the unit free, not busy for a rounding error.
-  const double tick_ns = sc_core::sc_get_time_resolution().to_seconds() * 1e9;
+  // The resolution is fixed once simulation runs: looked up on the first job only.
+  if (tick_ns_ == 0) tick_ns_ = sc_core::sc_get_time_resolution().to_seconds() * 1e9;
+  const double tick_ns = tick_ns_;
   const double arrival = static_cast<double>((sc_core::sc_time_stamp() + delay).value());
   const double ticks = static_cast<double>(sc_time(h->ns, sc_core::SC_NS).value());
   const double start = busy_.book(arrival, ticks);

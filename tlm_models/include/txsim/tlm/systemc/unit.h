@@ -49,6 +49,7 @@ class Unit final : public sc_core::sc_module {
   std::vector<UnitRecord>* records_;
   std::size_t id_;
   Occupancy busy_;
+  double tick_ns_ = 0;  // SystemC's time resolution in ns (0: not looked up yet)
   trace::TraceSink* sink_ = nullptr;
   std::string group_;
   int track_ = -1;
