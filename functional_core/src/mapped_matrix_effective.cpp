@@ -96,13 +96,12 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
       for (std::size_t q = q0; q < q1; ++q) {
         const Crossbar x = crossbar(q / (slices * planes), static_cast<int>(q / planes % slices), static_cast<int>(q % planes));
         Solved& last = solved_[q];
-        if (last.checked != programmings_) {
-          if (!unchanged(x, last.g)) {  // exactly the same conductances: the same solve
-            gather(x, last.g);
-            ++last.version;
-          }
-          last.checked = programmings_;
+        // Exactly the same conductances: the same solve.
+        if (last.since_check == Changed::Listed || (last.since_check == Changed::Unknown && !unchanged(x, last.g))) {
+          gather(x, last.g);
+          ++last.version;
         }
+        last.since_check = Changed::Nothing;
         if (last.solved[d] == last.version) continue;
         last.eff[d].resize(cells);
         circuit_->effective(last.g.data(), rows, cols, dir, last.eff[d].data());

@@ -95,7 +95,21 @@ void MappedMatrix::program_changed(const std::vector<std::vector<uint32_t>>& cha
       s_.planes[p].program(devices.data(), target.data(), devices.size());
     }
   });
-  invalidate_effective();
+  invalidate_effective(changed);
+}
+
+void MappedMatrix::invalidate_effective(const std::vector<std::vector<uint32_t>>& devices) {
+  forward_.valid = backward_.valid = false;
+  if (solved_.empty()) return;  // nothing kept yet: every crossbar is solved at the next build
+  const ArrayConfig& a = config_.crossbar;
+  const std::size_t planes = s_.planes.size();  // slices x polarities, the crossbars of a tile
+  for (std::size_t p = 0; p < devices.size(); ++p)
+    for (const uint32_t d : devices[p]) {
+      const int i = static_cast<int>(d / out_), o = static_cast<int>(d % out_);
+      const std::size_t tile = static_cast<std::size_t>(i / a.rows) * col_tiles_ + o / a.weight_cols();
+      Changed& c = solved_[tile * planes + p].since_check;
+      if (c == Changed::Nothing) c = Changed::Listed;
+    }
 }
 
 double MappedMatrix::prepare_pulses(const UpdateConfig& u) {

@@ -132,21 +132,27 @@ class MappedMatrix {
     std::vector<float> inv_lsb;
   };
 
+  // What the programmings since a kept crossbar's last check changed in it: nothing, devices a
+  // programming listed (gathered again without a comparison), or what no list says (compared).
+  enum class Changed : uint8_t { Nothing, Listed, Unknown };
   // One physical crossbar's conductances as last gathered and each direction's solve of them. A
   // reprogramming leaves most crossbars of a layer as they were (an update moves a few codes,
   // and higher slices' digits seldom), and an unchanged crossbar is not solved again. The
-  // conductances are checked against the devices once per programming (`checked`), whichever
-  // direction builds first; `version` counts their changes, `solved` the version each solve saw.
+  // conductances are checked once after a programming (`since_check`), whichever direction
+  // builds first; `version` counts their changes, `solved` the version each solve saw.
   struct Solved {
     std::vector<double> g, eff[2];
-    uint64_t version = 0, checked = ~uint64_t(0), solved[2] = {~uint64_t(0), ~uint64_t(0)};
+    uint64_t version = 0, solved[2] = {~uint64_t(0), ~uint64_t(0)};
+    Changed since_check = Changed::Unknown;
   };
-  // Every change of the devices goes through here: the effective matrices are rebuilt, and the
-  // kept conductances checked again.
+  // Every change of the devices goes through one of these: the effective matrices are rebuilt,
+  // and the kept conductances checked again (all of them, or the crossbars holding `devices`:
+  // per plane, (in x out) indices, the only devices the programming touched).
   void invalidate_effective() {
     forward_.valid = backward_.valid = false;
-    ++programmings_;
+    for (Solved& kept : solved_) kept.since_check = Changed::Unknown;
   }
+  void invalidate_effective(const std::vector<std::vector<uint32_t>>& devices);
 
   Shape shape(Direction dir) const;
   const Effective& effective(Direction dir);
@@ -230,7 +236,6 @@ class MappedMatrix {
   double nl_scale(std::size_t k) const { return s_.nl_scale.empty() ? 1.0 : s_.nl_scale[k]; }
   Effective forward_, backward_;
   std::vector<Solved> solved_;  // per physical crossbar (non-ideal circuits)
-  uint64_t programmings_ = 0;   // invalidate_effective() calls
   Activity activity_;
   Parallelism parallelism_ = Parallelism::Columns;
   PartialSumKernel kernel_ = PartialSumKernel::Auto;
