@@ -23,8 +23,8 @@ class Conv2d final : public WeightedLayer {
   void backward(const Tensor& dy, Tensor& dx) override;
 
  private:
-  // The digital weight gradient's samples per partial sum: fixed, so that the sum's order does
-  // not depend on the thread count.
+  // The weight gradient's samples per partial sum (digital and analog weights alike): fixed, so
+  // that the sum's order does not depend on the thread count.
   static constexpr std::size_t kWeightGradSamples = 4;
   int c_, k_, kernel_, stride_, pad_;
   std::vector<int> in_shape_;  // N, C, H, W of the last forward
@@ -41,7 +41,7 @@ class Conv2d final : public WeightedLayer {
   void im2col_rows(const float* x, std::size_t first, std::size_t last, int h, int w, int oh, int ow, float* rows) const;
   void col2im_rows(const float* rows, std::size_t b, int h, int w, int oh, int ow, float* dx) const;
   // The input, kept from a training forward for backward, which rebuilds each sample's patches
-  // from it. A call's buffers are shared by every layer (layers.cpp).
+  // from it. A call's buffers are shared by every layer (conv2d.cpp).
   Tensor x_;
 };
 
