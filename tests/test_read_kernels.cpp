@@ -76,6 +76,22 @@ TEST(NarrowGemm, RefusesShapesOutsideItsRange) {
 namespace txsim {
 namespace {
 
+// Folded reads on size x size crossbars, the rest of the config at its defaults.
+CrossbarConfig folded_config(int size) {
+  CrossbarConfig c;
+  c.crossbar.rows = c.crossbar.cols = size;
+  c.crossbar.read_mode = ReadMode::Folded;
+  return c;
+}
+
+// n values, each the next draw().
+template <class Draw>
+std::vector<float> drawn(std::size_t n, Draw&& draw) {
+  std::vector<float> v(n);
+  for (float& x : v) x = draw();
+  return v;
+}
+
 TEST(QuantizerCheck, RefusesExactlyWhatTheValueTestRefuses) {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   const float denormal = std::numeric_limits<float>::denorm_min(), big = std::numeric_limits<float>::max();
@@ -107,20 +123,16 @@ TEST(QuantizerCheck, RefusesExactlyWhatTheValueTestRefuses) {
 // row first) and one read in row blocks (the source makes each block when it is read, never the
 // whole batch); a bad row from a source is named as the matrix read names it.
 TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
-  CrossbarConfig c;
-  c.crossbar.rows = c.crossbar.cols = 64;
-  c.crossbar.read_mode = ReadMode::Folded;
+  CrossbarConfig c = folded_config(64);
   c.crossbar.input_signed = false;
   c.device.read_noise_sigma = 0.005;
   const int in = 150, out = 16;
   std::mt19937 gen(5);
   std::normal_distribution<float> normal(0.0f, 0.3f);
-  std::vector<float> w(static_cast<std::size_t>(in) * out);
-  for (float& v : w) v = normal(gen);
+  const std::vector<float> w = drawn(static_cast<std::size_t>(in) * out, [&] { return normal(gen); });
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
   for (const auto& [batch, group] : {std::pair{100, 1}, std::pair{1500, 1}, std::pair{1500, 300}}) {
-    std::vector<float> x(static_cast<std::size_t>(batch) * in);
-    for (float& v : x) v = uniform(gen);
+    std::vector<float> x = drawn(static_cast<std::size_t>(batch) * in, [&] { return uniform(gen); });
     MappedMatrix from_matrix(c, in, out, 7), from_source(c, in, out, 7);
     from_matrix.program(w.data());
     from_source.program(w.data());
@@ -168,18 +180,14 @@ TEST(RowSourceRead, EqualsTheMatrixReadToTheBitAndNamesABadRowTheSame) {
 // each row given once, in blocks of whole groups; groups that do not divide the batch are refused
 // (sources' too).
 TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
-  CrossbarConfig c;
-  c.crossbar.rows = c.crossbar.cols = 64;
-  c.crossbar.read_mode = ReadMode::Folded;
+  CrossbarConfig c = folded_config(64);
   c.device.read_noise_sigma = 0.005;
   const int in = 150, out = 16;
   std::mt19937 gen(9);
   std::normal_distribution<float> normal(0.0f, 0.3f);
-  std::vector<float> w(static_cast<std::size_t>(in) * out);
-  for (float& v : w) v = normal(gen);
+  const std::vector<float> w = drawn(static_cast<std::size_t>(in) * out, [&] { return normal(gen); });
   for (const auto& [batch, group] : {std::pair{96, 8}, std::pair{2304, 576}, std::pair{2048, 64}}) {
-    std::vector<float> d(static_cast<std::size_t>(batch) * out);
-    for (float& v : d) v = normal(gen);
+    const std::vector<float> d = drawn(static_cast<std::size_t>(batch) * out, [&] { return normal(gen); });
     MappedMatrix into_matrix(c, in, out, 7), into_sink(c, in, out, 7);
     into_matrix.program(w.data());
     into_sink.program(w.data());
@@ -217,9 +225,7 @@ TEST(RowSinkRead, EqualsTheMatrixReadToTheBitInBlocksOfWholeGroups) {
 // either direction order equal those of a matrix restored from the same state, whose every solve
 // is fresh.
 TEST(KeptSolves, ReadsAfterReprogrammingEqualAFreshlySolvedMatrixInEitherDirectionOrder) {
-  CrossbarConfig c;
-  c.crossbar.rows = c.crossbar.cols = 32;
-  c.crossbar.read_mode = ReadMode::Folded;
+  CrossbarConfig c = folded_config(32);
   c.circuit.model = ParasiticModel::FirstOrder;
   c.circuit.source_ohm = 100;
   c.circuit.sink_ohm = 50;
@@ -227,10 +233,9 @@ TEST(KeptSolves, ReadsAfterReprogrammingEqualAFreshlySolvedMatrixInEitherDirecti
   const int in = 80, out = 40, batch = 6;
   std::mt19937 gen(3);
   std::normal_distribution<float> normal(0.0f, 0.3f);
-  std::vector<float> w(static_cast<std::size_t>(in) * out), x(static_cast<std::size_t>(batch) * in), d(static_cast<std::size_t>(batch) * out);
-  for (float& v : w) v = normal(gen);
-  for (float& v : x) v = normal(gen);
-  for (float& v : d) v = normal(gen);
+  std::vector<float> w = drawn(static_cast<std::size_t>(in) * out, [&] { return normal(gen); });
+  const std::vector<float> x = drawn(static_cast<std::size_t>(batch) * in, [&] { return normal(gen); });
+  const std::vector<float> d = drawn(static_cast<std::size_t>(batch) * out, [&] { return normal(gen); });
   MappedMatrix m(c, in, out, 5);
   m.program(w.data(), 1.0f);
   std::vector<float> y(static_cast<std::size_t>(batch) * out), dx(x.size());

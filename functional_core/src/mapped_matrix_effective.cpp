@@ -112,11 +112,12 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
     else parallel_for(solved_.size(), 1, solve_kept);
   }
   auto build_tiles = [&](std::size_t t0, std::size_t t1) {
-    std::vector<double> g(cells), eff_pos(cells), eff_neg(cells), fast(fast_circuit_ ? cells : 0);
+    // Solve buffers for the paths that solve here (kept solves have their own).
+    const std::size_t solving = kept ? 0 : cells;
+    std::vector<double> g(solving), eff_pos(solving), eff_neg(solving), fast(fast_circuit_ ? cells : 0);
     for (std::size_t tile = t0; tile < t1; ++tile) {
-      const int rt = static_cast<int>(tile) / col_tiles_, ct = static_cast<int>(tile) % col_tiles_;
-      const int r0 = rt * rows, c0 = ct * wcols;
-      const int nr = std::min(rows, in_ - r0), nc = std::min(wcols, out_ - c0);
+      const Crossbar span = crossbar(tile, 0, 0);  // the tile's lines and columns
+      const int r0 = span.r0, c0 = span.c0, nr = span.nr, nc = span.nc;
       for (int s = 0; s < slices; ++s) {
         // Each physical crossbar's effective conductances, then their differences: a kept solve's
         // own (no copies), or `eff`.
@@ -203,18 +204,17 @@ void MappedMatrix::build_effective(Direction dir, Effective& e) {
 std::vector<float> MappedMatrix::weights() {
   const Effective& e = effective(Direction::Forward);
   const ArrayConfig& a = config_.crossbar;
-  const bool per_slice = a.read_mode == ReadMode::PerSlice;
-  const int slices = per_slice ? a.slices() : 1;
-  const std::size_t width = static_cast<std::size_t>(slices) * out_;
   std::vector<float> w(static_cast<std::size_t>(out_) * in_, 0.0f);
-  if (!per_slice) {  // one slice: W = w_step (the matrix, in x out) transposed
+  if (a.read_mode != ReadMode::PerSlice) {  // one slice: W = w_step (the matrix, in x out) transposed
     cblas_somatcopy(CblasRowMajor, CblasTrans, in_, out_, s_.w_step, e.matrix.data(), out_, w.data(), in_);
     return w;
   }
+  const int slices = a.slices();
+  const std::size_t width = static_cast<std::size_t>(slices) * out_;
   parallel_for(in_, 16, [&](std::size_t i0, std::size_t i1) {  // an input line per item
     for (std::size_t i = i0; i < i1; ++i) {
       for (int s = 0; s < slices; ++s) {
-        const float fold = per_slice ? std::ldexp(1.0f, a.bits_per_cell * s) : 1.0f;
+        const float fold = std::ldexp(1.0f, a.bits_per_cell * s);
         for (int o = 0; o < out_; ++o)
           w[static_cast<std::size_t>(o) * in_ + i] += fold * e.matrix[i * width + static_cast<std::size_t>(s) * out_ + o];
       }

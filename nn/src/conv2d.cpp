@@ -196,13 +196,10 @@ void Conv2d::forward(const Tensor& x, Tensor& y, bool train) {
     patch_rows.group = spatial;
     patch_rows.make = [&](int first, int last, float* out) { im2col_rows(x.ptr(), first, last, h, w, oh, ow, out); };
     core_->forward(patch_rows, static_cast<int>(rows), out_rows.data());
-    parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {
+    parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) {  // each sample's rows into NCHW
       for (std::size_t b = b0; b < b1; ++b)
-        for (int k = 0; k < k_; ++k) {
-          float* dst = y.ptr() + (b * k_ + k) * spatial;
-          const float* src = out_rows.data() + b * spatial * k_ + k;
-          for (int p = 0; p < spatial; ++p) dst[p] = src[static_cast<std::size_t>(p) * k_];
-        }
+        cblas_somatcopy(CblasRowMajor, CblasTrans, spatial, k_, 1.0f, out_rows.data() + b * spatial * k_, k_,
+                        y.ptr() + b * k_ * spatial, spatial);
     });
   }
   if (has_bias_)
@@ -222,7 +219,7 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   if (!backward_ready_)
     throw std::logic_error("conv2d backward: no training forward pass of this batch (forward with train = true first)");
   const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
-  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  const int spatial = oh * ow;
   const uint64_t input_values = static_cast<uint64_t>(n) * c_ * h * w;
   if (has_bias_)  // each channel in (sample, position) order
     for (int b = 0; b < n; ++b)
@@ -232,13 +229,7 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
         for (int p = 0; p < spatial; ++p) sum += src[p];
         b_.grad[k] = sum;
       }
-  accumulate_weight_grad_by_groups(n, [&](std::size_t b, float* part, bool first) {
-    std::vector<float>& patches = conv_scratch().sample_patches;
-    grow_to(patches, static_cast<std::size_t>(ckk) * spatial);
-    im2col(x_.ptr(), b, h, w, oh, ow, spatial, patches.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k_, ckk, spatial, 1.0f, dy.ptr() + b * k_ * spatial, spatial,
-                patches.data(), spatial, first ? 0.0f : 1.0f, part, ckk);
-  });
+  accumulate_weight_grad(dy);
   core_->report(Phase::WeightGradient, n * spatial, input_values);
   dx.resize(in_shape_);
   parallel_for(n, 1, [&](std::size_t b0, std::size_t b1) { std::fill(dx.ptr() + b0 * c_ * h * w, dx.ptr() + b1 * c_ * h * w, 0.0f); });
@@ -249,18 +240,27 @@ void Conv2d::backward(const Tensor& dy, Tensor& dx) {
   core_->report(Phase::ActivationGradient, n * spatial, input_values);
 }
 
-// Groups of kWeightGradSamples samples (a fixed split: the sums' order does not depend on the
-// thread count), each summed into its own partial dW in sample order; the partials are added to
-// dW in group order.
-void Conv2d::accumulate_weight_grad_by_groups(int n, const std::function<void(std::size_t, float*, bool)>& sample) {
-  const std::size_t dw_size = static_cast<std::size_t>(k_) * c_ * kernel_ * kernel_;
+// dW += dy times each sample's patches (made again from the kept input in a per-thread buffer),
+// in groups of kWeightGradSamples samples (a fixed split: the sums' order does not depend on the
+// thread count), each summed into its own partial in sample order; the partials are added to dW
+// in group order.
+void Conv2d::accumulate_weight_grad(const Tensor& dy) {
+  const int n = in_shape_[0], h = in_shape_[2], w = in_shape_[3], oh = dy.shape[2], ow = dy.shape[3];
+  const int ckk = c_ * kernel_ * kernel_, spatial = oh * ow;
+  const std::size_t dw_size = static_cast<std::size_t>(k_) * ckk;
   const std::size_t groups = (static_cast<std::size_t>(n) + kWeightGradSamples - 1) / kWeightGradSamples;
   std::vector<float>& partials = conv_scratch().dw_partials;
   grow_to(partials, groups * dw_size);
   parallel_for(groups, 1, [&](std::size_t g0, std::size_t g1) {
+    std::vector<float>& patches = conv_scratch().sample_patches;
+    grow_to(patches, static_cast<std::size_t>(ckk) * spatial);
     for (std::size_t g = g0; g < g1; ++g) {
       const std::size_t b0 = g * kWeightGradSamples, b1 = std::min<std::size_t>(n, b0 + kWeightGradSamples);
-      for (std::size_t b = b0; b < b1; ++b) sample(b, partials.data() + g * dw_size, b == b0);
+      for (std::size_t b = b0; b < b1; ++b) {
+        im2col(x_.ptr(), b, h, w, oh, ow, spatial, patches.data());
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k_, ckk, spatial, 1.0f, dy.ptr() + b * k_ * spatial, spatial,
+                    patches.data(), spatial, b == b0 ? 0.0f : 1.0f, partials.data() + g * dw_size, ckk);
+      }
     }
   });
   float* grad = core_->weight().grad.data();

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -31,9 +30,7 @@ class Conv2d final : public WeightedLayer {
   bool backward_ready_ = false;  // the last forward was a training one
   void input_grad_digital(const Tensor& dy, Tensor& dx);
   void input_grad_analog(const Tensor& dy, Tensor& dx);
-  // dW += sum over the batch's samples of sample(b, part, first) (which adds sample b's part of
-  // dW into `part`, or writes it there when `first`), summed per fixed group of samples.
-  void accumulate_weight_grad_by_groups(int n, const std::function<void(std::size_t, float*, bool)>& sample);
+  void accumulate_weight_grad(const Tensor& dy);
   std::pair<int, int> inside_outputs(int kx, int w, int ow) const;
   std::pair<int, int> inside_rows(int ky, int h, int oh) const;
   void im2col(const float* x, std::size_t b, int h, int w, int oh, int ow, std::size_t ld, float* cols) const;
