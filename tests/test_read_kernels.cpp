@@ -62,6 +62,38 @@ TEST(NarrowGemm, EqualsInOrderFusedSumsToTheBitAndTheDoubleProductToFloatPrecisi
   }
 }
 
+// Any number of columns packed once as strips (the layout the folded reads keep), each strip
+// then multiplied on its own: every element is still the in-order fused sum, and the padding of
+// a narrow last strip never reaches C.
+TEST(NarrowGemm, PackedStripsOfManyColumnsEqualInOrderFusedSums) {
+  std::mt19937 gen(11);
+  std::uniform_int_distribution<int> ints(-255, 255);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (const Case c : {Case{3, 1, 1}, Case{13, 65, 7}, Case{50, 129, 128}, Case{7, 200, 33}, Case{2, 64, 0}}) {
+    const int lda = c.k + 1, ldb = c.n + 3;
+    std::vector<float> a(static_cast<std::size_t>(c.m) * lda), b(static_cast<std::size_t>(std::max(c.k, 1)) * ldb);
+    for (float& v : a) v = static_cast<float>(ints(gen));
+    for (float& v : b) v = normal(gen);
+    const int strips = (c.n + kNarrowGemmMaxColumns - 1) / kNarrowGemmMaxColumns;
+    std::vector<float> packed(static_cast<std::size_t>(strips) * kNarrowGemmMaxColumns * std::max(c.k, 1), -7.0f);
+    pack_narrow_strips(c.n, c.k, b.data(), ldb, packed.data());
+    for (int j0 = 0; j0 < c.n; j0 += kNarrowGemmMaxColumns) {
+      const int w = std::min(kNarrowGemmMaxColumns, c.n - j0), ldc = w + 1;
+      std::vector<float> out(static_cast<std::size_t>(c.m) * ldc, -99.0f);
+      narrow_gemm_packed(c.m, w, c.k, a.data(), lda, packed.data() + static_cast<std::size_t>(j0) * c.k, out.data(), ldc);
+      for (int i = 0; i < c.m; ++i) {
+        for (int j = 0; j < w; ++j) {
+          float fused = 0;
+          for (int p = 0; p < c.k; ++p)
+            fused = std::fma(a[static_cast<std::size_t>(i) * lda + p], b[static_cast<std::size_t>(p) * ldb + j0 + j], fused);
+          ASSERT_EQ(out[static_cast<std::size_t>(i) * ldc + j], fused) << c.m << "x" << c.n << "x" << c.k << " at (" << i << ", " << j0 + j << ")";
+        }
+        ASSERT_EQ(out[static_cast<std::size_t>(i) * ldc + w], -99.0f) << "wrote past the strip";
+      }
+    }
+  }
+}
+
 TEST(NarrowGemm, RefusesShapesOutsideItsRange) {
   std::vector<float> a(64), b(64 * 65), c(65);
   EXPECT_THROW(narrow_gemm(1, 65, 1, a.data(), 1, b.data(), 65, c.data(), 65), std::invalid_argument);

@@ -9,9 +9,11 @@
 
 #include <cblas.h>
 
+#include "txsim/narrow_gemm.h"
 #include "txsim/parallel.h"
 #include "txsim/parasitics.h"
 #include "txsim/periphery.h"
+#include "txsim/scratch_buffer.h"
 
 namespace txsim {
 
@@ -21,7 +23,30 @@ const MappedMatrix::Effective& MappedMatrix::effective(Direction dir) {
   return e;
 }
 
+const MappedMatrix::Effective& MappedMatrix::effective_in_strips(Direction dir) {
+  Effective& e = dir == Direction::Forward ? forward_ : backward_;
+  if (!e.valid) build_effective(dir, e);
+  if (e.strips_valid) return e;
+  const ArrayConfig& a = config_.crossbar;
+  const Shape sh = shape(dir);
+  const int slices = a.read_mode == ReadMode::PerSlice ? a.slices() : 1, width = slices * sh.n;
+  const int strips = ceil_div(sh.n, kNarrowGemmMaxColumns);
+  const std::size_t per_strip = static_cast<std::size_t>(sh.k_tile) * kNarrowGemmMaxColumns;
+  grow_to(e.strips, static_cast<std::size_t>(sh.k_tiles) * slices * strips * per_strip);
+  parallel_for(static_cast<std::size_t>(sh.k_tiles) * slices, 1, [&](std::size_t i0, std::size_t i1) {
+    for (std::size_t i = i0; i < i1; ++i) {
+      const int t = static_cast<int>(i) / slices, s = static_cast<int>(i) % slices;
+      const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+      pack_narrow_strips(sh.n, kt, e.matrix.data() + static_cast<std::size_t>(k0) * width + s * sh.n, width,
+                         e.strips.data() + i * strips * per_strip);
+    }
+  });
+  e.strips_valid = true;
+  return e;
+}
+
 void MappedMatrix::build_effective(Direction dir, Effective& e) {
+  e.strips_valid = false;
   const ArrayConfig& a = config_.crossbar;
   const int rows = a.rows, cols = a.cols, wcols = a.weight_cols(), slices = a.slices();
   const bool per_slice = a.read_mode == ReadMode::PerSlice;

@@ -136,6 +136,39 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
   const int m = (per_slice ? a.input_planes() : 1) * batch;
   const bool lookup = partial_sum_kernel() == PartialSumKernel::Lookup;
   assert((r0 == 0 && r1 == m) || (!per_slice && !lookup));  // rows are split for folded reads only
+  if (uses_strips()) {
+    // Each strip of the block's columns in turn, its tiles and slices in order; for each, the
+    // partial sums of a few rows at a time, made against the packed strip and converted while in
+    // L1, and the strip's outputs stay in cache over its tiles. Each partial sum is one in-order
+    // fused sum over the tile's lines (narrow_gemm.h) and each conversion depends only on its
+    // row and column, and every output still takes its tiles and slices in order: the same bits
+    // as SGEMM's block at once.
+    constexpr int kStrip = kNarrowGemmMaxColumns;
+    constexpr int kStripRows = 48;  // a multiple of the narrow GEMM's 6-row blocks
+    const int strips = ceil_div(sh.n, kStrip);
+    const std::size_t per_strip = static_cast<std::size_t>(sh.k_tile) * kStrip;
+    grow_to(scratch.c, static_cast<std::size_t>(kStripRows) * kStrip);
+    for (int j0 = n0; j0 < n0 + nn; j0 += kStrip) {
+      const int w = std::min(kStrip, n0 + nn - j0);
+      for (int t = 0; t < sh.k_tiles; ++t) {
+        const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
+        const uint64_t tile_key = derive_key(key, t);
+        const float* a_tile = per_slice ? rb.planes.data() + static_cast<std::size_t>(k0) * m : ints + k0;
+        const int lda = per_slice ? kt : sh.k;
+        for (int s = 0; s < slices; ++s) {
+          // pack_narrow_strips' layout: strip q of a tile of kt lines at q * kt * kStrip.
+          const float* packed = e.strips.data() + static_cast<std::size_t>(t * slices + s) * strips * per_strip +
+                                static_cast<std::size_t>(j0) * kt;
+          for (int ra = r0; ra < r1; ra += kStripRows) {
+            const int rz = std::min(r1, ra + kStripRows);
+            narrow_gemm_packed(rz - ra, w, kt, a_tile + static_cast<std::size_t>(ra - r0) * lda, lda, packed, scratch.c.data(), w);
+            convert(dir, e, rb, batch, ra, rz, t, s, j0, w, scratch.c.data(), w, tile_key, y, y_row0, scratch.z);
+          }
+        }
+      }
+    }
+    return;
+  }
   grow_to(scratch.c, static_cast<std::size_t>(r1 - r0) * (lookup ? kLookupWidth : nn));
 
   for (int t = 0; t < sh.k_tiles; ++t) {
@@ -154,11 +187,8 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         const float* a_tile = per_slice ? rb.planes.data() + static_cast<std::size_t>(k0) * m
                                         : ints + k0;
         const int lda = per_slice ? kt : sh.k;
-        if (kNarrowGemmVectorized && nn <= kNarrowGemmMaxColumns)  // a tile's few outputs: no repacking of A
-          narrow_gemm(r1 - r0, nn, kt, a_tile, lda, e_block + n0, width, scratch.c.data(), nn);
-        else
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, lda, e_block + n0, width,
-                      0.0f, scratch.c.data(), nn);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, lda, e_block + n0, width, 0.0f,
+                    scratch.c.data(), nn);
         convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, y_row0, scratch.z);
       }
     }
@@ -177,7 +207,7 @@ MappedMatrix::Scratch& MappedMatrix::scratch() {
 
 void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, int batch, float* y, const RowSink* sink) {
   if (batch < 1) throw std::invalid_argument("MappedMatrix read: batch must be >= 1");
-  const Effective& e = effective(dir);
+  const Effective& e = uses_strips() ? effective_in_strips(dir) : effective(dir);
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
@@ -205,7 +235,9 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   // few, since small GEMMs repack their inputs.
   constexpr int kBlocks = 4;
   const int per_block = lookup ? 4 : 1;
-  const int block = kLookupWidth * ceil_div(ceil_div(sh.n, per_block * kBlocks), kLookupWidth);
+  // Strips: whole strips per block (their results do not depend on the block).
+  const int unit = uses_strips() ? kNarrowGemmMaxColumns : kLookupWidth;
+  const int block = unit * ceil_div(ceil_div(sh.n, per_block * kBlocks), unit);
   const int column_blocks = ceil_div(sh.n, block);
   // Folded reads of many rows (a convolution's positions) split their rows too, by the batch's
   // size alone, into blocks that stay in cache from the quantizing to the conversions: each block

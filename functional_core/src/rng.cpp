@@ -125,19 +125,31 @@ inline __m512i hash32_v(__m512i x) {
   return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
 }
 
-[[gnu::always_inline]] inline __m512 normal_block_v(uint32_t seed, const VectorTables& t) {
+// N whole blocks side by side, block `block` onwards: their chains (two 32-bit multiplies, a
+// degree-5 Horner chain) are independent, so N of them keep the vector units busy where one
+// waits on its own latencies. Each lane is normal_scalar's operations, in the same order.
+template <int N>
+[[gnu::always_inline]] inline void normal_blocks_v(uint64_t key, uint64_t block, const VectorTables& t, float* out) {
   const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32(static_cast<int>(kLaneStep)));
-  const __m512i h = hash32_v(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(seed)), lanes));
-  const __m512i v = _mm512_or_si512(_mm512_slli_epi32(h, 1), _mm512_set1_epi32(1));
-  const __m512i b = _mm512_lzcnt_epi32(v);
-  const __m512i mant = _mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, b), 8), _mm512_set1_epi32(0x7FFFFF));
-  const __m512 m = _mm512_castsi512_ps(_mm512_or_si512(mant, _mm512_set1_epi32(0x3F800000)));
-  const __m512 x = _mm512_fmsub_ps(_mm512_set1_ps(2.0f), m, _mm512_set1_ps(3.0f));
-  __m512 z = _mm512_permutex2var_ps(t.low[kDegree], b, t.high[kDegree]);
-  for (int k = kDegree - 1; k >= 0; --k) z = _mm512_fmadd_ps(z, x, _mm512_permutex2var_ps(t.low[k], b, t.high[k]));
-  const __m512i sign = _mm512_and_si512(h, _mm512_set1_epi32(static_cast<int>(0x80000000u)));
-  return _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), sign));
+  __m512i h[N], b[N];
+  __m512 x[N], z[N];
+  for (int i = 0; i < N; ++i)
+    h[i] = hash32_v(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(block_seed(key, block + i)))), lanes));
+  for (int i = 0; i < N; ++i) {
+    const __m512i v = _mm512_or_si512(_mm512_slli_epi32(h[i], 1), _mm512_set1_epi32(1));
+    b[i] = _mm512_lzcnt_epi32(v);
+    const __m512i mant = _mm512_and_si512(_mm512_srli_epi32(_mm512_sllv_epi32(v, b[i]), 8), _mm512_set1_epi32(0x7FFFFF));
+    const __m512 m = _mm512_castsi512_ps(_mm512_or_si512(mant, _mm512_set1_epi32(0x3F800000)));
+    x[i] = _mm512_fmsub_ps(_mm512_set1_ps(2.0f), m, _mm512_set1_ps(3.0f));
+    z[i] = _mm512_permutex2var_ps(t.low[kDegree], b[i], t.high[kDegree]);
+  }
+  for (int k = kDegree - 1; k >= 0; --k)
+    for (int i = 0; i < N; ++i) z[i] = _mm512_fmadd_ps(z[i], x[i], _mm512_permutex2var_ps(t.low[k], b[i], t.high[k]));
+  for (int i = 0; i < N; ++i) {
+    const __m512i sign = _mm512_and_si512(h[i], _mm512_set1_epi32(static_cast<int>(0x80000000u)));
+    _mm512_storeu_ps(out + i * kBlock, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z[i]), sign)));
+  }
 }
 #elif defined(TXSIM_RNG_AVX2)
 // AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time; the same bits as
@@ -252,15 +264,10 @@ void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out) {
 #endif
   float tmp[kBlock];
 #ifdef TXSIM_RNG_AVX512
-  // Whole aligned pairs of blocks: two independent chains in flight.
+  // Whole aligned blocks: four, then one, at a time.
   if (first % kBlock == 0) {
-    for (; n >= 2 * kBlock; n -= 2 * kBlock, first += 2 * kBlock, out += 2 * kBlock) {
-      const uint64_t block = first / kBlock;
-      const __m512 z0 = normal_block_v(static_cast<uint32_t>(block_seed(key, block)), vt);
-      const __m512 z1 = normal_block_v(static_cast<uint32_t>(block_seed(key, block + 1)), vt);
-      _mm512_storeu_ps(out, z0);
-      _mm512_storeu_ps(out + kBlock, z1);
-    }
+    for (; n >= 4 * kBlock; n -= 4 * kBlock, first += 4 * kBlock, out += 4 * kBlock) normal_blocks_v<4>(key, first / kBlock, vt, out);
+    for (; n >= kBlock; n -= kBlock, first += kBlock, out += kBlock) normal_blocks_v<1>(key, first / kBlock, vt, out);
   }
 #endif
 #ifdef TXSIM_RNG_AVX2
@@ -272,11 +279,10 @@ void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out) {
     const std::size_t offset = first % kBlock;
     const std::size_t take = std::min(kBlock - offset, n);
 #ifdef TXSIM_RNG_AVX512
-    const __m512 z = normal_block_v(static_cast<uint32_t>(block_seed(key, block)), vt);
     if (take == kBlock) {
-      _mm512_storeu_ps(out, z);
+      normal_blocks_v<1>(key, block, vt, out);
     } else {
-      _mm512_storeu_ps(tmp, z);
+      normal_blocks_v<1>(key, block, vt, tmp);
       std::copy_n(tmp + offset, take, out);
     }
 #else

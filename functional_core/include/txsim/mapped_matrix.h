@@ -14,6 +14,7 @@
 #include "txsim/config.h"
 #include "txsim/device_array.h"
 #include "txsim/mapped_state.h"
+#include "txsim/narrow_gemm.h"
 #include "txsim/periphery.h"
 #include "txsim/row_source.h"
 #include "txsim/state_archive.h"
@@ -130,6 +131,12 @@ class MappedMatrix {
     std::vector<float> matrix;   // per-slice: k x (slices*n); folded: k x n (units of one step)
     std::vector<float> lsb;      // per k-tile x (slices*n | n)
     std::vector<float> inv_lsb;
+    // The matrix again in the narrow GEMM's packed strips (narrow_gemm.h), made by the first read
+    // that uses them after each build: slice s of row-tile t (kt lines) from ((t * slices + s) *
+    // strips) * k_tile * kNarrowGemmMaxColumns, its strip q a further q * kt *
+    // kNarrowGemmMaxColumns on. Reads then take each strip in one run instead of lines a page apart.
+    std::vector<float> strips;
+    bool strips_valid = false;
   };
 
   // What the programmings since a kept crossbar's last check changed in it: nothing, devices a
@@ -156,6 +163,11 @@ class MappedMatrix {
 
   Shape shape(Direction dir) const;
   const Effective& effective(Direction dir);
+  // Whether reads take their partial sums from the narrow GEMM's packed strips (the GEMM kernel
+  // where the vector narrow GEMM is built) rather than from SGEMM or lookups.
+  bool uses_strips() const { return kNarrowGemmVectorized && partial_sum_kernel() == PartialSumKernel::Gemm; }
+  // effective(dir) with its strips packed.
+  const Effective& effective_in_strips(Direction dir);
   void build_effective(Direction dir, Effective& e);
   // x, or (x null) the rows `source` makes.
   void read(Direction dir, const float* x, const RowSource* source, int batch, float* y, const RowSink* sink);

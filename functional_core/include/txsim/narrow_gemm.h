@@ -21,4 +21,14 @@ constexpr bool kNarrowGemmVectorized = false;
 // from zero: the same result as a scalar loop of std::fma, on any machine.
 void narrow_gemm(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 
+// The same product in two steps, for callers that reuse one B over many blocks of rows: B
+// packed once (k rows of narrow_packed_width(n) floats, zeros past n), then any rows of A against
+// it. The results are narrow_gemm's, to the bit.
+int narrow_packed_width(int n);
+void pack_narrow(int n, int k, const float* b, int ldb, float* packed);
+// Any number of columns as consecutive strips of kNarrowGemmMaxColumns (the last may be
+// narrower), strip j0 / kNarrowGemmMaxColumns at packed + j0 * k, each packed as pack_narrow's.
+void pack_narrow_strips(int n, int k, const float* b, int ldb, float* packed);
+void narrow_gemm_packed(int m, int n, int k, const float* a, int lda, const float* packed, float* c, int ldc);
+
 }  // namespace txsim
