@@ -49,7 +49,11 @@ PartialSumKernel MappedMatrix::partial_sum_kernel() const {
 namespace {
 
 // y += shift * ADC(c + std_dev * z), one sensed line per element. Restrict-qualified and
-// branch-free inside so that it vectorizes without alias checks.
+// branch-free inside so that it vectorizes without alias checks; on AVX-512 in whole 512-bit
+// registers (GCC prefers 256 bits by default), the same operations per element.
+#ifdef __AVX512F__
+__attribute__((target("prefer-vector-width=512")))
+#endif
 void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
                  const float* __restrict inv, const AdcCodes& codes, bool quantize, float shift, int w,
                  float* __restrict y) {
@@ -83,7 +87,8 @@ double integer_power(const float* __restrict row, int n, bool exact) {
 }  // namespace
 
 void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0, int w,
-                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, int y_row0, std::vector<float>& z) const {
+                           const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::size_t ldy, int y_row0,
+                           std::vector<float>& z) const {
   const ArrayConfig& a = config_.crossbar;
   const Shape sh = shape(dir);
   const bool per_slice = a.read_mode == ReadMode::PerSlice;
@@ -122,7 +127,7 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
     }
     const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
     convert_row(c_row, std_dev > 0 ? z_row : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
-                y + static_cast<std::size_t>(b - y_row0) * sh.n + j0);
+                y + static_cast<std::size_t>(b - y_row0) * ldy);
   }
 }
 
@@ -147,9 +152,17 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
     constexpr int kStripRows = 48;  // a multiple of the narrow GEMM's 6-row blocks
     const int strips = ceil_div(sh.n, kStrip);
     const std::size_t per_strip = static_cast<std::size_t>(sh.k_tile) * kStrip;
+    // The strip's outputs gather in a buffer of their own, rows kStrip apart, and go to y once
+    // their tiles are done, scaled to real values there: y's rows are a whole output row apart
+    // (often a multiple of 4 KiB, which maps a strip's rows onto the same few cache sets). Each
+    // starts from zero as y's do elsewhere.
+    const int samples = per_slice ? batch : r1 - r0;
     grow_to(scratch.c, static_cast<std::size_t>(kStripRows) * kStrip);
+    grow_to(scratch.strip_out, static_cast<std::size_t>(samples) * kStrip);
+    float* strip_out = scratch.strip_out.data();
     for (int j0 = n0; j0 < n0 + nn; j0 += kStrip) {
       const int w = std::min(kStrip, n0 + nn - j0);
+      std::fill(strip_out, strip_out + static_cast<std::size_t>(samples) * w, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
         const uint64_t tile_key = derive_key(key, t);
@@ -162,9 +175,15 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
           for (int ra = r0; ra < r1; ra += kStripRows) {
             const int rz = std::min(r1, ra + kStripRows);
             narrow_gemm_packed(rz - ra, w, kt, a_tile + static_cast<std::size_t>(ra - r0) * lda, lda, packed, scratch.c.data(), w);
-            convert(dir, e, rb, batch, ra, rz, t, s, j0, w, scratch.c.data(), w, tile_key, y, y_row0, scratch.z);
+            convert(dir, e, rb, batch, ra, rz, t, s, j0, w, scratch.c.data(), w, tile_key, strip_out, w, y_row0, scratch.z);
           }
         }
+      }
+      for (int i = 0; i < samples; ++i) {
+        const float scale = rb.inputs.step[y_row0 + i] * s_.w_step;
+        const float* from = strip_out + static_cast<std::size_t>(i) * w;
+        float* to = y + static_cast<std::size_t>(i) * sh.n + j0;
+        for (int j = 0; j < w; ++j) to[j] = from[j] * scale;
       }
     }
     return;
@@ -180,7 +199,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         for (int j0 = n0; j0 < n0 + nn; j0 += kLookupWidth) {
           const int w = std::min(kLookupWidth, n0 + nn - j0);
           binary_plane_products(rb.binary_planes[t], e_block + j0, kt, width, w, scratch.c.data(), scratch.table);
-          convert(dir, e, rb, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y, y_row0, scratch.z);
+          convert(dir, e, rb, batch, r0, r1, t, s, j0, w, scratch.c.data(), kLookupWidth, tile_key, y + j0, sh.n, y_row0, scratch.z);
         }
       } else {
         // Per-slice: the tile's stacked planes; folded: the quantized inputs in place.
@@ -189,7 +208,7 @@ void MappedMatrix::read_columns(Direction dir, const Effective& e, const ReadBuf
         const int lda = per_slice ? kt : sh.k;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, nn, kt, 1.0f, a_tile, lda, e_block + n0, width, 0.0f,
                     scratch.c.data(), nn);
-        convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y, y_row0, scratch.z);
+        convert(dir, e, rb, batch, r0, r1, t, s, n0, nn, scratch.c.data(), nn, tile_key, y + n0, sh.n, y_row0, scratch.z);
       }
     }
   }
@@ -229,14 +248,15 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
   if (unit_sigma > 0) grow_to(rb.noise_std, static_cast<std::size_t>(sh.k_tiles) * m);
   if (lookup) rb.binary_planes.resize(sh.k_tiles);
   const bool parallel = parallelism_ == Parallelism::Columns;
+  const bool strips = uses_strips();
   // Blocks of whole lookup widths, as many as the shape alone gives (a block's width changes the
   // GEMM's edge kernels, hence the last bits: it must not follow the thread count). The lookup
-  // kernel takes several blocks per thread so that a slow core does not hold the rest; SGEMM a
-  // few, since small GEMMs repack their inputs.
+  // kernel and the strips (whole strips per block: their results do not depend on the block)
+  // take several blocks per thread so that a slow core does not hold the rest; SGEMM a few,
+  // since small GEMMs repack their inputs.
   constexpr int kBlocks = 4;
-  const int per_block = lookup ? 4 : 1;
-  // Strips: whole strips per block (their results do not depend on the block).
-  const int unit = uses_strips() ? kNarrowGemmMaxColumns : kLookupWidth;
+  const int per_block = lookup || strips ? 4 : 1;
+  const int unit = strips ? kNarrowGemmMaxColumns : kLookupWidth;
   const int block = unit * ceil_div(ceil_div(sh.n, per_block * kBlocks), unit);
   const int column_blocks = ceil_div(sh.n, block);
   // Folded reads of many rows (a convolution's positions) split their rows too, by the batch's
@@ -294,7 +314,8 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
         continue;
       }
       q.step[b] = *step;
-      std::fill(out + static_cast<std::size_t>(b - b0) * sh.n, out + static_cast<std::size_t>(b - b0 + 1) * sh.n, 0.0f);
+      if (!strips)  // strips write every output once, the others accumulate into it
+        std::fill(out + static_cast<std::size_t>(b - b0) * sh.n, out + static_cast<std::size_t>(b - b0 + 1) * sh.n, 0.0f);
       for (int t = 0; t < sh.k_tiles; ++t) {
         const int k0 = t * sh.k_tile, kt = std::min(sh.k_tile, sh.k - k0);
         for (int p = 0; p < planes; ++p) {
@@ -324,6 +345,7 @@ void MappedMatrix::read(Direction dir, const float* x, const RowSource* source, 
     const int b0 = row_block * rows_per_block, b1 = std::min(batch, b0 + rows_per_block);
     // Rows of the partial sums: the block's samples, or all m when the rows are not split.
     read_columns(dir, e, rb, ints, batch, row_split ? b0 : 0, row_split ? b1 : m, n0, nn, key, out, b0, local);
+    if (strips) return;  // scaled by read_columns
     for (int b = b0; b < b1; ++b) {
       const float scale = q.step[b] * s_.w_step;
       float* row = out + static_cast<std::size_t>(b - b0) * sh.n + n0;

@@ -174,7 +174,7 @@ class MappedMatrix {
   // One thread's buffers for the blocks it reads: a row block's inputs and quantized values, its
   // outputs for a sink, partial sums, draws, lookup tables.
   struct Scratch {
-    std::vector<float> rows, out, c, z, table;
+    std::vector<float> rows, out, c, z, table, strip_out;
   };
   static Scratch& scratch();
   // What one read prepares for its column blocks: the quantized inputs, each tile's stacked
@@ -203,7 +203,8 @@ class MappedMatrix {
   // Read noise, ADC and shift-and-add of the partial sums c (rows r0..r1 x ldc) of tile t, slice
   // s, outputs [j0, j0 + w), accumulated into y.
   void convert(Direction dir, const Effective& e, const ReadBuffers& rb, int batch, int r0, int r1, int t, int s, int j0,
-               int w, const float* c, std::size_t ldc, uint64_t tile_key, float* y, int y_row0, std::vector<float>& z) const;
+               int w, const float* c, std::size_t ldc, uint64_t tile_key, float* y, std::size_t ldy, int y_row0,
+               std::vector<float>& z) const;
 
   CrossbarConfig config_;
   int in_, out_;
