@@ -69,6 +69,16 @@ void convert_row(const float* __restrict c, const float* __restrict z, float std
   }
 }
 
+// 2^e, exactly, for the shifts of planes and slices (0..48: inputs and weights have at most 24
+// bits), without a call to ldexp per row.
+inline float power_of_two(int e) {
+  assert(e > -127 && e < 128);
+  const uint32_t bits = static_cast<uint32_t>(127 + e) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 // sum_k row[k]^2 for integer-valued rows. When every partial sum is exact (`exact`), eight
 // running sums (it vectorizes) give the same as one; otherwise the one, in order.
 double integer_power(const float* __restrict row, int n, bool exact) {
@@ -106,28 +116,40 @@ void MappedMatrix::convert(Direction dir, const Effective& e, const ReadBuffers&
   const int rows = r1 - r0;
   // Draw (r, col) of the tile's stream: the same numbers however the columns are split. When
   // the block spans whole rows taken in order (narrow outputs: a convolution's channels), the
-  // draws of consecutive rows are consecutive in the stream: drawn for many rows at once.
+  // draws of consecutive rows are consecutive in the stream: drawn for many rows at once; else
+  // the rows' runs are drawn side by side, a group of rows at a time (rows that sense no current
+  // draw nothing).
   const bool whole_rows = w == width && (planes == 1 || rows != m);
-  const int rows_per_draw = whole_rows ? std::max(1, 4096 / w) : 1;
+  constexpr int kMaxRuns = 256;
+  const int rows_per_draw = std::max(1, std::min(whole_rows ? rows : kMaxRuns, 4096 / w));
   if (noisy) grow_to(z, static_cast<std::size_t>(rows_per_draw) * w);
-  for (int i = 0; i < rows; ++i) {
-    const int r = rows == m ? (i % planes) * batch + i / planes : r0 + i;
-    const int p = r / batch, b = r % batch;
-    const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
-    const float std_dev = noisy ? rb.noise_std[static_cast<std::size_t>(t) * m + r] : 0.0f;
-    const float* z_row = nullptr;
-    if (whole_rows && noisy) {
-      if (i % rows_per_draw == 0)
-        fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0,
-                    static_cast<std::size_t>(std::min(rows_per_draw, rows - i)) * w, z.data());
-      z_row = z.data() + static_cast<std::size_t>(i % rows_per_draw) * w;
-    } else if (std_dev > 0) {
-      fill_normal(tile_key, static_cast<uint64_t>(r) * width + col0, w, z.data());
-      z_row = z.data();
+  auto row_of = [&](int i) { return rows == m ? (i % planes) * batch + i / planes : r0 + i; };
+  uint64_t firsts[kMaxRuns];
+  for (int i0 = 0; i0 < rows; i0 += rows_per_draw) {
+    const int i1 = std::min(rows, i0 + rows_per_draw);
+    if (noisy && whole_rows) {
+      fill_normal(tile_key, static_cast<uint64_t>(row_of(i0)) * width + col0, static_cast<std::size_t>(i1 - i0) * w, z.data());
+    } else if (noisy) {
+      std::size_t runs = 0;
+      for (int i = i0; i < i1; ++i) {
+        const int r = row_of(i);
+        if (rb.noise_std[static_cast<std::size_t>(t) * m + r] > 0) firsts[runs++] = static_cast<uint64_t>(r) * width + col0;
+      }
+      fill_normal_runs(tile_key, firsts, runs, w, z.data());
     }
-    const float shift = per_slice ? std::ldexp(1.0f, a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
-    convert_row(c_row, std_dev > 0 ? z_row : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
-                y + static_cast<std::size_t>(b - y_row0) * ldy);
+    std::size_t run = 0;
+    for (int i = i0; i < i1; ++i) {
+      const int r = row_of(i);
+      const int p = r / batch, b = r % batch;
+      const float* c_row = c + static_cast<std::size_t>(r - r0) * ldc;
+      const float std_dev = noisy ? rb.noise_std[static_cast<std::size_t>(t) * m + r] : 0.0f;
+      const float* z_row = nullptr;
+      if (whole_rows && noisy) z_row = z.data() + static_cast<std::size_t>(i - i0) * w;
+      else if (std_dev > 0) z_row = z.data() + run++ * w;
+      const float shift = per_slice ? power_of_two(a.dac_bits * p + a.bits_per_cell * s) : 1.0f;
+      convert_row(c_row, std_dev > 0 ? z_row : nullptr, std_dev, lsb, inv, codes, quantize, shift, w,
+                  y + static_cast<std::size_t>(b - y_row0) * ldy);
+    }
   }
 }
 

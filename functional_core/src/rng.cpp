@@ -125,17 +125,17 @@ inline __m512i hash32_v(__m512i x) {
   return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
 }
 
-// N whole blocks side by side, block `block` onwards: their chains (two 32-bit multiplies, a
+// N whole blocks side by side, blocks[i] into out[i]: their chains (two 32-bit multiplies, a
 // degree-5 Horner chain) are independent, so N of them keep the vector units busy where one
 // waits on its own latencies. Each lane is normal_scalar's operations, in the same order.
 template <int N>
-[[gnu::always_inline]] inline void normal_blocks_v(uint64_t key, uint64_t block, const VectorTables& t, float* out) {
+[[gnu::always_inline]] inline void normal_blocks_v(uint64_t key, const uint64_t* blocks, const VectorTables& t, float* const* out) {
   const __m512i lanes = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                            _mm512_set1_epi32(static_cast<int>(kLaneStep)));
   __m512i h[N], b[N];
   __m512 x[N], z[N];
   for (int i = 0; i < N; ++i)
-    h[i] = hash32_v(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(block_seed(key, block + i)))), lanes));
+    h[i] = hash32_v(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(block_seed(key, blocks[i])))), lanes));
   for (int i = 0; i < N; ++i) {
     const __m512i v = _mm512_or_si512(_mm512_slli_epi32(h[i], 1), _mm512_set1_epi32(1));
     b[i] = _mm512_lzcnt_epi32(v);
@@ -148,8 +148,20 @@ template <int N>
     for (int i = 0; i < N; ++i) z[i] = _mm512_fmadd_ps(z[i], x[i], _mm512_permutex2var_ps(t.low[k], b[i], t.high[k]));
   for (int i = 0; i < N; ++i) {
     const __m512i sign = _mm512_and_si512(h[i], _mm512_set1_epi32(static_cast<int>(0x80000000u)));
-    _mm512_storeu_ps(out + i * kBlock, _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z[i]), sign)));
+    _mm512_storeu_ps(out[i], _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z[i]), sign)));
   }
+}
+
+// N consecutive blocks from `block` into consecutive sixteens from `out`.
+template <int N>
+[[gnu::always_inline]] inline void normal_blocks_v(uint64_t key, uint64_t block, const VectorTables& t, float* out) {
+  uint64_t blocks[N];
+  float* outs[N];
+  for (int i = 0; i < N; ++i) {
+    blocks[i] = block + i;
+    outs[i] = out + i * kBlock;
+  }
+  normal_blocks_v<N>(key, blocks, t, outs);
 }
 #elif defined(TXSIM_RNG_AVX2)
 // AVX2 (no AVX-512: e.g. AMD Zen 2/3): normal_scalar eight lanes at a time; the same bits as
@@ -297,6 +309,35 @@ void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out) {
     first += take;
     n -= take;
   }
+}
+
+void fill_normal_runs(uint64_t key, const uint64_t* firsts, std::size_t runs, std::size_t n, float* out) {
+#ifdef TXSIM_RNG_AVX512
+  // Runs of whole aligned blocks: their blocks four at a time, in any order (each block's
+  // draws depend only on its index).
+  bool aligned = n % kBlock == 0;
+  for (std::size_t i = 0; aligned && i < runs; ++i) aligned = firsts[i] % kBlock == 0;
+  if (aligned && n > 0) {
+    const VectorTables vt(tables());
+    const std::size_t per_run = n / kBlock, total = runs * per_run;
+    constexpr int kSide = 4;
+    uint64_t blocks[kSide];
+    float* outs[kSide];
+    int pending = 0;
+    for (std::size_t q = 0; q < total; ++q) {
+      const std::size_t run = q / per_run, j = q % per_run;
+      blocks[pending] = firsts[run] / kBlock + j;
+      outs[pending] = out + run * n + j * kBlock;
+      if (++pending == kSide) {
+        normal_blocks_v<kSide>(key, blocks, vt, outs);
+        pending = 0;
+      }
+    }
+    for (int i = 0; i < pending; ++i) normal_blocks_v<1>(key, blocks + i, vt, outs + i);
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < runs; ++i) fill_normal(key, firsts[i], n, out + i * n);
 }
 
 }  // namespace txsim

@@ -37,6 +37,11 @@ inline double uniform01(uint64_t key, uint64_t i) {
 // 31-bit uniforms (tails to 6.1 sigma), polynomial quantile with errors below 5e-6. Vectorized.
 void fill_normal(uint64_t key, uint64_t first, std::size_t n, float* out);
 
+// `runs` runs of n draws, run i from draw firsts[i] into out + i * n: fill_normal for each run,
+// the same numbers, but short runs are computed side by side (a few sixteens of draws per run,
+// as a read's rows take them, leave one run's chains waiting on their latencies).
+void fill_normal_runs(uint64_t key, const uint64_t* firsts, std::size_t runs, std::size_t n, float* out);
+
 // Draw i of stream `key`, computed one at a time: equal, bit for bit, to fill_normal's.
 float normal_at(uint64_t key, uint64_t i);
 
