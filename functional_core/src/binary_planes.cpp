@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "txsim/scratch_buffer.h"
+
 namespace txsim {
 
 void split_binary_planes(const float* digits, int rows, int lines, int dac_bits, bool is_signed, BinaryPlanes& out) {
@@ -105,10 +107,11 @@ void binary_plane_products(const BinaryPlanes& planes, const float* e, int lines
   const int chunks = planes.chunks;
   const int subplanes = planes.subplanes;
   const std::size_t per_row = static_cast<std::size_t>(subplanes) * chunks;
-  // Entries start on cache lines: a 32-byte entry that straddles two lines costs two L2 reads, and
-  // large vectors come from mmap 16 bytes past a page.
-  table.resize(static_cast<std::size_t>(chunks) * entries * W + 16);
-  float* const tables = table.data() + ((64 - reinterpret_cast<std::uintptr_t>(table.data()) % 64) % 64) / sizeof(float);
+  // Entries start on cache lines: an entry that straddles two lines costs two L2 reads, and large
+  // vectors come from mmap 16 bytes past a page.
+  constexpr std::size_t kLine = 64, kLineFloats = kLine / sizeof(float);
+  grow_to(table, static_cast<std::size_t>(chunks) * entries * W + kLineFloats);
+  float* const tables = table.data() + ((kLine - reinterpret_cast<std::uintptr_t>(table.data()) % kLine) % kLine) / sizeof(float);
   for (int col0 = 0; col0 < width; col0 += W) {
     const int strip_width = std::min(W, width - col0);
     for (int ch = 0; ch < chunks; ++ch) {

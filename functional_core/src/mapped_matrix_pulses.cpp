@@ -15,19 +15,11 @@
 #include "txsim/parallel.h"
 #include "txsim/rng.h"
 #include "txsim/update_model.h"
+#include "txsim/wide_vectors.h"
 
 namespace txsim {
 
 namespace {
-
-// On AVX-512 these loops run in whole 512-bit registers (GCC prefers 256 bits by default): the
-// same operations per element, twice the elements per instruction. Not inlined: inlined, a loop
-// takes its caller's preference.
-#ifdef __AVX512F__
-#define TXSIM_WIDE_VECTORS __attribute__((noinline, target("prefer-vector-width=512")))
-#else
-#define TXSIM_WIDE_VECTORS
-#endif
 
 // Pulse trains of `bits` Bernoulli(p[k]) draws for n lines: each 32-bit hash gives two 16-bit
 // uniforms. The loop over lines is innermost and branch-free, so it vectorizes.

@@ -20,6 +20,7 @@
 #include "txsim/periphery.h"
 #include "txsim/rng.h"
 #include "txsim/scratch_buffer.h"
+#include "txsim/wide_vectors.h"
 
 namespace txsim {
 
@@ -50,11 +51,8 @@ namespace {
 
 // y += shift * ADC(c + std_dev * z), one sensed line per element. Restrict-qualified and
 // branch-free inside so that it vectorizes without alias checks; on AVX-512 in whole 512-bit
-// registers (GCC prefers 256 bits by default), the same operations per element.
-#ifdef __AVX512F__
-__attribute__((target("prefer-vector-width=512")))
-#endif
-void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
+// registers (wide_vectors.h), the same operations per element.
+TXSIM_WIDE_VECTORS void convert_row(const float* __restrict c, const float* __restrict z, float std_dev, const float* __restrict lsb,
                  const float* __restrict inv, const AdcCodes& codes, bool quantize, float shift, int w,
                  float* __restrict y) {
   const float lo = codes.lo, hi = codes.hi;
