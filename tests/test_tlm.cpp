@@ -2,7 +2,9 @@
 // Every SystemC warning or error fails the running test.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include <systemc>
@@ -11,6 +13,7 @@
 
 #include "txsim/tlm/systemc/accelerator.h"
 #include "txsim/tlm/cost_model/registers.h"
+#include "txsim/tlm/systemc/ns_time.h"
 #include "txsim/tlm/systemc/vp.h"
 
 namespace txsim::hw {
@@ -239,4 +242,23 @@ int sc_main(int argc, char** argv) {
   sc_core::sc_report_handler::set_handler(fail_on_report);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
+}
+
+// The timed model's fast ns-to-sc_time conversion against SystemC's own constructor (the
+// oracle), on log-uniform values from 1e-4 to 1e10 ns and on values a hair either side of half a
+// tick, where the rounding decides.
+TEST(NsTimeConversion, EqualsTheSystemCConstructorOnEveryValue) {
+  ASSERT_TRUE(txsim::hw::NsTime::reproduces_systemc());  // else the comparison below is the constructor's with itself
+  txsim::hw::NsTime convert;
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> exponent(-4, 10);
+  const double tick_ns = sc_core::sc_get_time_resolution().to_seconds() * 1e9;
+  for (int i = 0; i < 200000; ++i) {
+    const double ns = std::pow(10.0, exponent(rng));
+    ASSERT_EQ(convert(ns).value(), sc_core::sc_time(ns, sc_core::SC_NS).value()) << ns;
+    const double half = (std::floor(ns / tick_ns) + 0.5) * tick_ns;
+    for (double v : {std::nextafter(half, 0.0), half, std::nextafter(half, 1e300)})
+      ASSERT_EQ(convert(v).value(), sc_core::sc_time(v, sc_core::SC_NS).value()) << v;
+  }
+  EXPECT_EQ(convert(0).value(), 0u);
 }

@@ -14,8 +14,13 @@ GroupSplit::GroupSplit(int samples, int size) {
 
 uint64_t GroupSplit::part(uint64_t whole, int g) const {
   if (g < 0) return whole;
-  const auto n = static_cast<unsigned __int128>(start_.back());
-  auto upto = [&](int k) { return static_cast<uint64_t>(static_cast<unsigned __int128>(whole) * start_[k] / n); };
+  const auto n = static_cast<uint64_t>(start_.back());
+  // floor(whole x start / n), in 64 bits where the product fits (the 128-bit division is a library call).
+  auto upto = [&](int k) {
+    uint64_t product;
+    if (!__builtin_mul_overflow(whole, static_cast<uint64_t>(start_[k]), &product)) return product / n;
+    return static_cast<uint64_t>(static_cast<unsigned __int128>(whole) * start_[k] / n);
+  };
   return upto(g + 1) - upto(g);
 }
 

@@ -46,6 +46,7 @@ void Controller::configure(ChipMap map, int sample_values) {
   epoch_ = EpochHardware{};
   in_hand_ = false;
   pending_.clear();
+  labels_.clear();  // another map: the next batch builds its graph afresh
 }
 
 void Controller::watch(const Station& s) {
@@ -212,21 +213,27 @@ void Controller::on_epoch(int epoch) {
 // ---- the batch's graph ----------------------------------------------------------------------------
 
 void Controller::build_graph() {
-  labels_.clear();
-  std::vector<PhaseRef> refs;
-  for (const Pending& pd : pending_) {
-    labels_.push_back("L" + std::to_string(pd.e.index) + " " + phase_name(pd.e.phase));
-    refs.push_back({pd.e.index, pd.e.phase});
+  // Every batch of a run reports the same phases: the graph and the labels are built again only
+  // when the phases or the groups change.
+  graph_refs_.clear();
+  for (const Pending& pd : pending_) graph_refs_.push_back({pd.e.index, pd.e.phase});
+  const bool same = graph_refs_ == built_refs_ && split_.groups() == built_groups_ && train_ == built_train_ && !labels_.empty();
+  if (!same) {
+    labels_.clear();
+    for (const PhaseRef& r : graph_refs_) labels_.push_back("L" + std::to_string(r.layer) + " " + phase_name(r.phase));
+    labels_.push_back(std::string(train_ ? "train" : "eval") + " batch in");
+    graph_ = batch_graph(graph_refs_, report_.layers.size(), split_.groups(), p_.pipeline);
+    built_refs_ = graph_refs_;
+    built_groups_ = split_.groups();
+    built_train_ = train_;
   }
-  labels_.push_back(std::string(train_ ? "train" : "eval") + " batch in");
-  graph_ = batch_graph(refs, report_.layers.size(), split_.groups(), p_.pipeline);
   tasks_.assign(graph_.nodes.size(), Task{});
-  group_activity_.assign(graph_.nodes.size(), Activity{});
+  group_activity_.resize(graph_.nodes.size());
   for (std::size_t i = 0; i < graph_.nodes.size(); ++i) {
     const BatchGraph::Node& n = graph_.nodes[i];
     tasks_[i].pending = n.phase;
     tasks_[i].group = n.group;
-    if (n.phase >= 0) group_activity_[i] = split_.part(pending_[n.phase].e.activity, n.group);
+    group_activity_[i] = n.phase >= 0 ? split_.part(pending_[n.phase].e.activity, n.group) : Activity{};
   }
 }
 
@@ -250,8 +257,8 @@ sc_time Controller::spread(Task& t, const Job& base, const std::vector<Target>& 
   sc_time end = start;
   UnitKind bound = UnitKind::Crossbars;
   uint64_t bytes_left = bytes;
+  Job j = base;  // one copy for every target: each sets the fields that differ, the station the rest
   for (std::size_t k = 0; k < targets.size(); ++k) {
-    Job j = base;
     j.share = static_cast<double>(targets[k].share) / whole;
     j.first_crossbar = targets[k].first_crossbar;
     j.bytes = k + 1 == targets.size() ? bytes_left : bytes * targets[k].share / whole;
@@ -265,9 +272,13 @@ sc_time Controller::spread(Task& t, const Job& base, const std::vector<Target>& 
 }
 
 sc_time Controller::on_layer_tiles(Task& t, const Job& base, const LayerPlacement& l, Copies c, uint64_t bytes, sc_time start) {
-  std::vector<Target> targets;
+  std::vector<Target>& targets = targets_;
+  targets.clear();
   // A digital layer has one tile.
-  if (!l.shape.analog) return spread(t, base, {{l.where.first_tile, 1, 0}}, 1, bytes, start);
+  if (!l.shape.analog) {
+    targets.push_back({l.where.first_tile, 1, 0});
+    return spread(t, base, targets, 1, bytes, start);
+  }
   // An analog layer's tiles share its work as they share its crossbars.
   Job j = base;
   j.crossbars = l.where.crossbars;
@@ -302,9 +313,9 @@ sc_time Controller::weight_gradient(Task& t, const LayerPlacement& l, Copies c, 
   Job j = base;
   j.kind = Job::Kind::Digital;
   if (p_.gradient_unit == GradientUnit::AllTiles) {
-    std::vector<Target> all;
-    for (int tile = 0; tile < p_.tiles; ++tile) all.push_back({tile, 1, 0});
-    return spread(t, j, all, p_.tiles, bytes, start);
+    targets_.clear();
+    for (int tile = 0; tile < p_.tiles; ++tile) targets_.push_back({tile, 1, 0});
+    return spread(t, j, targets_, p_.tiles, bytes, start);
   }
   return on_layer_tiles(t, j, l, c, bytes, start);
 }

@@ -5,7 +5,6 @@
 namespace txsim::hw {
 
 using sc_core::sc_time;
-using sc_core::SC_NS;
 
 Station::Station(sc_core::sc_module_name name, const Platform& p, UnitKind kind, std::vector<UnitRecord>* records, int tile)
     : sc_core::sc_module(name), socket("socket"), unit_port("unit_port"), p_(p), kind_(kind), records_(records), tile_(tile) {
@@ -65,7 +64,7 @@ void Station::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   const sc_time held = serve(*job, delay);
   // Unloaded, the job takes its cost's latency exactly (as the serial model always did); a unit
   // that was busy makes it longer.
-  const sc_time unloaded = delay + sc_time(job->cost.latency_ns, SC_NS);
+  const sc_time unloaded = delay + ns_time_(job->cost.latency_ns);
   delay = std::max(unloaded, held);
   trans.set_response_status(tlm::TLM_OK_RESPONSE);
 }

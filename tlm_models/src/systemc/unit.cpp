@@ -28,7 +28,7 @@ void Unit::b_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
   if (tick_ns_ == 0) tick_ns_ = sc_core::sc_get_time_resolution().to_seconds() * 1e9;
   const double tick_ns = tick_ns_;
   const double arrival = static_cast<double>((sc_core::sc_time_stamp() + delay).value());
-  const double ticks = static_cast<double>(sc_time(h->ns, sc_core::SC_NS).value());
+  const double ticks = static_cast<double>(ns_time_(h->ns).value());
   const double start = busy_.book(arrival, ticks);
   const double start_ns = start * tick_ns;
   if (h->counted && h->ns > 0) {

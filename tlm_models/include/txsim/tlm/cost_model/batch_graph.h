@@ -29,6 +29,7 @@ class GroupSplit {
 struct PhaseRef {
   int layer = 0;
   Phase phase = Phase::Forward;
+  bool operator==(const PhaseRef& o) const { return layer == o.layer && phase == o.phase; }
 };
 
 struct BatchGraph {

@@ -137,6 +137,10 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   std::vector<Pending> pending_;
   GroupSplit split_{1, 1};
   BatchGraph graph_;
+  std::vector<PhaseRef> graph_refs_, built_refs_;  // the batch in hand's phases; those graph_ was built for
+  int built_groups_ = 0;
+  bool built_train_ = false;
+  std::vector<Target> targets_;  // spread's targets, kept between calls
   std::vector<Task> tasks_;  // by graph node
   std::vector<Activity> group_activity_;  // by task
   std::vector<std::string> labels_;       // by pending (and the input's last)

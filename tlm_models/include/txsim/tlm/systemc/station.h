@@ -15,6 +15,7 @@
 
 #include "txsim/tlm/cost_model/cost.h"
 #include "txsim/tlm/systemc/courier.h"
+#include "txsim/tlm/systemc/ns_time.h"
 #include "txsim/tlm/systemc/unit.h"
 
 namespace txsim::hw {
@@ -76,6 +77,7 @@ class Station : public sc_core::sc_module {
   Hold h_;
   trace::SpanArgs args_;
   sc_core::sc_time latest_;
+  NsTime ns_time_;
   trace::TraceSink* sink_ = nullptr;
 };
 

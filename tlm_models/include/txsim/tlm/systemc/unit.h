@@ -15,6 +15,7 @@
 
 #include "txsim/tlm/cost_model/occupancy.h"
 #include "txsim/tlm/cost_model/units.h"
+#include "txsim/tlm/systemc/ns_time.h"
 #include "txsim/trace/trace.h"
 
 namespace txsim::hw {
@@ -50,6 +51,7 @@ class Unit final : public sc_core::sc_module {
   std::size_t id_;
   Occupancy busy_;
   double tick_ns_ = 0;  // SystemC's time resolution in ns (0: not looked up yet)
+  NsTime ns_time_;
   trace::TraceSink* sink_ = nullptr;
   std::string group_;
   int track_ = -1;
