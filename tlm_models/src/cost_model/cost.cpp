@@ -19,11 +19,9 @@ Cost& Cost::operator+=(const Cost& o) {
   return *this;
 }
 
-Cost Cost::energy_scaled(double f) const {
-  Cost s = *this;
-  s.parts.scale(f);
-  s.static_pj *= f;
-  return s;
+void Cost::scale_energy(double f) {
+  parts.scale(f);
+  static_pj *= f;
 }
 
 Resource Cost::bound() const {
@@ -61,21 +59,19 @@ Cost buffer_cost(const BufferSpec& b, const ComponentSpec& spec, Component compo
   return c;
 }
 
-Cost overlapped(Cost a, const Cost& b) {
+void overlap(Cost& a, const Cost& b) {
   const double latency = std::max(a.latency_ns, b.latency_ns);
   a += b;
   a.latency_ns = latency;
-  return a;
 }
 
 Cost tile_traffic_cost(const Platform& p, uint64_t bytes) {
   Cost c = buffer_cost(p.tile_buffer, p.part(Component::TileBuffer), Component::TileBuffer, bytes);
-  if (p.tile_bus) {
-    Cost bus;
-    bus.latency_ns = static_cast<double>(bytes) / p.bus_bytes_per_ns;
-    bus.demand_ns[at(Resource::Buffer)] = bus.latency_ns;
-    bus.parts.charge(Component::TileBus, static_cast<double>(bytes), p.part(Component::TileBus));
-    c = overlapped(c, bus);
+  if (p.tile_bus) {  // the bus beside the accesses (overlapped, written out: no second Cost)
+    const double bus_ns = static_cast<double>(bytes) / p.bus_bytes_per_ns;
+    c.latency_ns = std::max(c.latency_ns, bus_ns);
+    c.demand_ns[at(Resource::Buffer)] += bus_ns;
+    c.parts.charge(Component::TileBus, static_cast<double>(bytes), p.part(Component::TileBus));
   }
   return c;
 }

@@ -28,29 +28,34 @@ sc_time Tile::serve(Job& j, sc_time at) {
   sc_time end = at;
   switch (j.kind) {
     case Job::Kind::Read: {
-      const Cost r = read_cost(p_, *j.activity, j.where, j.outputs);
+      // The read at its share of the energy, overlapped with the tile's traffic, built in j.cost.
+      j.cost = read_cost(p_, *j.activity, j.where, j.outputs);
+      const double array_ns = j.cost.demand_ns[static_cast<std::size_t>(Resource::Array)];
+      const double adc_ns = j.cost.demand_ns[static_cast<std::size_t>(Resource::Adc)];
+      j.cost.scale_energy(j.share);
       const Cost b = tile_traffic_cost(p_, j.bytes);
-      j.cost = overlapped(r.energy_scaled(j.share), b);
+      overlap(j.cost, b);
       j.cost.parts.charge(Component::Activation, static_cast<double>(j.activations) * j.share, p_.part(Component::Activation));
       each_pe([&](int k) {
-        end = std::max(end, hold(pes_[k], r.demand_ns[static_cast<std::size_t>(Resource::Array)], j, at));
-        end = std::max(end, hold(adc_banks_[k], r.demand_ns[static_cast<std::size_t>(Resource::Adc)], j, at));
+        end = std::max(end, hold(pes_[k], array_ns, j, at));
+        end = std::max(end, hold(adc_banks_[k], adc_ns, j, at));
       });
       end = std::max(end, hold(buffer_port_, b.latency_ns, j, at));
       break;
     }
     case Job::Kind::Digital: {
-      const Cost d = digital_cost(p_, static_cast<double>(j.macs) * j.share, 1);
+      j.cost = digital_cost(p_, static_cast<double>(j.macs) * j.share, 1);
+      const double digital_ns = j.cost.latency_ns;
       const Cost b = tile_traffic_cost(p_, j.bytes);
-      j.cost = overlapped(d, b);
+      overlap(j.cost, b);
       j.cost.parts.charge(Component::Activation, static_cast<double>(j.activations) * j.share, p_.part(Component::Activation));
-      end = std::max(hold(digital_, d.latency_ns, j, at), hold(buffer_port_, b.latency_ns, j, at));
+      end = std::max(hold(digital_, digital_ns, j, at), hold(buffer_port_, b.latency_ns, j, at));
       break;
     }
     case Job::Kind::Update: {
-      const Cost u = update_cost(p_, *j.activity);
-      j.cost = u.energy_scaled(j.share * j.where.replicas);  // every copy is programmed
-      end = hold(programming_, u.latency_ns, j, at);
+      j.cost = update_cost(p_, *j.activity);
+      j.cost.scale_energy(j.share * j.where.replicas);  // every copy is programmed
+      end = hold(programming_, j.cost.latency_ns, j, at);
       break;
     }
     default: break;

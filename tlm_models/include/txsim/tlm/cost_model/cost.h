@@ -35,8 +35,9 @@ struct Cost {
   double pj(Component c) const { return parts.pj[index_of(c)]; }
   double ops(Component c) const { return parts.ops[index_of(c)]; }
   Cost& operator+=(const Cost& o);
-  // The same latency, every energy, operation and demand times f (a unit's share of a layer's work).
-  Cost energy_scaled(double f) const;
+  // Every energy and operation times f (a unit's share of a layer's work; the latency and the
+  // demands stay). In place: a Cost is 48 doubles, and the timed model's hot paths avoid copies.
+  void scale_energy(double f);
   // The resource that needed the most time.
   Resource bound() const;
 };
@@ -60,8 +61,8 @@ struct Placement {
 // the activity reports; `outputs` elements pass the tile's shift-and-add and output register.
 Cost read_cost(const Platform& p, const Activity& a, const Placement& where, uint64_t outputs);
 
-// Two things done side by side: energies and demands add, the latency is the longer one.
-Cost overlapped(Cost a, const Cost& b);
+// Two things done side by side, into a: energies and demands add, the latency is the longer one.
+void overlap(Cost& a, const Cost& b);
 
 // Moving `bytes` through a buffer (tile or global): one access per width_bytes, in sequence.
 Cost buffer_cost(const BufferSpec& b, const ComponentSpec& spec, Component c, uint64_t bytes);
