@@ -16,14 +16,17 @@ class NsTime {
     if (per_ns_ == 0) per_ns_ = look_up();
     if (per_ns_ < 0) return sc_core::sc_time(ns, sc_core::SC_NS);
     if (ns == 0) return sc_core::SC_ZERO_TIME;
-    volatile double product = ns * per_ns_;  // rounded on its own, as in the library (no fused multiply-add)
-    const double ticks = product + 0.5;
-    return sc_core::sc_time::from_value(static_cast<sc_dt::uint64>(static_cast<sc_dt::int64>(ticks)));
+    return sc_core::sc_time::from_value(ticks(ns, per_ns_));
   }
   // Whether this SystemC's constructor is the arithmetic above (else operator() calls it).
   static bool reproduces_systemc() { return look_up() > 0; }
 
  private:
+  static sc_dt::uint64 ticks(double ns, double per_ns) {
+    volatile double product = ns * per_ns;  // rounded on its own, as in the library (no fused multiply-add)
+    const double rounded = product + 0.5;
+    return static_cast<sc_dt::uint64>(static_cast<sc_dt::int64>(rounded));
+  }
   // Ticks per ns as SystemC computes it (1e6 fs over the resolution in fs, a power of ten), or -1
   // where this arithmetic does not reproduce the constructor.
   static double look_up();
