@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake g++ make pkg-config libopenblas-openmp-dev libgtest-dev libgmock-dev libbenchmark-dev
           libsystemc-dev nlohmann-json3-dev libboost-program-options-dev libeigen3-dev ngspice
-          zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev gnuplot-nox python3 python3-torch)
+          zlib1g-dev dataset-fashion-mnist openmpi-bin libopenmpi-dev gnuplot-nox python3 python3-torch
+          python3-dev pybind11-dev python3-pytest)
 BUILD_DIR=${TXSIM_BUILD_DIR:-build}
 
 install_missing() {

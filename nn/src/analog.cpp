@@ -150,9 +150,16 @@ AnalogCore::AnalogCore(const DevicePreset& preset, int in, int out, uint64_t see
       key_(derive_key(seed, 0xA7A7)), bit_length_(preset.bit_length) {
   check_device_preset(preset);
   pulsed_ = m_.analog_cells();
-  const float w_max = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
-  if (pulsed_ && !update_.one_sided) m_.program_centered(w_.value.data(), w_max);
-  else m_.program(w_.value.data(), w_max);
+  w_max_ = static_cast<float>(preset.weight_range * std::sqrt(2.0 / in));
+  program_weights(w_.value);
+}
+
+void AnalogCore::program_weights(const std::vector<float>& w) {
+  if (w.size() != w_.value.size())
+    throw std::invalid_argument("AnalogCore::program_weights: " + std::to_string(w.size()) + " values for a " +
+                                std::to_string(out_) + "x" + std::to_string(in_) + " layer");
+  if (pulsed_ && !update_.one_sided) m_.program_centered(w.data(), w_max_);
+  else m_.program(w.data(), w_max_);
   w_.value = m_.weights();  // the weights the devices hold
 }
 

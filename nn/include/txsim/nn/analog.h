@@ -42,6 +42,9 @@ class AnalogCore final : public WeightCore {
   void apply(const std::vector<float>& step, double lr) override;
   bool analog() const override { return true; }
   MappedMatrix& matrix() { return m_; }
+  // Programs the devices to w (out x in, row-major; the range as at construction) and takes the
+  // weights they hold as this core's (weight().value): what a converted float layer starts from.
+  void program_weights(const std::vector<float>& w);
   // Checkpoint state: the update stream's counter and the mapped matrix's whole state.
   void save_state(StateWriter& w) const override;
   void load_state(StateReader& r) override;
@@ -59,6 +62,7 @@ class AnalogCore final : public WeightCore {
   UpdateConfig update_;
   MappedMatrix m_;
   uint64_t key_;
+  float w_max_ = 0;  // the devices' weight range
   uint64_t updates_ = 0;
   bool pulsed_;
   int bit_length_;

@@ -1,0 +1,116 @@
+// The C++ core for Python (module txsim._core): device presets and analog weight cores, their
+// reads and updates on numpy arrays (the package hands torch tensors over without copies).
+// Config errors become ValueError with the C++ message.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "txsim/config.h"
+#include "txsim/nn/analog.h"
+
+namespace py = pybind11;
+using txsim::nn::AnalogCore;
+using txsim::nn::DevicePreset;
+
+namespace {
+
+// Float32, C-contiguous, as it comes (no conversion: the Python side converts with a warning).
+using Floats = py::array_t<float, py::array::c_style>;
+
+// The rows of a (rows x width) array, or ValueError naming what it got.
+int rows_of(const Floats& a, int width, const char* what) {
+  if (a.ndim() != 2 || a.shape(1) != width)
+    throw py::value_error(std::string(what) + ": expected a 2-D float32 array of shape (rows, " + std::to_string(width) +
+                          "), got " + std::to_string(a.ndim()) + "-D" +
+                          (a.ndim() == 2 ? " with " + std::to_string(a.shape(1)) + " columns" : std::string()));
+  if (a.shape(0) < 1) throw py::value_error(std::string(what) + ": at least one row needed");
+  return static_cast<int>(a.shape(0));
+}
+
+Floats matrix(int rows, int cols) { return Floats({rows, cols}); }
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "TxSim's C++ crossbar core";
+  py::register_exception<txsim::ConfigError>(m, "ConfigError", PyExc_ValueError);
+
+  py::class_<DevicePreset>(m, "DevicePreset")
+      .def_readonly("name", &DevicePreset::name)
+      .def_readonly("source", &DevicePreset::source)
+      .def_readonly("weight_range", &DevicePreset::weight_range)
+      .def_readonly("bit_length", &DevicePreset::bit_length);
+  m.def("load_device_preset", &txsim::nn::load_device_preset, py::arg("path"), "A device preset from its JSON file");
+  m.def(
+      "device_preset_from_json",
+      [](const std::string& text, const std::string& source) {
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::exception& e) {
+          throw py::value_error(source + ": not JSON: " + e.what());
+        }
+        return txsim::nn::device_preset_from_json(j, source);
+      },
+      py::arg("text"), py::arg("source"), "A device preset from JSON text (`source` names it in errors)");
+
+  py::class_<AnalogCore>(m, "AnalogCore")
+      .def(py::init<const DevicePreset&, int, int, uint64_t, int>(), py::arg("preset"), py::arg("in_features"),
+           py::arg("out_features"), py::arg("seed"), py::arg("layer"))
+      .def_property_readonly("in_features", &AnalogCore::in)
+      .def_property_readonly("out_features", &AnalogCore::out)
+      .def(
+          "forward",
+          [](AnalogCore& c, const Floats& x) {
+            const int rows = rows_of(x, c.in(), "AnalogCore.forward input");
+            Floats y = matrix(rows, c.out());
+            {
+              py::gil_scoped_release free;
+              c.forward(x.data(), rows, y.mutable_data());
+            }
+            return y;
+          },
+          py::arg("x"), "y = x W^T through the crossbars (rows x in -> rows x out)")
+      .def(
+          "backward",
+          [](AnalogCore& c, const Floats& dy) {
+            const int rows = rows_of(dy, c.out(), "AnalogCore.backward gradient");
+            Floats dx = matrix(rows, c.in());
+            {
+              py::gil_scoped_release free;
+              c.backward(dy.data(), rows, dx.mutable_data());
+            }
+            return dx;
+          },
+          py::arg("dy"), "dx = dy W through the crossbars, read transposed")
+      .def(
+          "apply",
+          [](AnalogCore& c, const Floats& step, double lr) {
+            rows_of(step, c.in(), "AnalogCore.apply step");
+            if (step.shape(0) != c.out()) throw py::value_error("AnalogCore.apply step: expected " + std::to_string(c.out()) + " rows");
+            std::vector<float> s(step.data(), step.data() + step.size());
+            py::gil_scoped_release free;
+            c.apply(s, lr);
+          },
+          py::arg("step"), py::arg("lr"), "Programs W += step through the preset's update model")
+      .def(
+          "program",
+          [](AnalogCore& c, const Floats& w) {
+            rows_of(w, c.in(), "AnalogCore.program weights");
+            if (w.shape(0) != c.out()) throw py::value_error("AnalogCore.program weights: expected " + std::to_string(c.out()) + " rows");
+            c.program_weights(std::vector<float>(w.data(), w.data() + w.size()));
+          },
+          py::arg("weights"), "Programs the devices to these weights (out x in)")
+      .def(
+          "weights",
+          [](AnalogCore& c) {
+            Floats w = matrix(c.out(), c.in());
+            std::copy(c.weight().value.begin(), c.weight().value.end(), w.mutable_data());
+            return w;
+          },
+          "The weights the devices hold (out x in)");
+}

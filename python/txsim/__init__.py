@@ -1,0 +1,12 @@
+"""TxSim from Python: analog PyTorch layers on the C++ crossbar core.
+
+    import txsim
+    preset = txsim.load_preset("workloads/devices/txsim_reram.json")   # or a dict
+    layer = txsim.AnalogLinear(784, 100, preset, seed=1)
+
+The layer's forward is the core's crossbar read (every non-ideality of the preset), its input
+gradient the transposed read, and its weights the devices': `AnalogSGD` programs them through
+the preset's update model. Config errors are ValueError with the C++ message.
+"""
+from ._core import AnalogCore, ConfigError, DevicePreset  # noqa: F401
+from .analog import AnalogLinear, AnalogSGD, load_preset  # noqa: F401
