@@ -11,6 +11,7 @@
 
 #include "txsim/config.h"
 #include "txsim/nn/analog.h"
+#include "txsim/state_archive.h"
 
 namespace py = pybind11;
 using txsim::nn::AnalogCore;
@@ -38,6 +39,7 @@ Floats matrix(int rows, int cols) { return Floats({rows, cols}); }
 PYBIND11_MODULE(_core, m) {
   m.doc() = "TxSim's C++ crossbar core";
   py::register_exception<txsim::ConfigError>(m, "ConfigError", PyExc_ValueError);
+  py::register_exception<txsim::StateError>(m, "StateError", PyExc_ValueError);
 
   py::class_<DevicePreset>(m, "DevicePreset")
       .def_readonly("name", &DevicePreset::name)
@@ -112,5 +114,21 @@ PYBIND11_MODULE(_core, m) {
             std::copy(c.weight().value.begin(), c.weight().value.end(), w.mutable_data());
             return w;
           },
-          "The weights the devices hold (out x in)");
+          "The weights the devices hold (out x in)")
+      .def(
+          "save_state",
+          [](const AnalogCore& c) {
+            txsim::StateWriter w;
+            c.save_state(w);
+            return py::bytes(w.bytes());
+          },
+          "Every conductance, device parameter and counter of the core, as bytes")
+      .def(
+          "load_state",
+          [](AnalogCore& c, const py::bytes& state) {
+            const std::string bytes = state;  // the reader keeps a reference to it
+            txsim::StateReader r(bytes, "analog layer state");
+            c.load_state(r);
+          },
+          py::arg("state"), "Restores save_state's bytes (of a core of the same preset and shape)");
 }

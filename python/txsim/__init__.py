@@ -9,4 +9,4 @@ gradient the transposed read, and its weights the devices': `AnalogSGD` programs
 the preset's update model. Config errors are ValueError with the C++ message.
 """
 from ._core import AnalogCore, ConfigError, DevicePreset  # noqa: F401
-from .analog import AnalogLinear, AnalogSGD, load_preset  # noqa: F401
+from .analog import AnalogConv2d, AnalogLinear, AnalogSGD, convert_to_analog, load_preset  # noqa: F401

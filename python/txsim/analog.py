@@ -4,6 +4,7 @@ import json
 import os
 import warnings
 
+import numpy
 import torch
 
 from . import _core
@@ -53,25 +54,64 @@ class _CrossbarLinear(torch.autograd.Function):
         return dx, dw, None
 
 
-class AnalogLinear(torch.nn.Module):
+class _AnalogModule(torch.nn.Module):
+    """What analog layers share: the core, the weight that mirrors its devices, programming,
+    and a state_dict entry `analog_state` with every conductance and counter of the core (so a
+    saved and reloaded model continues bit for bit)."""
+
+    def _make_core(self, preset, fan_in, out, weight_shape, bias, seed, layer):
+        self.preset = load_preset(preset)
+        self.core = _core.AnalogCore(self.preset, int(fan_in), int(out), int(seed), int(layer))
+        self.weight = torch.nn.Parameter(torch.from_numpy(self.core.weights()).reshape(weight_shape))
+        self.weight.analog_core = self.core
+        self.bias = torch.nn.Parameter(torch.zeros(int(out))) if bias else None
+
+    def program(self, weight):
+        """Programs the devices to `weight` (the module's weight shape); the module's weight
+        becomes what they hold."""
+        weight = torch.as_tensor(weight)
+        if tuple(weight.shape) != tuple(self.weight.shape):
+            raise ValueError(f"{type(self).__name__}.program: expected weights of shape {tuple(self.weight.shape)}, "
+                             f"got {tuple(weight.shape)}")
+        self.core.program(_as_core_array(weight.reshape(self.weight.shape[0], -1), f"{type(self).__name__}.program weights"))
+        self._refresh()
+
+    @torch.no_grad()
+    def _refresh(self):
+        self.weight.copy_(torch.from_numpy(self.core.weights()).reshape(self.weight.shape))
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        # A tensor that owns its bytes (one sharing a Python buffer would outlive it in the dict).
+        destination[prefix + "analog_state"] = torch.from_numpy(numpy.frombuffer(self.core.save_state(), dtype=numpy.uint8).copy())
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        state = state_dict.pop(prefix + "analog_state", None)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        if state is None:
+            if strict:
+                missing_keys.append(prefix + "analog_state")
+            return
+        try:
+            self.core.load_state(state.numpy().tobytes())
+        except ValueError as e:
+            error_msgs.append(f"{prefix}analog_state: {e}")
+            return
+        self._refresh()
+
+    def _weight_rows(self):
+        return self.weight.view(self.weight.shape[0], -1)
+
+
+class AnalogLinear(_AnalogModule):
     """torch.nn.Linear on crossbars: `weight` mirrors the devices' weights (read-only to
-    anything but AnalogSGD, which programs the devices and refreshes it); `bias` is digital."""
+    anything but AnalogSGD and program(), which program the devices and refresh it); `bias` is
+    digital."""
 
     def __init__(self, in_features, out_features, preset, bias=True, seed=1, layer=0):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.preset = load_preset(preset)
-        self.core = _core.AnalogCore(self.preset, self.in_features, self.out_features, int(seed), int(layer))
-        self.weight = torch.nn.Parameter(torch.from_numpy(self.core.weights()))
-        self.weight.analog_core = self.core
-        self.bias = torch.nn.Parameter(torch.zeros(self.out_features)) if bias else None
-
-    def program(self, weight):
-        """Programs the devices to `weight` (out x in); the module's weight becomes what they hold."""
-        w = _as_core_array(torch.as_tensor(weight), "AnalogLinear.program weights")
-        self.core.program(w)
-        with torch.no_grad():
-            self.weight.copy_(torch.from_numpy(self.core.weights()))
+        self._make_core(preset, self.in_features, self.out_features, (self.out_features, self.in_features), bias, seed, layer)
 
     def forward(self, x):
         if x.dim() != 2 or x.shape[1] != self.in_features:
@@ -81,6 +121,83 @@ class AnalogLinear(torch.nn.Module):
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, preset={self.preset.name}"
+
+
+def _pair(v, what):
+    t = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    if len(t) != 2 or not all(isinstance(e, int) for e in t):
+        raise ValueError(f"AnalogConv2d: {what} must be an int or a pair of ints, got {v!r}")
+    return t
+
+
+class AnalogConv2d(_AnalogModule):
+    """torch.nn.Conv2d on crossbars (groups = 1): each output position's patch (channels x
+    kernel rows x kernel columns, torch's unfold order) is one row of the crossbar read; the
+    input gradient is the transposed read of the output gradient's rows, folded back."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, preset, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 seed=1, layer=0):
+        super().__init__()
+        if groups != 1:
+            raise ValueError(f"AnalogConv2d: groups must be 1, got {groups}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride, self.padding, self.dilation = _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation")
+        if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding) < 0:
+            raise ValueError("AnalogConv2d: kernel_size, stride and dilation must be >= 1 and padding >= 0")
+        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self._make_core(preset, fan_in, self.out_channels, (self.out_channels, self.in_channels) + self.kernel_size, bias, seed, layer)
+
+    def forward(self, x):
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"AnalogConv2d: expected input of shape (batch, {self.in_channels}, height, width), got {tuple(x.shape)}")
+        n, _, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel_size, self.stride, self.padding, self.dilation
+        oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+        ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+        if oh < 1 or ow < 1:
+            raise ValueError(f"AnalogConv2d: input {h}x{w} is smaller than the dilated kernel")
+        cols = torch.nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # n x fan_in x L
+        rows = cols.transpose(1, 2).reshape(n * oh * ow, -1)
+        y = _CrossbarLinear.apply(rows, self._weight_rows(), self.core)  # (n L) x out
+        y = y.reshape(n, oh * ow, self.out_channels).transpose(1, 2).reshape(n, self.out_channels, oh, ow)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, preset={self.preset.name}")
+
+
+def convert_to_analog(model, preset, layers=None, seed=1):
+    """Replaces the model's nn.Linear and nn.Conv2d modules named in `layers` (names as
+    model.named_modules() gives them; None: all of them) by analog ones with the same shapes,
+    their devices programmed to the float weights and their biases copied. In place; returns
+    the model. Unknown names, other module types or groups != 1 raise ValueError."""
+    preset = load_preset(preset)
+    candidates = {name: m for name, m in model.named_modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))}
+    chosen = list(candidates) if layers is None else list(layers)
+    unknown = [n for n in chosen if n not in candidates]
+    if unknown:
+        raise ValueError(f"convert_to_analog: no nn.Linear or nn.Conv2d named {unknown}; the model has {sorted(candidates)}")
+    for index, name in enumerate(n for n in candidates if n in chosen):
+        old = candidates[name]
+        if isinstance(old, torch.nn.Linear):
+            new = AnalogLinear(old.in_features, old.out_features, preset, bias=old.bias is not None, seed=seed, layer=index)
+        else:
+            if old.padding_mode != "zeros" or isinstance(old.padding, str):
+                raise ValueError(f"convert_to_analog: {name}: only numeric zero padding converts, got {old.padding!r}/{old.padding_mode}")
+            new = AnalogConv2d(old.in_channels, old.out_channels, old.kernel_size, preset, stride=old.stride, padding=old.padding,
+                               dilation=old.dilation, groups=old.groups, bias=old.bias is not None, seed=seed, layer=index)
+        new.program(old.weight.detach())
+        if old.bias is not None:
+            with torch.no_grad():
+                new.bias.copy_(old.bias.detach())
+        parent = model
+        *path, leaf = name.split(".")
+        for part in path:
+            parent = getattr(parent, part)
+        setattr(parent, leaf, new)
+    return model
 
 
 class AnalogSGD(torch.optim.Optimizer):
@@ -118,6 +235,6 @@ class AnalogSGD(torch.optim.Optimizer):
                 if core is None:
                     p.add_(step)
                 else:
-                    core.apply(step.contiguous().numpy(), lr)
-                    p.copy_(torch.from_numpy(core.weights()))
+                    core.apply(step.reshape(p.shape[0], -1).contiguous().numpy(), lr)
+                    p.copy_(torch.from_numpy(core.weights()).reshape(p.shape))
         return loss
