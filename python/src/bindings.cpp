@@ -11,6 +11,7 @@
 
 #include "txsim/config.h"
 #include "txsim/nn/analog.h"
+#include "txsim/parallel.h"
 #include "txsim/state_archive.h"
 
 namespace py = pybind11;
@@ -40,6 +41,10 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "TxSim's C++ crossbar core";
   py::register_exception<txsim::ConfigError>(m, "ConfigError", PyExc_ValueError);
   py::register_exception<txsim::StateError>(m, "StateError", PyExc_ValueError);
+
+  m.def("set_threads", &txsim::set_threads, py::arg("n"),
+        "Threads of TxSim's own pool (reads, updates); torch keeps its own (torch.set_num_threads)");
+  m.def("threads", &txsim::threads, "Threads of TxSim's own pool");
 
   py::class_<DevicePreset>(m, "DevicePreset")
       .def_readonly("name", &DevicePreset::name)

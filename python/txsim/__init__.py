@@ -8,5 +8,5 @@ The layer's forward is the core's crossbar read (every non-ideality of the prese
 gradient the transposed read, and its weights the devices': `AnalogSGD` programs them through
 the preset's update model. Config errors are ValueError with the C++ message.
 """
-from ._core import AnalogCore, ConfigError, DevicePreset  # noqa: F401
+from ._core import AnalogCore, ConfigError, DevicePreset, set_threads, threads  # noqa: F401
 from .analog import AnalogConv2d, AnalogLinear, AnalogSGD, convert_to_analog, load_preset  # noqa: F401
