@@ -35,6 +35,24 @@ int rows_of(const Floats& a, int width, const char* what) {
 
 Floats matrix(int rows, int cols) { return Floats({rows, cols}); }
 
+// The values of an (out x in) array for core c, or ValueError naming what it got.
+std::vector<float> weight_matrix(const Floats& a, const AnalogCore& c, const char* what) {
+  rows_of(a, c.in(), what);
+  if (a.shape(0) != c.out())
+    throw py::value_error(std::string(what) + ": expected " + std::to_string(c.out()) + " rows, got " + std::to_string(a.shape(0)));
+  return std::vector<float>(a.data(), a.data() + a.size());
+}
+
+// A read of a (rows x in_width) array into a new (rows x out_width) one, without the GIL.
+template <class Read>
+Floats read_rows(const Floats& a, int in_width, int out_width, const char* what, Read read) {
+  const int rows = rows_of(a, in_width, what);
+  Floats out = matrix(rows, out_width);
+  py::gil_scoped_release free;
+  read(a.data(), rows, out.mutable_data());
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -73,33 +91,21 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "forward",
           [](AnalogCore& c, const Floats& x) {
-            const int rows = rows_of(x, c.in(), "AnalogCore.forward input");
-            Floats y = matrix(rows, c.out());
-            {
-              py::gil_scoped_release free;
-              c.forward(x.data(), rows, y.mutable_data());
-            }
-            return y;
+            return read_rows(x, c.in(), c.out(), "AnalogCore.forward input",
+                             [&](const float* in, int rows, float* out) { c.forward(in, rows, out); });
           },
           py::arg("x"), "y = x W^T through the crossbars (rows x in -> rows x out)")
       .def(
           "backward",
           [](AnalogCore& c, const Floats& dy) {
-            const int rows = rows_of(dy, c.out(), "AnalogCore.backward gradient");
-            Floats dx = matrix(rows, c.in());
-            {
-              py::gil_scoped_release free;
-              c.backward(dy.data(), rows, dx.mutable_data());
-            }
-            return dx;
+            return read_rows(dy, c.out(), c.in(), "AnalogCore.backward gradient",
+                             [&](const float* in, int rows, float* out) { c.backward(in, rows, out); });
           },
           py::arg("dy"), "dx = dy W through the crossbars, read transposed")
       .def(
           "apply",
           [](AnalogCore& c, const Floats& step, double lr) {
-            rows_of(step, c.in(), "AnalogCore.apply step");
-            if (step.shape(0) != c.out()) throw py::value_error("AnalogCore.apply step: expected " + std::to_string(c.out()) + " rows");
-            std::vector<float> s(step.data(), step.data() + step.size());
+            const std::vector<float> s = weight_matrix(step, c, "AnalogCore.apply step");
             py::gil_scoped_release free;
             c.apply(s, lr);
           },
@@ -107,9 +113,7 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "program",
           [](AnalogCore& c, const Floats& w) {
-            rows_of(w, c.in(), "AnalogCore.program weights");
-            if (w.shape(0) != c.out()) throw py::value_error("AnalogCore.program weights: expected " + std::to_string(c.out()) + " rows");
-            c.program_weights(std::vector<float>(w.data(), w.data() + w.size()));
+            c.program_weights(weight_matrix(w, c, "AnalogCore.program weights"));
           },
           py::arg("weights"), "Programs the devices to these weights (out x in)")
       .def(
