@@ -5,6 +5,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <omp.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -35,6 +37,21 @@ int rows_of(const Floats& a, int width, const char* what) {
 
 Floats matrix(int rows, int cols) { return Floats({rows, cols}); }
 
+// TxSim keeps OpenBLAS single-threaded on the threads that call it (its own pool parallelizes),
+// which it does by OpenMP's per-thread thread count; torch reads the same count on the Python
+// thread for its own operators. Each call into the core sets it to 1 and gives torch its count
+// back, so neither changes the other's threads or numbers.
+class SerialBlas {
+ public:
+  SerialBlas() : before_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SerialBlas() { omp_set_num_threads(before_); }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int before_;
+};
+
 // The values of an (out x in) array for core c, or ValueError naming what it got.
 std::vector<float> weight_matrix(const Floats& a, const AnalogCore& c, const char* what) {
   rows_of(a, c.in(), what);
@@ -48,6 +65,7 @@ template <class Read>
 Floats read_rows(const Floats& a, int in_width, int out_width, const char* what, Read read) {
   const int rows = rows_of(a, in_width, what);
   Floats out = matrix(rows, out_width);
+  SerialBlas serial;
   py::gil_scoped_release free;
   read(a.data(), rows, out.mutable_data());
   return out;
@@ -60,9 +78,9 @@ PYBIND11_MODULE(_core, m) {
   py::register_exception<txsim::ConfigError>(m, "ConfigError", PyExc_ValueError);
   py::register_exception<txsim::StateError>(m, "StateError", PyExc_ValueError);
 
-  m.def("set_threads", &txsim::set_threads, py::arg("n"),
+  m.def("set_threads", [](int n) { SerialBlas serial; txsim::set_threads(n); }, py::arg("n"),
         "Threads of TxSim's own pool (reads, updates); torch keeps its own (torch.set_num_threads)");
-  m.def("threads", &txsim::threads, "Threads of TxSim's own pool");
+  m.def("threads", [] { SerialBlas serial; return txsim::threads(); }, "Threads of TxSim's own pool");
 
   py::class_<DevicePreset>(m, "DevicePreset")
       .def_readonly("name", &DevicePreset::name)
@@ -84,8 +102,11 @@ PYBIND11_MODULE(_core, m) {
       py::arg("text"), py::arg("source"), "A device preset from JSON text (`source` names it in errors)");
 
   py::class_<AnalogCore>(m, "AnalogCore")
-      .def(py::init<const DevicePreset&, int, int, uint64_t, int>(), py::arg("preset"), py::arg("in_features"),
-           py::arg("out_features"), py::arg("seed"), py::arg("layer"))
+      .def(py::init([](const DevicePreset& preset, int in, int out, uint64_t seed, int layer) {
+             SerialBlas serial;
+             return std::make_unique<AnalogCore>(preset, in, out, seed, layer);
+           }),
+           py::arg("preset"), py::arg("in_features"), py::arg("out_features"), py::arg("seed"), py::arg("layer"))
       .def_property_readonly("in_features", &AnalogCore::in)
       .def_property_readonly("out_features", &AnalogCore::out)
       .def(
@@ -106,6 +127,7 @@ PYBIND11_MODULE(_core, m) {
           "apply",
           [](AnalogCore& c, const Floats& step, double lr) {
             const std::vector<float> s = weight_matrix(step, c, "AnalogCore.apply step");
+            SerialBlas serial;
             py::gil_scoped_release free;
             c.apply(s, lr);
           },
@@ -113,7 +135,9 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "program",
           [](AnalogCore& c, const Floats& w) {
-            c.program_weights(weight_matrix(w, c, "AnalogCore.program weights"));
+            const std::vector<float> values = weight_matrix(w, c, "AnalogCore.program weights");
+            SerialBlas serial;
+            c.program_weights(values);
           },
           py::arg("weights"), "Programs the devices to these weights (out x in)")
       .def(
@@ -137,6 +161,7 @@ PYBIND11_MODULE(_core, m) {
           [](AnalogCore& c, const py::bytes& state) {
             const std::string bytes = state;  // the reader keeps a reference to it
             txsim::StateReader r(bytes, "analog layer state");
+            SerialBlas serial;
             c.load_state(r);
           },
           py::arg("state"), "Restores save_state's bytes (of a core of the same preset and shape)");

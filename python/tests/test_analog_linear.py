@@ -94,3 +94,21 @@ def test_bad_shapes_raise_and_other_dtypes_are_converted_with_a_warning():
         y64 = layer(torch.randn(4, 30, dtype=torch.float64))
     assert any("float64" in str(w.message) for w in caught)
     assert y64.dtype == torch.float32
+
+
+def test_torch_keeps_its_threads_and_the_reads_do_not_depend_on_them():
+    before = torch.get_num_threads()
+    try:
+        x = torch.rand(32, 128)
+        results = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            layer = txsim.AnalogLinear(128, 64, RERAM, bias=False, seed=11)
+            y = layer(x)
+            y.sum().backward()
+            txsim.AnalogSGD(layer.parameters(), lr=0.01).step()
+            assert torch.get_num_threads() == n  # the core's calls gave torch its count back
+            results.append((y.detach(), layer(x).detach()))
+        assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    finally:
+        torch.set_num_threads(before)
