@@ -56,27 +56,20 @@ std::unique_ptr<Case> make_case(const char* name, int rounds, const char* worklo
   return c;
 }
 
-double functional(Case& c) {
+// One training of the case from a fresh network (the same seed each time): functional, or timed
+// (its activity charged on the chip, whose report starts afresh). Its wall time.
+double train_once(Case& c, bool timed) {
   auto net = nn::build_network(c.workload, 1, nn::analog_factory(c.preset));
-  std::ostringstream log;
   nn::TrainOptions o = c.options;
   o.observer = nullptr;
-  const auto t0 = Clock::now();
-  nn::train(*net, c.data, o, log);
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// The same training from a fresh network (the same seed), its activity charged on the chip, whose
-// report starts afresh.
-double timed(Case& c) {
-  auto net = nn::build_network(c.workload, 1, nn::analog_factory(c.preset));
-  c.chip->controller.configure(hw::map_layers(c.platform, hw::layer_shapes(*net)), static_cast<int>(c.data.train.sample_size()));
+  if (timed) {
+    c.chip->controller.configure(hw::map_layers(c.platform, hw::layer_shapes(*net)), static_cast<int>(c.data.train.sample_size()));
+    o.observer = &c.chip->controller;
+  }
   std::ostringstream log;
-  nn::TrainOptions o = c.options;
-  o.observer = &c.chip->controller;
   const auto t0 = Clock::now();
   nn::train(*net, c.data, o, log);
-  c.chip->controller.sync();
+  if (timed) c.chip->controller.sync();
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
@@ -113,10 +106,10 @@ int main(int argc, char** argv) {
     c->chip = std::make_unique<hw::Chip>(c->name, c->platform);
     c->chip->controller.set_work([c, k, &done] {
       if (k > 0) sc_core::wait(done[k - 1]);
-      c->functional_s.push_back(functional(*c));
+      c->functional_s.push_back(train_once(*c, false));
       for (int r = 0; r < c->rounds; ++r) {
-        c->timed_s.push_back(timed(*c));
-        c->functional_s.push_back(functional(*c));
+        c->timed_s.push_back(train_once(*c, true));
+        c->functional_s.push_back(train_once(*c, false));
       }
       done[k].notify(sc_core::SC_ZERO_TIME);
     });

@@ -34,6 +34,11 @@ def _as_core_array(t, what):
     return t.detach().numpy()
 
 
+def _device_weights(core, shape):
+    """The weights the core's devices hold, as a tensor of the layer's weight shape."""
+    return torch.from_numpy(core.weights()).reshape(shape)
+
+
 class _CrossbarLinear(torch.autograd.Function):
     """y = x W^T by the crossbar read; dx by the transposed read; dW = dy^T x in float (what
     the C++ layers compute digitally)."""
@@ -48,7 +53,7 @@ class _CrossbarLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy):
         (x,) = ctx.saved_tensors
-        dy = dy.contiguous()
+        dy = dy.contiguous()  # autograd may hand over a strided or expanded gradient: no user-facing warning for that
         dx = torch.from_numpy(ctx.core.backward(_as_core_array(dy, "AnalogLinear gradient")))
         dw = dy.t().mm(x.to(dy.dtype)) if ctx.needs_input_grad[1] else None
         return dx, dw, None
@@ -62,7 +67,7 @@ class _AnalogModule(torch.nn.Module):
     def _make_core(self, preset, fan_in, out, weight_shape, bias, seed, layer):
         self.preset = load_preset(preset)
         self.core = _core.AnalogCore(self.preset, int(fan_in), int(out), int(seed), int(layer))
-        self.weight = torch.nn.Parameter(torch.from_numpy(self.core.weights()).reshape(weight_shape))
+        self.weight = torch.nn.Parameter(_device_weights(self.core, weight_shape))
         self.weight.analog_core = self.core
         self.bias = torch.nn.Parameter(torch.zeros(int(out))) if bias else None
 
@@ -78,7 +83,7 @@ class _AnalogModule(torch.nn.Module):
 
     @torch.no_grad()
     def _refresh(self):
-        self.weight.copy_(torch.from_numpy(self.core.weights()).reshape(self.weight.shape))
+        self.weight.copy_(_device_weights(self.core, self.weight.shape))
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
@@ -236,5 +241,5 @@ class AnalogSGD(torch.optim.Optimizer):
                     p.add_(step)
                 else:
                     core.apply(step.reshape(p.shape[0], -1).contiguous().numpy(), lr)
-                    p.copy_(torch.from_numpy(core.weights()).reshape(p.shape))
+                    p.copy_(_device_weights(core, p.shape))
         return loss

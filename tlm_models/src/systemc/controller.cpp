@@ -46,7 +46,7 @@ void Controller::configure(ChipMap map, int sample_values) {
   epoch_ = EpochHardware{};
   in_hand_ = false;
   pending_.clear();
-  labels_.clear();  // another map: the next batch builds its graph afresh
+  built_groups_ = 0;  // another map: the next batch builds its graph afresh
 }
 
 void Controller::watch(const Station& s) {
@@ -217,7 +217,7 @@ void Controller::build_graph() {
   // when the phases or the groups change.
   graph_refs_.clear();
   for (const Pending& pd : pending_) graph_refs_.push_back({pd.e.index, pd.e.phase});
-  const bool same = graph_refs_ == built_refs_ && split_.groups() == built_groups_ && train_ == built_train_ && !labels_.empty();
+  const bool same = graph_refs_ == built_refs_ && split_.groups() == built_groups_ && train_ == built_train_;
   if (!same) {
     labels_.clear();
     for (const PhaseRef& r : graph_refs_) labels_.push_back("L" + std::to_string(r.layer) + " " + phase_name(r.phase));

@@ -138,7 +138,7 @@ class Controller final : public sc_core::sc_module, public nn::PhaseObserver {
   GroupSplit split_{1, 1};
   BatchGraph graph_;
   std::vector<PhaseRef> graph_refs_, built_refs_;  // the batch in hand's phases; those graph_ was built for
-  int built_groups_ = 0;
+  int built_groups_ = 0;  // 0: nothing built for the map in hand
   bool built_train_ = false;
   std::vector<Target> targets_;  // spread's targets, kept between calls
   std::vector<Task> tasks_;  // by graph node
