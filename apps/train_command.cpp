@@ -1,5 +1,6 @@
 #include "train_command.h"
 #include "command_util.h"
+#include "platform_command.h"
 
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "txsim/nn/activity_record.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
@@ -46,6 +48,8 @@ int train_main(int argc, char** argv) {
       "trace", po::value<std::string>(), "with --platform: write a Perfetto / Chrome trace JSON of the first batches")(
       "trace-batches", po::value<int>()->default_value(1), "training batches the --trace covers")(
       "vcd", po::value<std::string>(), "with --platform: write a VCD of the controller's busy, layer and phase")(
+      "record-activity", po::value<std::string>(),
+      "write the run's activity (every batch and layer-phase the timed model charges) to this file, for txsim time")(
       "compare-ideal", "also train the same workload with digital (ideal) layers and print both accuracies")(
       "data", po::value<std::string>()->default_value("data"), "folder holding the datasets")(
       "limit-train", po::value<int>()->default_value(0), "use only the first N training samples")(
@@ -76,7 +80,9 @@ int train_main(int argc, char** argv) {
     // Output paths are checked before training, not after it (the --out folder is made first, so
     // a trace inside it, as the main job writes, is fine).
     if (vm.count("out")) std::filesystem::create_directories(vm["out"].as<std::string>());
-    for (const char* name : {"trace", "vcd"})
+    if (vm.count("record-activity") && vm.count("resume"))
+      throw UsageError("--record-activity records a whole run from its first batch; it cannot continue one with --resume");
+    for (const char* name : {"trace", "vcd", "record-activity"})
       if (vm.count(name)) {
         const std::filesystem::path path = vm[name].as<std::string>(), folder = path.parent_path();
         if (path.filename().empty() || std::filesystem::is_directory(path))
@@ -86,12 +92,9 @@ int train_main(int argc, char** argv) {
       }
     hw::Platform platform;
     if (timed) {
-      const std::string path = vm["platform"].as<std::string>();
-      run["platform"] = read_json_file(path);
       const std::vector<std::string> sets =
           vm.count("platform-set") ? vm["platform-set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-      for (const std::string& s : sets) set_json_path(run["platform"], s, "command line --platform-set");
-      platform = hw::platform_from_json(run["platform"], sets.empty() ? path : path + " with the command line's --platform-set");
+      platform = platform_with_sets(vm["platform"].as<std::string>(), sets, &run["platform"]);
     }
     nn::CoreFactory factory;
     std::string device_name = "digital";
@@ -125,6 +128,9 @@ int train_main(int argc, char** argv) {
     o.progress_bar = isatty(fileno(stdout));
     o.label = w.name + " / " + device_name;
     o.run = run;
+    nn::ActivityRecorder recorder;
+    const bool recording = vm.count("record-activity") > 0;
+    if (recording && !timed) o.observer = &recorder;
     nn::TrainResult r;
     if (timed) {
       std::printf("timed on platform %s (%s): crossbars %dx%d, %d-bit cells, %d-bit DACs, %d-bit ADCs\n", platform.name.c_str(),
@@ -136,6 +142,7 @@ int train_main(int argc, char** argv) {
       t.trace = vm.count("trace") ? &perfetto : nullptr;
       t.trace_batches = vm["trace-batches"].as<int>();
       t.vcd_path = vm.count("vcd") ? vm["vcd"].as<std::string>() : "";
+      t.recorder = recording ? &recorder : nullptr;
       const hw::TimedTraining run = hw::train_timed(*net, data, o, std::cout, platform, t);
       r = run.result;
       std::cout << hw::summary(run.hardware);
@@ -153,6 +160,16 @@ int train_main(int argc, char** argv) {
       if (!t.vcd_path.empty()) std::printf("VCD: %s\n", t.vcd_path.c_str());
     } else {
       r = nn::train(*net, data, o, std::cout);
+    }
+    if (recording) {
+      nn::ActivityRecord& record = recorder.record();
+      record.label = o.label;
+      record.layers = nn::recorded_layers(*net);
+      record.sample_values = static_cast<int>(data.train.sample_size());
+      const std::string path = vm["record-activity"].as<std::string>();
+      nn::save_record(record, path);
+      std::printf("activity record: %s (%zu reports, %llu training samples; txsim time --platform P %s)\n", path.c_str(),
+                  record.events.size(), static_cast<unsigned long long>(record.train_samples()), path.c_str());
     }
     if (r.diverged) return 3;
     std::printf("final test accuracy: %.2f%%\n", 100 * r.final_test_accuracy);

@@ -5,6 +5,9 @@
 #   options   (7) --seed -1, --limit-train -5, 1e400, a wrong type, a folder or /dev/zero as a file:
 #             clear errors naming the option or file, exit status 1 or 2
 #   pipeline  (issue 19) --platform-set chip.pipeline, units.csv, the schedule, bad settings
+#   replay    (issue 21) txsim train --record-activity and txsim time: the record timed on the
+#             run's platform gives the timed run's figures exactly, on a pipelined platform the
+#             pipelined timed run's; bad records, platforms and options are refused by name
 #   commands  (9) a mistyped subcommand, --help, --version, --trace into a missing folder (refused
 #             before training), --set errors blamed on the command line, an 80-column progress bar
 # Usage: cli_robustness_test.sh TXSIM SOURCE_DIR CASE
@@ -139,6 +142,59 @@ PY
     expect 1 'chip.pipeline_group: 4: changes nothing unless chip.pipeline is "layers"' "$txsim" "${run[@]}" \
       --platform-set chip.pipeline_group=4
     expect 1 "need --platform" "$txsim" train --workload $w --platform-set chip.pipeline=layers
+    ;;
+  replay)
+    # LeNet-5 (convolutions and linear layers, digital and analog) on a slice of MNIST-format data.
+    python3 - "$dir/data/mnist" <<'PY' || fail "could not write the MNIST-format files"
+import os, random, struct, sys
+os.makedirs(sys.argv[1])
+rng = random.Random(3)
+for split, n in (("train", 192), ("t10k", 64)):
+    labels = [rng.randrange(10) for _ in range(n)]
+    with open(f"{sys.argv[1]}/{split}-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">4I", 2051, n, 28, 28) + bytes(min(255, rng.randrange(64) + 19 * l) for l in labels for _ in range(784)))
+    with open(f"{sys.argv[1]}/{split}-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">2I", 2049, n) + bytes(labels))
+PY
+    run=(train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json --epochs 1 --data "$dir/data" --seed 4)
+    expect 0 "activity record: $dir/timed.txa" "$txsim" "${run[@]}" --platform platforms/default.json --out "$dir/timed" \
+      --record-activity "$dir/timed.txa"
+    expect 0 "activity record: $dir/plain.txa" "$txsim" "${run[@]}" --record-activity "$dir/plain.txa"
+    # What the run reports does not depend on whether it is timed (the preset's geometry is the platform's here).
+    cmp -s "$dir/timed.txa" "$dir/plain.txa" || fail "the untimed run's record differs from the timed run's"
+    expect 0 "schedule: layers pipelined" "$txsim" "${run[@]}" --platform platforms/default.json --out "$dir/timed_layers" \
+      --platform-set chip.pipeline=layers --platform-set chip.pipeline_group=4
+    sed 's/"name": "small-default"/"name": "small-default-layers"/' platforms/default.json > "$dir/layers.json"
+    expect 0 "== platform small-default-layers" "$txsim" time "$dir/plain.txa" --platform platforms/default.json \
+      --platform "$dir/layers.json" --platform-set chip.pipeline=layers --platform-set chip.pipeline_group=4 --out "$dir/replay"
+    # The first platform with the same --platform-set is the pipelined timed run's platform.
+    for f in hardware.json layers.csv units.csv; do
+      cmp -s <(grep -v wall "$dir/timed_layers/$f") <(grep -v wall "$dir/replay/small-default/$f") ||
+        fail "txsim time's $f differs from the pipelined timed run's"
+    done
+    expect 0 "== platform small-default" "$txsim" time "$dir/plain.txa" --platform platforms/default.json --out "$dir/replay_none"
+    for f in hardware.json layers.csv units.csv; do
+      cmp -s <(grep -v wall "$dir/timed/$f") <(grep -v wall "$dir/replay_none/small-default/$f") || fail "txsim time's $f differs from the serial timed run's"
+    done
+    # Bad records, platforms and options.
+    expect 1 "layer 1's activity was counted with crossbar.rows 64, the platform imposes 128" "$txsim" time "$dir/plain.txa" --platform platforms/isaac.json
+    head -c 3000 "$dir/plain.txa" > "$dir/cut.txa"
+    expect 1 "$dir/cut.txa: state 'record events'" "$txsim" time "$dir/cut.txa" --platform platforms/default.json
+    expect 1 "$dir/data/mnist/t10k-labels-idx1-ubyte: not a TxSim activity record" "$txsim" time "$dir/data/mnist/t10k-labels-idx1-ubyte" --platform platforms/default.json
+    expect 1 "missing.txa" "$txsim" time "$dir/missing.txa" --platform platforms/default.json
+    python3 - "$dir/plain.txa" "$dir/hostile.txa" <<'PY' || fail "could not write the hostile record"
+import sys
+b = bytearray(open(sys.argv[1], "rb").read())
+events = b.rfind(b"record events")  # the entry's name, type, count, then 120-byte events
+first = events + len(b"record events") + 1 + 8
+b[first + 120 * 5 + 8] = 9  # the sixth event (a phase): phase 9
+open(sys.argv[2], "wb").write(bytes(b))
+PY
+    expect 1 "$dir/hostile.txa: event 5: phase 9: accepted 0 (FW) .. 3 (WU)" "$txsim" time "$dir/hostile.txa" --platform platforms/default.json
+    expect 2 "a second platform named 'small-default'" "$txsim" time "$dir/plain.txa" --platform platforms/default.json --platform platforms/default.json
+    expect 2 "--record-activity records a whole run" "$txsim" "${run[@]}" --out "$dir/timed" --resume --record-activity "$dir/x.txa"
+    expect 2 "the folder '$dir/nowhere' does not exist" "$txsim" "${run[@]}" --record-activity "$dir/nowhere/x.txa"
+    expect 2 "the option '--platform' is required" "$txsim" time "$dir/plain.txa"
     ;;
   *) echo "unknown case $3"; exit 2 ;;
 esac

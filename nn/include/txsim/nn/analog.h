@@ -50,6 +50,7 @@ class AnalogCore final : public WeightCore {
   void load_state(StateReader& r) override;
   int crossbars() const override { return m_.crossbars(); }
   bool in_array_update() const override { return bit_length_ > 0; }
+  const ArrayConfig* array() const override { return &m_.config().crossbar; }
 
  protected:
   Activity take_activity() override {

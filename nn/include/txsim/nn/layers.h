@@ -14,6 +14,10 @@
 #include "txsim/state_archive.h"
 #include "txsim/nn/tensor.h"
 
+namespace txsim {
+struct ArrayConfig;
+}
+
 namespace txsim::nn {
 
 // A trainable tensor with its gradient and the optimizer's state.
@@ -115,6 +119,8 @@ class WeightCore {
   // The weight gradient is formed in the array by the update itself (stochastic pulse trains),
   // not computed digitally.
   virtual bool in_array_update() const { return false; }
+  // The crossbar geometry and precision the activity is counted with (analog; digital: nullptr).
+  virtual const ArrayConfig* array() const { return nullptr; }
 
   // Phase reports: the layer calls report() after each phase; the core hands the observer what
   // its crossbars did since the last report.

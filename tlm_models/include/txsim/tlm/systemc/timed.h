@@ -6,10 +6,12 @@
 // conductances in every pipeline mode.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "txsim/nn/activity_record.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
 #include "txsim/tlm/cost_model/mapping.h"
@@ -43,6 +45,7 @@ struct TimedOptions {
   trace::TraceSink* trace = nullptr;  // spans of the first trace_batches training batches
   int trace_batches = 1;
   std::string vcd_path;               // busy, layer and phase over the whole run (written at the end)
+  nn::ActivityRecorder* recorder = nullptr;  // train_timed: also records what the run reports
 };
 
 struct TimedTraining {
@@ -50,8 +53,15 @@ struct TimedTraining {
   HardwareReport hardware;
 };
 
-// Maps the network onto the platform (ConfigError when it does not fit), elaborates a chip and
-// runs nn::train in its controller's thread under sc_start. SystemC elaborates once per process,
+// Maps `layers` onto the platform (ConfigError when they do not fit), elaborates a chip and runs
+// `work` in its controller's thread under sc_start, handing it the controller to report to; an
+// exception of `work` is rethrown after the simulation ends. Once per process (SystemC elaborates
+// once). The report's wall_seconds is the whole call's.
+HardwareReport run_on_chip(const Platform& platform, const std::vector<LayerShape>& layers, int sample_values,
+                           const TimedOptions& timed, const std::function<void(nn::PhaseObserver&)>& work);
+
+// run_on_chip with nn::train as the work: the network's layers mapped, every batch charged as the
+// training reports it. SystemC elaborates once per process,
 // so this runs once per process. The hardware report's wall_seconds is the whole call's.
 TimedTraining train_timed(nn::Network& net, const nn::Split& data, nn::TrainOptions options, std::ostream& log,
                           const Platform& platform, const TimedOptions& timed = {});
