@@ -1,14 +1,18 @@
 """LeNet-5 written in plain PyTorch, its three middle layers (conv2, fc1, fc2) made analog on the
 TxSim-like ReRAM preset, trained one epoch on MNIST with TxSim's recipe (batch 32, SGD momentum
-0.9, weight decay 5e-4, lr 0.01; `txsim train --workload workloads/lenet5.json --device
-workloads/devices/txsim_reram.json --epochs 1` trains the same network from JSON).
+0.9, weight decay 5e-4, lr 0.01), its activity recorded and then timed on a platform by the timed
+model. `txsim train --workload workloads/lenet5.json --device workloads/devices/txsim_reram.json
+--epochs 1 --platform platforms/default.json` trains and times the same network from JSON.
 
     PYTHONPATH=build/python /usr/bin/python3 python/examples/lenet5_mnist.py [--data data/mnist]
+        [--platform platforms/default.json] [--record run.txa] [--out DIR]
 
-Not yet here (issue 21): recording the run's activity and timing it on a platform.
+The preset takes the platform's crossbar size, cell bits, DAC and ADC bits (as the CLI's timed run
+does), so the record can be timed on any platform that shares them (txsim time run.txa --platform ...).
 """
 import argparse
 import gzip
+import json
 import os
 import sys
 import time
@@ -64,6 +68,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
     ap.add_argument("--preset", default=os.path.join(ROOT, "workloads", "devices", "txsim_reram.json"))
+    ap.add_argument("--platform", default=os.path.join(ROOT, "platforms", "default.json"))
+    ap.add_argument("--record", help="also write the activity record here (for txsim time)")
+    ap.add_argument("--out", help="write hardware.json, layers.csv and units.csv of the timed run here")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--limit-train", type=int, default=0, help="use the first N training images (0: all)")
     args = ap.parse_args()
@@ -72,8 +79,10 @@ def main():
     x_test, y_test = mnist(args.data, "t10k")
     if args.limit_train > 0:
         x_train, y_train = x_train[: args.limit_train], y_train[: args.limit_train]
-    net = txsim.convert_to_analog(LeNet5(), args.preset, layers=["conv2", "fc1", "fc2"], seed=args.seed)
+    preset = txsim.load_preset(args.preset, platform=args.platform)
+    net = txsim.convert_to_analog(LeNet5(), preset, layers=["conv2", "fc1", "fc2"], seed=args.seed)
     opt = txsim.AnalogSGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    recorder = txsim.ActivityRecorder(net, opt, label=f"lenet5 (PyTorch) / {preset.name}")
     start = time.time()
     order = torch.randperm(len(x_train))
     total, batches = 0.0, 0
@@ -86,12 +95,29 @@ def main():
         total += loss.item()
         batches += 1
     train_s = time.time() - start
-    with torch.no_grad():
-        correct = sum(int((net(x_test[b:b + 1000]).argmax(1) == y_test[b:b + 1000]).sum()) for b in range(0, len(x_test), 1000))
-    print(f"lenet5_mnist: preset {net.fc1.preset.name}, analog conv2 fc1 fc2, seed {args.seed}: train loss {total / batches:.4f}, "
-          f"test accuracy {100.0 * correct / len(x_test):.2f}%, training {train_s:.1f} s "
+    net.eval()
+    with torch.no_grad():  # batches of 256, as txsim train evaluates
+        correct = sum(int((net(x_test[b:b + 256]).argmax(1) == y_test[b:b + 256]).sum()) for b in range(0, len(x_test), 256))
+    recorder.end_epoch()
+    recorder.close()
+    epoch_s = time.time() - start
+    print(f"lenet5_mnist: preset {preset.name}, analog conv2 fc1 fc2, seed {args.seed}: train loss {total / batches:.4f}, "
+          f"test accuracy {100.0 * correct / len(x_test):.2f}%, training {train_s:.1f} s, epoch with evaluation {epoch_s:.1f} s "
           f"(torch threads {torch.get_num_threads()}, txsim threads {txsim.threads()})")
-
+    if args.record:
+        recorder.save(args.record)
+        print(f"activity record: {args.record} ({recorder.record.reports} reports)")
+    start = time.time()
+    timed = txsim.time(recorder, args.platform)
+    print(f"timed on {args.platform} in {time.time() - start:.2f} s:")
+    print(timed.summary, end="")
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "hardware.json"), "w") as f:
+            json.dump(timed.hardware, f, indent=2)
+        for name, text in (("layers.csv", timed.layers_csv), ("units.csv", timed.units_csv)):
+            with open(os.path.join(args.out, name), "w") as f:
+                f.write(text)
 
 if __name__ == "__main__":
     main()

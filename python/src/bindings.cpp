@@ -16,6 +16,8 @@
 #include "txsim/parallel.h"
 #include "txsim/state_archive.h"
 
+#include "activity_bindings.h"
+
 namespace py = pybind11;
 using txsim::nn::AnalogCore;
 using txsim::nn::DevicePreset;
@@ -165,4 +167,6 @@ PYBIND11_MODULE(_core, m) {
             c.load_state(r);
           },
           py::arg("state"), "Restores save_state's bytes (of a core of the same preset and shape)");
+
+  bind_activity(m);
 }

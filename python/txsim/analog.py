@@ -10,16 +10,23 @@ import torch
 from . import _core
 
 
-def load_preset(preset):
+def load_preset(preset, platform=None, platform_set=()):
     """A device preset from a JSON file's path or from a dict (the same schema); an existing
-    DevicePreset passes through. Errors are ValueError naming the field."""
+    DevicePreset passes through. With `platform` (a platform file, PATH=VALUE overrides as
+    --platform-set), the platform's crossbar size, cell bits, DAC and ADC bits replace the
+    preset's, as `txsim train --platform` does: a run recorded with it can be timed on that
+    platform. Errors are ValueError naming the field."""
     if isinstance(preset, _core.DevicePreset):
-        return preset
-    if isinstance(preset, (str, os.PathLike)):
-        return _core.load_device_preset(os.fspath(preset))
-    if isinstance(preset, dict):
-        return _core.device_preset_from_json(json.dumps(preset), "preset dict")
-    raise ValueError(f"preset: expected a path, a dict or a DevicePreset, got {type(preset).__name__}")
+        pass
+    elif isinstance(preset, (str, os.PathLike)):
+        preset = _core.load_device_preset(os.fspath(preset))
+    elif isinstance(preset, dict):
+        preset = _core.device_preset_from_json(json.dumps(preset), "preset dict")
+    else:
+        raise ValueError(f"preset: expected a path, a dict or a DevicePreset, got {type(preset).__name__}")
+    if platform is not None:
+        preset = _core.preset_on_platform(preset, os.fspath(platform), list(platform_set))
+    return preset
 
 
 def _as_core_array(t, what):
@@ -39,14 +46,23 @@ def _device_weights(core, shape):
     return torch.from_numpy(core.weights()).reshape(shape)
 
 
+# The phases as the core reports them (txsim/activity.h): forward read, activation gradient
+# (the transposed read), weight gradient, weight update.
+FW, AG, WG, WU = 0, 1, 2, 3
+
+
 class _CrossbarLinear(torch.autograd.Function):
     """y = x W^T by the crossbar read; dx by the transposed read; dW = dy^T x in float (what
-    the C++ layers compute digitally)."""
+    the C++ layers compute digitally). `report` (rows, input values) or None: while an
+    ActivityRecorder watches, each phase is reported as the C++ layers report it (FW; then WG
+    before AG, so the transposed read's activity is AG's)."""
 
     @staticmethod
-    def forward(ctx, x, weight, core):
+    def forward(ctx, x, weight, core, report):
         y = torch.from_numpy(core.forward(_as_core_array(x, "AnalogLinear input")))
-        ctx.core = core
+        if report is not None:
+            core.report(FW, *report)
+        ctx.core, ctx.report = core, report
         ctx.save_for_backward(x)
         return y
 
@@ -54,9 +70,15 @@ class _CrossbarLinear(torch.autograd.Function):
     def backward(ctx, dy):
         (x,) = ctx.saved_tensors
         dy = dy.contiguous()  # autograd may hand over a strided or expanded gradient: no user-facing warning for that
-        dx = torch.from_numpy(ctx.core.backward(_as_core_array(dy, "AnalogLinear gradient")))
         dw = dy.t().mm(x.to(dy.dtype)) if ctx.needs_input_grad[1] else None
-        return dx, dw, None
+        if ctx.report is not None:
+            ctx.core.report(WG, *ctx.report)
+        # Read even when nobody needs dx (a first layer), as the C++ layers do: the same reads
+        # draw the same noise, so the cores' streams stay those of the C++ run.
+        dx = torch.from_numpy(ctx.core.backward(_as_core_array(dy, "AnalogLinear gradient")))
+        if ctx.report is not None:
+            ctx.core.report(AG, *ctx.report)
+        return dx, dw, None, None
 
 
 class _AnalogModule(torch.nn.Module):
@@ -70,6 +92,7 @@ class _AnalogModule(torch.nn.Module):
         self.weight = torch.nn.Parameter(_device_weights(self.core, weight_shape))
         self.weight.analog_core = self.core
         self.bias = torch.nn.Parameter(torch.zeros(int(out))) if bias else None
+        self._recording = False  # an ActivityRecorder watches: the core reports its phases
 
     def program(self, weight):
         """Programs the devices to `weight` (the module's weight shape); the module's weight
@@ -121,7 +144,7 @@ class AnalogLinear(_AnalogModule):
     def forward(self, x):
         if x.dim() != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"AnalogLinear: expected input of shape (batch, {self.in_features}), got {tuple(x.shape)}")
-        y = _CrossbarLinear.apply(x, self.weight, self.core)
+        y = _CrossbarLinear.apply(x, self.weight, self.core, (x.shape[0], 0) if self._recording else None)
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self):
@@ -164,7 +187,8 @@ class AnalogConv2d(_AnalogModule):
             raise ValueError(f"AnalogConv2d: input {h}x{w} is smaller than the dilated kernel")
         cols = torch.nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # n x fan_in x L
         rows = cols.transpose(1, 2).reshape(n * oh * ow, -1)
-        y = _CrossbarLinear.apply(rows, self._weight_rows(), self.core)  # (n L) x out
+        report = (n * oh * ow, x.numel()) if self._recording else None
+        y = _CrossbarLinear.apply(rows, self._weight_rows(), self.core, report)  # (n L) x out
         y = y.reshape(n, oh * ow, self.out_channels).transpose(1, 2).reshape(n, self.out_channels, oh, ow)
         return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 

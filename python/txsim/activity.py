@@ -1,0 +1,192 @@
+"""Activity record and replay from PyTorch: an ActivityRecorder watches a model's training (its
+batches, and every phase of its Linear and Conv2d layers, analog or digital) as the C++ training
+reports it to the timed model; `time` charges the record on a platform with that timed model.
+
+    preset = txsim.load_preset("workloads/devices/txsim_reram.json", platform="platforms/default.json")
+    ...
+    with txsim.ActivityRecorder(model, optimizer) as rec:
+        for epoch ...: train and evaluate; rec.end_epoch()
+    rec.save("run.txa")                            # txsim time run.txa --platform P ...
+    timed = txsim.time(rec, "platforms/default.json")
+    print(timed.summary, timed.images_per_second, timed.energy_per_image_joules)
+"""
+import json
+import os
+
+import torch
+
+from . import _core
+from .analog import AG, FW, WG, WU, AnalogConv2d, AnalogLinear, _AnalogModule
+
+_WEIGHTED = (torch.nn.Linear, torch.nn.Conv2d, AnalogLinear, AnalogConv2d)
+
+
+def _digital_shape(m):
+    """(in, out) of a digital layer as the mapper sees it: a convolution's fan-in per group."""
+    if isinstance(m, torch.nn.Linear):
+        return m.in_features, m.out_features
+    return m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1], m.out_channels
+
+
+def _rows(m, x, y):
+    """Rows of the layer's GEMM: samples (times output positions for a convolution)."""
+    if isinstance(m, torch.nn.Conv2d):
+        return y.shape[0] * y.shape[2] * y.shape[3]
+    return x.numel() // x.shape[-1]
+
+
+class ActivityRecorder:
+    """Records what the timed model charges while `model` trains or evaluates: a batch for each
+    call of model's forward (training when model.training), the phases of its layers (FW on
+    their forward, WG then AG on their backward, WU for every layer after each optimizer.step()),
+    and an epoch end per end_epoch(). Layers are the model's nn.Linear, nn.Conv2d and analog
+    modules in model.modules() order, which should be the order the forward runs them (the
+    timed model maps them onto tiles in that order). close() (or leaving the with block) stops
+    recording; the record stays."""
+
+    def __init__(self, model, optimizer=None, label=None):
+        self._rec = _core.ActivityRecorder()
+        self._layers = [m for m in model.modules() if isinstance(m, _WEIGHTED)]
+        if not self._layers:
+            raise ValueError("ActivityRecorder: the model has no nn.Linear, nn.Conv2d or analog layer")
+        shapes, cores = [], []
+        for m in self._layers:
+            layer = _core.RecordedLayer()
+            if isinstance(m, _AnalogModule):
+                cores.append(m.core)
+            else:
+                layer.in_features, layer.out_features = _digital_shape(m)
+                cores.append(None)
+            shapes.append(layer)
+        self._rec.set_layers(shapes, cores)
+        analog = sorted({m.preset.name for m in self._layers if isinstance(m, _AnalogModule)})
+        self._rec.record.label = label or f"{type(model).__name__} (PyTorch) / {', '.join(analog) or 'digital'}"
+        self._epochs = 0
+        self._hooks = [model.register_forward_pre_hook(self._on_model_forward)]
+        for index, m in enumerate(self._layers):
+            if isinstance(m, _AnalogModule):
+                m.core.observe(self._rec, index)
+                m._recording = True
+            else:
+                self._hooks.append(m.register_forward_hook(self._digital_forward(index)))
+                self._hooks.append(m.register_full_backward_hook(self._digital_backward(index)))
+        self._optimizer, self._step = optimizer, None
+        if optimizer is not None:
+            self._step = optimizer.step
+            recorder = self
+
+            def step(*args, **kwargs):
+                out = recorder._step(*args, **kwargs)
+                recorder._on_step()
+                return out
+
+            optimizer.step = step
+
+    def _on_model_forward(self, model, inputs):
+        x = inputs[0]
+        if self._rec.record.sample_values == 0:
+            self._rec.record.sample_values = x[0].numel()
+        self._rec.batch(x.shape[0], model.training)
+
+    def _digital_forward(self, index):
+        m = self._layers[index]
+        fan_in, out = _digital_shape(m)
+
+        def hook(module, inputs, y):
+            x = inputs[0]
+            rows = _rows(m, x, y)
+            self._rec.digital_phase(FW, index, rows, fan_in, out, x.numel())
+            m._txsim_rows = (rows, x.numel())
+
+        return hook
+
+    def _digital_backward(self, index):
+        m = self._layers[index]
+        fan_in, out = _digital_shape(m)
+
+        def hook(module, grad_input, grad_output):
+            rows, values = m._txsim_rows
+            self._rec.digital_phase(WG, index, rows, fan_in, out, values)
+            self._rec.digital_phase(AG, index, rows, fan_in, out, values)
+
+        return hook
+
+    def _on_step(self):
+        for index, m in enumerate(self._layers):
+            if isinstance(m, _AnalogModule):
+                m.core.report(WU, 0)
+            else:
+                fan_in, out = _digital_shape(m)
+                self._rec.digital_phase(WU, index, 0, fan_in, out)
+
+    def end_epoch(self):
+        """Marks the end of an epoch (after its evaluation, as the C++ training does)."""
+        self._epochs += 1
+        self._rec.epoch(self._epochs)
+
+    def close(self):
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+        for m in self._layers:
+            if isinstance(m, _AnalogModule):
+                m.core.observe(None, 0)
+                m._recording = False
+        if self._step is not None:
+            self._optimizer.step = self._step
+            self._step = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    @property
+    def record(self):
+        """The record so far (txsim._core.ActivityRecord: reports, train_samples, save(path))."""
+        return self._rec.record
+
+    def save(self, path):
+        """Writes the record for `txsim time` (atomically)."""
+        self.record.save(os.fspath(path))
+
+
+class TimedRun:
+    """What the timed model reports for a record on a platform: `hardware` (the dict of
+    hardware.json), `summary` (the text txsim prints), `layers_csv` and `units_csv` (the CSVs'
+    text), and the figures of merit."""
+
+    def __init__(self, answer):
+        self.hardware = answer["hardware"]
+        self.summary = answer["summary"]
+        self.layers_csv = answer["layers_csv"]
+        self.units_csv = answer["units_csv"]
+
+    images_per_second = property(lambda self: self.hardware["images_per_second"])
+    energy_per_image_joules = property(lambda self: self.hardware["energy_per_image_joules"])
+    area_mm2 = property(lambda self: self.hardware["area_mm2"])
+    tops_per_watt = property(lambda self: self.hardware["tops_per_watt"])
+
+    def __repr__(self):
+        return (f"TimedRun({self.hardware['platform']}: {self.images_per_second:.6g} images/s, "
+                f"{self.energy_per_image_joules * 1e6:.6g} uJ/image, {self.area_mm2:.6g} mm2)")
+
+
+def time(record, platform, platform_set=()):
+    """The timed model (the chip and controller of `txsim train --platform`) charging a record
+    on a platform file, with PATH=VALUE overrides as --platform-set. `record`: an
+    ActivityRecorder, an ActivityRecord or a record file's path. The platform must impose the
+    crossbar geometry and precision the record was counted with (load_preset(..., platform=P)
+    gives analog layers those); else ValueError naming the field. Runs in a child process
+    (SystemC simulates once per process), so it can be called again and again."""
+    if isinstance(record, ActivityRecorder):
+        record = record.record
+    elif isinstance(record, (str, os.PathLike)):
+        record = _core.load_record(os.fspath(record))
+    elif not isinstance(record, _core.ActivityRecord):
+        raise ValueError(f"time: expected an ActivityRecorder, an ActivityRecord or a path, got {type(record).__name__}")
+    if record.sample_values == 0:
+        raise ValueError("time: the record holds no batch (the model's forward never ran while recording)")
+    return TimedRun(json.loads(_core.time_record(record, os.fspath(platform), list(platform_set))))
