@@ -134,8 +134,8 @@ struct Subcommand {
 };
 constexpr Subcommand kSubcommands[] = {
     {"train", txsim::app::train_main, "train a workload on crossbars, functional or timed on a platform"},
-    {"time", txsim::app::time_main, "a recorded run's activity timed on one or more platforms (txsim train --record-activity)"},
     {"sweep", txsim::app::sweep_main, "a grid of training runs from a spec, resumable, on threads or MPI ranks"},
+    {"time", txsim::app::time_main, "a recorded run's activity timed on one or more platforms (txsim train --record-activity)"},
     {"plot", txsim::app::plot_main, "figures and a Markdown table from a sweep's results.csv"},
     {"platform", txsim::app::platform_main, "a platform's peak throughput, area and power by component, TOPS/mm2, TOPS/W"},
     {"make-data", txsim::app::make_data_main, "write a synthetic dataset in MNIST or CIFAR-10 format"},

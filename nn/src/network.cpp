@@ -141,16 +141,21 @@ double learning_rate(const TrainConfig& t, int epoch) {
   return t.lr;
 }
 
+void momentum_step(std::size_t n, double mu, double wd, double lr, const float* grad, const float* value, float* momentum,
+                   float* step) {
+  for (std::size_t i = 0; i < n; ++i) {
+    momentum[i] = static_cast<float>(mu * momentum[i] + grad[i] + wd * value[i]);
+    step[i] = static_cast<float>(-lr * momentum[i]);
+  }
+}
+
 void sgd_step(Network& net, const TrainConfig& t, double lr) {
   std::vector<float> step;
   for (auto& [layer, p] : net.params()) {
     step.resize(p->value.size());
     // No weight decay on biases and normalization parameters.
     const double wd = p->name == "weight" ? t.weight_decay : 0.0;
-    for (std::size_t i = 0; i < step.size(); ++i) {
-      p->momentum[i] = static_cast<float>(t.momentum * p->momentum[i] + p->grad[i] + wd * p->value[i]);
-      step[i] = static_cast<float>(-lr * p->momentum[i]);
-    }
+    momentum_step(step.size(), t.momentum, wd, lr, p->grad.data(), p->value.data(), p->momentum.data(), step.data());
     layer->apply_step(*p, step, lr);
     std::fill(p->grad.begin(), p->grad.end(), 0.0f);
   }

@@ -64,6 +64,29 @@ class LeNet5(torch.nn.Module):
         return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
 
 
+def train_epoch(net, opt, x_train, y_train, x_test, y_test, batch=32):
+    """One epoch of TxSim's recipe (shuffled batches, cross-entropy, the optimizer's step), then
+    the test set in batches of 256 as txsim train evaluates: (mean train loss, test accuracy,
+    training seconds, seconds with the evaluation)."""
+    start = time.time()
+    net.train()
+    order = torch.randperm(len(x_train))
+    total, batches = 0.0, 0
+    for b in range(0, len(order), batch):
+        idx = order[b:b + batch]
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
+        loss.backward()
+        opt.step()
+        total += loss.item()
+        batches += 1
+    train_s = time.time() - start
+    net.eval()
+    with torch.no_grad():
+        correct = sum(int((net(x_test[b:b + 256]).argmax(1) == y_test[b:b + 256]).sum()) for b in range(0, len(x_test), 256))
+    return total / batches, correct / len(x_test), train_s, time.time() - start
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=os.path.join(ROOT, "data", "mnist"))
@@ -83,26 +106,11 @@ def main():
     net = txsim.convert_to_analog(LeNet5(), preset, layers=["conv2", "fc1", "fc2"], seed=args.seed)
     opt = txsim.AnalogSGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     recorder = txsim.ActivityRecorder(net, opt, label=f"lenet5 (PyTorch) / {preset.name}")
-    start = time.time()
-    order = torch.randperm(len(x_train))
-    total, batches = 0.0, 0
-    for b in range(0, len(order), 32):
-        idx = order[b:b + 32]
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
-        loss.backward()
-        opt.step()
-        total += loss.item()
-        batches += 1
-    train_s = time.time() - start
-    net.eval()
-    with torch.no_grad():  # batches of 256, as txsim train evaluates
-        correct = sum(int((net(x_test[b:b + 256]).argmax(1) == y_test[b:b + 256]).sum()) for b in range(0, len(x_test), 256))
+    loss, accuracy, train_s, epoch_s = train_epoch(net, opt, x_train, y_train, x_test, y_test)
     recorder.end_epoch()
     recorder.close()
-    epoch_s = time.time() - start
-    print(f"lenet5_mnist: preset {preset.name}, analog conv2 fc1 fc2, seed {args.seed}: train loss {total / batches:.4f}, "
-          f"test accuracy {100.0 * correct / len(x_test):.2f}%, training {train_s:.1f} s, epoch with evaluation {epoch_s:.1f} s "
+    print(f"lenet5_mnist: preset {preset.name}, analog conv2 fc1 fc2, seed {args.seed}: train loss {loss:.4f}, "
+          f"test accuracy {100.0 * accuracy:.2f}%, training {train_s:.1f} s, epoch with evaluation {epoch_s:.1f} s "
           f"(torch threads {torch.get_num_threads()}, txsim threads {txsim.threads()})")
     if args.record:
         recorder.save(args.record)
@@ -118,6 +126,7 @@ def main():
         for name, text in (("layers.csv", timed.layers_csv), ("units.csv", timed.units_csv)):
             with open(os.path.join(args.out, name), "w") as f:
                 f.write(text)
+
 
 if __name__ == "__main__":
     main()

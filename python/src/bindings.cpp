@@ -5,54 +5,27 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <omp.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "txsim/config.h"
 #include "txsim/nn/analog.h"
+#include "txsim/nn/network.h"
 #include "txsim/parallel.h"
 #include "txsim/state_archive.h"
 
 #include "activity_bindings.h"
+#include "binding_util.h"
+#include "conv_bindings.h"
 
 namespace py = pybind11;
 using txsim::nn::AnalogCore;
 using txsim::nn::DevicePreset;
 
+using namespace txsim_python;
+
 namespace {
-
-// Float32, C-contiguous, as it comes (no conversion: the Python side converts with a warning).
-using Floats = py::array_t<float, py::array::c_style>;
-
-// The rows of a (rows x width) array, or ValueError naming what it got.
-int rows_of(const Floats& a, int width, const char* what) {
-  if (a.ndim() != 2 || a.shape(1) != width)
-    throw py::value_error(std::string(what) + ": expected a 2-D float32 array of shape (rows, " + std::to_string(width) +
-                          "), got " + std::to_string(a.ndim()) + "-D" +
-                          (a.ndim() == 2 ? " with " + std::to_string(a.shape(1)) + " columns" : std::string()));
-  if (a.shape(0) < 1) throw py::value_error(std::string(what) + ": at least one row needed");
-  return static_cast<int>(a.shape(0));
-}
-
-Floats matrix(int rows, int cols) { return Floats({rows, cols}); }
-
-// TxSim keeps OpenBLAS single-threaded on the threads that call it (its own pool parallelizes),
-// which it does by OpenMP's per-thread thread count; torch reads the same count on the Python
-// thread for its own operators. Each call into the core sets it to 1 and gives torch its count
-// back, so neither changes the other's threads or numbers.
-class SerialBlas {
- public:
-  SerialBlas() : before_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SerialBlas() { omp_set_num_threads(before_); }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int before_;
-};
 
 // The values of an (out x in) array for core c, or ValueError naming what it got.
 std::vector<float> weight_matrix(const Floats& a, const AnalogCore& c, const char* what) {
@@ -83,6 +56,21 @@ PYBIND11_MODULE(_core, m) {
   m.def("set_threads", [](int n) { SerialBlas serial; txsim::set_threads(n); }, py::arg("n"),
         "Threads of TxSim's own pool (reads, updates); torch keeps its own (torch.set_num_threads)");
   m.def("threads", [] { SerialBlas serial; return txsim::threads(); }, "Threads of TxSim's own pool");
+
+  m.def(
+      "sgd_step",
+      [](Floats value, const Floats& grad, Floats momentum, double lr, double mu, double wd) {
+        const py::ssize_t n = value.size();
+        if (grad.size() != n || momentum.size() != n)
+          throw py::value_error("sgd_step: value, gradient and momentum need the same number of values");
+        std::vector<float> step(static_cast<std::size_t>(n));
+        txsim::nn::momentum_step(step.size(), mu, wd, lr, grad.data(), value.data(), momentum.mutable_data(), step.data());
+        float* v = value.mutable_data();
+        for (std::size_t i = 0; i < step.size(); ++i) v[i] += step[i];
+      },
+      py::arg("value").noconvert(), py::arg("grad").noconvert(), py::arg("momentum").noconvert(), py::arg("lr"),
+      py::arg("momentum_factor"), py::arg("weight_decay"),
+      "The C++ optimizer's step on a digital parameter, in place (value += step, momentum updated)");
 
   py::class_<DevicePreset>(m, "DevicePreset")
       .def_readonly("name", &DevicePreset::name)
@@ -135,6 +123,21 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("step"), py::arg("lr"), "Programs W += step through the preset's update model")
       .def(
+          "sgd_step",
+          [](AnalogCore& c, const Floats& grad, Floats momentum, double lr, double mu, double wd) {
+            const std::size_t n = static_cast<std::size_t>(c.in()) * c.out();
+            if (grad.size() != static_cast<py::ssize_t>(n) || momentum.size() != static_cast<py::ssize_t>(n))
+              throw py::value_error("AnalogCore.sgd_step: gradient and momentum need " + std::to_string(n) + " values each");
+            std::vector<float> step(n);
+            txsim::nn::momentum_step(n, mu, wd, lr, grad.data(), c.weight().value.data(), momentum.mutable_data(), step.data());
+            SerialBlas serial;
+            py::gil_scoped_release free;
+            c.apply(step, lr);
+          },
+          py::arg("grad").noconvert(), py::arg("momentum").noconvert(), py::arg("lr"), py::arg("momentum_factor"),
+          py::arg("weight_decay"),
+          "The C++ optimizer's step (momentum updated in place) programmed through the preset's update model")
+      .def(
           "program",
           [](AnalogCore& c, const Floats& w) {
             const std::vector<float> values = weight_matrix(w, c, "AnalogCore.program weights");
@@ -168,5 +171,6 @@ PYBIND11_MODULE(_core, m) {
           },
           py::arg("state"), "Restores save_state's bytes (of a core of the same preset and shape)");
 
+  bind_conv2d(m);
   bind_activity(m);
 }

@@ -20,7 +20,7 @@ CLI = os.environ.get("TXSIM_CLI", os.path.join(SOURCE, "build", "apps", "txsim")
 RERAM = os.path.join(SOURCE, "workloads", "devices", "txsim_reram.json")
 PLATFORM = os.path.join(SOURCE, "platforms", "default.json")
 sys.path.insert(0, os.path.join(SOURCE, "python", "examples"))
-from lenet5_mnist import LeNet5, mnist  # noqa: E402  (the example's network and reader)
+from lenet5_mnist import LeNet5, mnist, train_epoch  # noqa: E402  (the example's network, reader and epoch)
 
 
 def write_mnist(folder, n_train, n_test):
@@ -36,23 +36,15 @@ def write_mnist(folder, n_train, n_test):
 
 
 def train_recorded(folder, preset, epochs=1):
-    """The example's loop, shortened: batch 32, evaluation in batches of 256, recorded."""
+    """The example's epoch (batch 32, evaluation in batches of 256), recorded."""
     torch.manual_seed(1)
     x_train, y_train = mnist(folder, "train")
-    x_test, _ = mnist(folder, "t10k")
+    x_test, y_test = mnist(folder, "t10k")
     net = txsim.convert_to_analog(LeNet5(), preset, layers=["conv2", "fc1", "fc2"], seed=1)
     opt = txsim.AnalogSGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     with txsim.ActivityRecorder(net, opt) as rec:
         for _ in range(epochs):
-            net.train()
-            for b in range(0, len(x_train), 32):
-                opt.zero_grad()
-                torch.nn.functional.cross_entropy(net(x_train[b:b + 32]), y_train[b:b + 32]).backward()
-                opt.step()
-            net.eval()
-            with torch.no_grad():
-                for b in range(0, len(x_test), 256):
-                    net(x_test[b:b + 256])
+            train_epoch(net, opt, x_train, y_train, x_test, y_test)
             rec.end_epoch()
     return rec
 

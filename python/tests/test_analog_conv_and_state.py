@@ -121,3 +121,49 @@ def test_loading_another_layers_state_fails_clearly():
     missing = {k: v for k, v in a.state_dict().items() if k != "analog_state"}
     with pytest.raises(RuntimeError, match="analog_state"):
         a.load_state_dict(missing)
+
+
+def reram_with_parasitics():
+    import json
+    with open(RERAM) as f:
+        preset = json.load(f)
+    preset["circuit"] = {"model": "first_order", "source_ohm": 100, "sink_ohm": 50, "wire_ohm": 1}
+    return preset
+
+
+@pytest.mark.parametrize("preset", [RERAM, reram_with_parasitics()], ids=["reram", "reram+parasitics"])
+def test_cpp_layer_and_torch_patches_read_the_same_bits(preset):
+    """The C++ convolution layer of txsim train (patches="cpp") against the same core read on
+    torch's unfold rows (patches="torch"): the same seed gives the same forward and input
+    gradient bit for bit, read noise and parasitics included, before and after an update."""
+    torch.manual_seed(0)
+    w = torch.randn(16, 6, 5, 5) * 0.1
+    cpp = txsim.AnalogConv2d(6, 16, 5, preset, padding=2, seed=3, layer=1, patches="cpp")
+    unfold = txsim.AnalogConv2d(6, 16, 5, preset, padding=2, seed=3, layer=1, patches="torch")
+    cpp.program(w)
+    unfold.program(w)
+    opts = [txsim.AnalogSGD(m.parameters(), lr=0.05, momentum=0.9) for m in (cpp, unfold)]
+    for _ in range(3):
+        x = torch.randn(4, 6, 14, 14)
+        xa, xb = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+        ya, yb = cpp(xa), unfold(xb)
+        assert torch.equal(ya, yb)
+        dy = torch.randn_like(ya)
+        ya.backward(dy)
+        yb.backward(dy)
+        assert torch.equal(xa.grad, xb.grad)
+        # dW is digital float in both, summed in another order.
+        assert torch.allclose(cpp.weight.grad, unfold.weight.grad, rtol=1e-4, atol=1e-4 * unfold.weight.grad.abs().max().item())
+        cpp.weight.grad.copy_(unfold.weight.grad)  # the same step into both
+        cpp.bias.grad.copy_(unfold.bias.grad)
+        for o in opts:
+            o.step()
+            o.zero_grad()
+        assert torch.equal(cpp.weight, unfold.weight)
+
+
+def test_cpp_patches_refuse_other_geometries():
+    with pytest.raises(ValueError, match="patches='cpp' needs a square kernel"):
+        txsim.AnalogConv2d(3, 4, (3, 1), IDEAL, patches="cpp")
+    with pytest.raises(ValueError, match="patches must be"):
+        txsim.AnalogConv2d(3, 4, 3, IDEAL, patches="numpy")

@@ -86,9 +86,9 @@ class _AnalogModule(torch.nn.Module):
     and a state_dict entry `analog_state` with every conductance and counter of the core (so a
     saved and reloaded model continues bit for bit)."""
 
-    def _make_core(self, preset, fan_in, out, weight_shape, bias, seed, layer):
+    def _make_core(self, preset, fan_in, out, weight_shape, bias, seed, layer, core=None):
         self.preset = load_preset(preset)
-        self.core = _core.AnalogCore(self.preset, int(fan_in), int(out), int(seed), int(layer))
+        self.core = core(self.preset) if core else _core.AnalogCore(self.preset, int(fan_in), int(out), int(seed), int(layer))
         self.weight = torch.nn.Parameter(_device_weights(self.core, weight_shape))
         self.weight.analog_core = self.core
         self.bias = torch.nn.Parameter(torch.zeros(int(out))) if bias else None
@@ -158,13 +158,35 @@ def _pair(v, what):
     return t
 
 
+class _CrossbarConv2d(torch.autograd.Function):
+    """The C++ convolution layer (nn::Conv2d, as txsim train runs it): patches made in C++ as
+    the read needs them, the transposed read's rows added into dx as they come, dW in float
+    from the kept input; the layer reports its phases itself."""
+
+    @staticmethod
+    def forward(ctx, x, weight, layer, train):
+        y = torch.from_numpy(layer.forward(_as_core_array(x, "AnalogConv2d input"), train))
+        ctx.layer, ctx.weight_shape = layer, weight.shape
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        dx, dw = ctx.layer.backward(dy.contiguous().numpy())
+        return torch.from_numpy(dx), torch.from_numpy(dw).reshape(ctx.weight_shape) if ctx.needs_input_grad[1] else None, None, None
+
+
 class AnalogConv2d(_AnalogModule):
     """torch.nn.Conv2d on crossbars (groups = 1): each output position's patch (channels x
     kernel rows x kernel columns, torch's unfold order) is one row of the crossbar read; the
-    input gradient is the transposed read of the output gradient's rows, folded back."""
+    input gradient is the transposed read of the output gradient's rows, folded back.
+
+    patches: "cpp" runs the C++ layer of txsim train (square kernel, the same stride and
+    padding in both directions, dilation 1), its patches made in C++ a block at a time; "torch"
+    makes them with torch's unfold (any stride, padding and dilation); "auto" (the default)
+    takes "cpp" where the geometry allows. Both give the same numbers bit for bit."""
 
     def __init__(self, in_channels, out_channels, kernel_size, preset, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 seed=1, layer=0):
+                 seed=1, layer=0, patches="auto"):
         super().__init__()
         if groups != 1:
             raise ValueError(f"AnalogConv2d: groups must be 1, got {groups}")
@@ -174,7 +196,20 @@ class AnalogConv2d(_AnalogModule):
         if min(self.kernel_size + self.stride + self.dilation) < 1 or min(self.padding) < 0:
             raise ValueError("AnalogConv2d: kernel_size, stride and dilation must be >= 1 and padding >= 0")
         fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self._make_core(preset, fan_in, self.out_channels, (self.out_channels, self.in_channels) + self.kernel_size, bias, seed, layer)
+        if patches not in ("auto", "cpp", "torch"):
+            raise ValueError(f"AnalogConv2d: patches must be 'auto', 'cpp' or 'torch', got {patches!r}")
+        square = (self.kernel_size[0] == self.kernel_size[1] and self.stride[0] == self.stride[1]
+                  and self.padding[0] == self.padding[1] and self.dilation == (1, 1))
+        if patches == "cpp" and not square:
+            raise ValueError("AnalogConv2d: patches='cpp' needs a square kernel, the same stride and padding in both "
+                             f"directions and dilation 1; got kernel {self.kernel_size}, stride {self.stride}, "
+                             f"padding {self.padding}, dilation {self.dilation} (patches='torch' takes any)")
+        self._layer = None
+        if square and patches != "torch":
+            self._layer = _core.AnalogConv2dLayer(load_preset(preset), self.in_channels, self.out_channels, self.kernel_size[0],
+                                                  self.stride[0], self.padding[0], int(seed), int(layer))
+        self._make_core(preset, fan_in, self.out_channels, (self.out_channels, self.in_channels) + self.kernel_size, bias, seed, layer,
+                        core=(lambda _: self._layer.core) if self._layer else None)
 
     def forward(self, x):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
@@ -185,6 +220,10 @@ class AnalogConv2d(_AnalogModule):
         ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
         if oh < 1 or ow < 1:
             raise ValueError(f"AnalogConv2d: input {h}x{w} is smaller than the dilated kernel")
+        if self._layer is not None:
+            train = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
+            y = _CrossbarConv2d.apply(x, self.weight, self._layer, train)
+            return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
         cols = torch.nn.functional.unfold(x, self.kernel_size, self.dilation, self.padding, self.stride)  # n x fan_in x L
         rows = cols.transpose(1, 2).reshape(n * oh * ow, -1)
         report = (n * oh * ow, x.numel()) if self._recording else None
@@ -257,13 +296,15 @@ class AnalogSGD(torch.optim.Optimizer):
                 state = self.state[p]
                 m = state.get("momentum")
                 if m is None:
-                    m = state["momentum"] = torch.zeros_like(p)
-                # In double, rounded once, as the C++ step (float(mu m + g + wd w)).
-                m.copy_((mu * m.double() + p.grad.double() + wd * p.double()).float())
-                step = (-lr * m.double()).float()
+                    m = state["momentum"] = torch.zeros_like(p, memory_format=torch.contiguous_format)
+                # The C++ optimizer's own rule (nn::momentum_step: in double, rounded once).
+                g = _as_core_array(p.grad, "AnalogSGD gradient")
                 if core is None:
-                    p.add_(step)
+                    value = p.data if p.is_contiguous() and p.dtype == torch.float32 else None
+                    if value is None:
+                        raise ValueError(f"AnalogSGD: parameters must be contiguous float32 CPU tensors, got {p.dtype}")
+                    _core.sgd_step(value.numpy(), g, m.numpy(), lr, mu, wd)
                 else:
-                    core.apply(step.reshape(p.shape[0], -1).contiguous().numpy(), lr)
+                    core.sgd_step(g, m.numpy(), lr, mu, wd)
                     p.copy_(_device_weights(core, p.shape))
         return loss

@@ -87,6 +87,10 @@ double learning_rate(const TrainConfig& t, int epoch);  // epoch from 0
 
 // v <- momentum v + (grad + weight_decay w); the layer applies step = -lr v; gradients zeroed.
 void sgd_step(Network& net, const TrainConfig& t, double lr);
+// The rule sgd_step applies to each parameter of n values: momentum = mu momentum + grad + wd
+// value and step = -lr momentum, each in double and rounded once to float.
+void momentum_step(std::size_t n, double mu, double wd, double lr, const float* grad, const float* value, float* momentum,
+                   float* step);
 
 // Builds the analog weight core of a layer (in, out, seed, layer index); nullptr: digital.
 using CoreFactory = std::function<std::unique_ptr<WeightCore>(int in, int out, uint64_t seed, int layer)>;
