@@ -7,7 +7,6 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "txsim/config.h"
 #include "txsim/tlm/cost_model/peak.h"
 #include "txsim/tlm/cost_model/platform.h"
 
@@ -15,13 +14,6 @@ namespace po = boost::program_options;
 
 namespace txsim::app {
 
-hw::Platform platform_with_sets(const std::string& path, const std::vector<std::string>& sets, nlohmann::json* as_loaded) {
-  nlohmann::json j = read_json_file(path);
-  for (const std::string& s : sets) set_json_path(j, s, "command line --platform-set");
-  hw::Platform p = hw::platform_from_json(j, sets.empty() ? path : path + " with the command line's --platform-set");
-  if (as_loaded) *as_loaded = std::move(j);
-  return p;
-}
 
 int platform_main(int argc, char** argv) {
   po::options_description opts(

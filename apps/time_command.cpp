@@ -1,6 +1,5 @@
 #include "time_command.h"
 #include "command_util.h"
-#include "platform_command.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -51,7 +50,7 @@ int time_main(int argc, char** argv) {
     std::vector<hw::Platform> platforms;
     std::set<std::string> names;
     for (const std::string& p : paths) {
-      platforms.push_back(platform_with_sets(p, sets));
+      platforms.push_back(hw::load_platform(p, sets, "the command line's --platform-set"));
       hw::recorded_shapes(record, record_path, platforms.back());
       if (!names.insert(platforms.back().name).second)
         throw UsageError("--platform " + p + ": a second platform named '" + platforms.back().name +

@@ -1,6 +1,5 @@
 #include "train_command.h"
 #include "command_util.h"
-#include "platform_command.h"
 
 #include <unistd.h>
 
@@ -94,7 +93,7 @@ int train_main(int argc, char** argv) {
     if (timed) {
       const std::vector<std::string> sets =
           vm.count("platform-set") ? vm["platform-set"].as<std::vector<std::string>>() : std::vector<std::string>{};
-      platform = platform_with_sets(vm["platform"].as<std::string>(), sets, &run["platform"]);
+      platform = hw::load_platform(vm["platform"].as<std::string>(), sets, "the command line's --platform-set", &run["platform"]);
     }
     nn::CoreFactory factory;
     std::string device_name = "digital";

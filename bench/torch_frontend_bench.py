@@ -9,8 +9,8 @@
   replay_over_functional                       `txsim time` of that CLI epoch's record on three
                                                platforms, per platform / the recording run
 
-Both sides train on the same 60000 synthetic MNIST-format images (2000 test images), batch 32,
-on the threads the process has; the three kinds of epoch alternate (rounds of F P T), and each
+Both sides train on MNIST from data/mnist (tools/quickstart.sh run fetches it; else 60000
+synthetic MNIST-format images), the first 2000 test images, batch 32, on the threads the process has; the three kinds of epoch alternate (rounds of F P T), and each
 ratio is the median over the rounds. Usage: torch_frontend_bench.py TXSIM [--rounds N]
 """
 import argparse
@@ -64,10 +64,13 @@ def platforms(folder):
 def cli_epoch(cli, preset, data, record):
     """Seconds of the CLI's epoch with its evaluation (as it prints them), and the process's wall."""
     start = time.time()
-    out = subprocess.run([cli, "train", "--workload", os.path.join(ROOT, "workloads", "lenet5.json"), "--device", preset,
-                          "--epochs", "1", "--data", data, "--record-activity", record],
-                         check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    run = subprocess.run([cli, "train", "--workload", os.path.join(ROOT, "workloads", "lenet5.json"), "--device", preset,
+                          "--epochs", "1", "--data", data, "--limit-test", "2000", "--record-activity", record],
+                         capture_output=True, text=True, cwd=ROOT)
     wall = time.time() - start
+    if run.returncode != 0:
+        sys.exit(f"torch_frontend_bench: txsim train exited {run.returncode}: {(run.stdout + run.stderr).strip()[-400:]}")
+    out = run.stdout
     m = re.search(r"epoch 1/1: .* ([0-9.]+) s\n", out)
     if not m:
         sys.exit(f"torch_frontend_bench: no epoch line in txsim train's output:\n{out}")
@@ -91,15 +94,20 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        write_mnist(os.path.join(tmp, "mnist"), 60000, 2000)
+        data = os.path.join(ROOT, "data")
+        if not os.path.exists(os.path.join(data, "mnist", "train-images-idx3-ubyte")):
+            print("torch_frontend_bench: no MNIST in data/mnist: synthetic MNIST-format images instead")
+            data = tmp
+            write_mnist(os.path.join(tmp, "mnist"), 60000, 2000)
         preset_path = txsim_like(tmp)
         preset = txsim.load_preset(preset_path)
-        x_train, y_train = mnist(os.path.join(tmp, "mnist"), "train")
-        x_test, y_test = mnist(os.path.join(tmp, "mnist"), "t10k")
+        x_train, y_train = mnist(os.path.join(data, "mnist"), "train")
+        x_test, y_test = mnist(os.path.join(data, "mnist"), "t10k")
+        x_test, y_test = x_test[:2000], y_test[:2000]
         record = os.path.join(tmp, "lenet5.txa")
         cli, py, ideal, walls = [], [], [], []
         for _ in range(args.rounds):
-            seconds, wall = cli_epoch(args.txsim, preset_path, tmp, record)
+            seconds, wall = cli_epoch(args.txsim, preset_path, data, record)
             cli.append(seconds)
             walls.append(wall)
             py.append(python_epoch(preset, x_train, y_train, x_test, y_test, analog=True))

@@ -128,25 +128,27 @@ uint64_t ActivityRecord::train_samples() const {
   return n;
 }
 
+RecordedLayer recorded_layer(const WeightCore& c) {
+  RecordedLayer l;
+  l.analog = c.analog();
+  l.in = c.in();
+  l.out = c.out();
+  l.crossbars = c.crossbars();
+  l.in_array_update = c.in_array_update();
+  if (const ArrayConfig* a = c.array()) {
+    l.rows = a->rows;
+    l.cols = a->cols;
+    l.weight_bits = a->weight_bits;
+    l.bits_per_cell = a->bits_per_cell;
+    l.dac_bits = a->dac_bits;
+    l.adc_bits = a->adc_bits;
+  }
+  return l;
+}
+
 std::vector<RecordedLayer> recorded_layers(Network& net) {
   std::vector<RecordedLayer> out;
-  for (WeightCore* c : net.cores()) {
-    RecordedLayer l;
-    l.analog = c->analog();
-    l.in = c->in();
-    l.out = c->out();
-    l.crossbars = c->crossbars();
-    l.in_array_update = c->in_array_update();
-    if (const ArrayConfig* a = c->array()) {
-      l.rows = a->rows;
-      l.cols = a->cols;
-      l.weight_bits = a->weight_bits;
-      l.bits_per_cell = a->bits_per_cell;
-      l.dac_bits = a->dac_bits;
-      l.adc_bits = a->adc_bits;
-    }
-    out.push_back(l);
-  }
+  for (const WeightCore* c : net.cores()) out.push_back(recorded_layer(*c));
   return out;
 }
 

@@ -23,12 +23,6 @@ using txsim::nn::RecordedLayer;
 
 namespace {
 
-// A platform file with PATH=VALUE assignments applied (as txsim's --platform-set).
-txsim::hw::Platform platform_with_sets(const std::string& path, const std::vector<std::string>& sets) {
-  nlohmann::json j = txsim::read_json_file(path);
-  for (const std::string& s : sets) txsim::set_json_path(j, s, "platform_set");
-  return txsim::hw::platform_from_json(j, sets.empty() ? path : path + " with platform_set");
-}
 
 txsim::Phase phase_of(int p) {
   if (p < 0 || p >= txsim::kPhases) throw py::value_error("phase " + std::to_string(p) + ": accepted 0 (FW) .. 3 (WU)");
@@ -67,21 +61,7 @@ void bind_activity(py::module_& m) {
             if (digital.size() != analog.size()) throw py::value_error("set_layers: one core (or None) per layer");
             std::vector<RecordedLayer> layers = digital;
             for (std::size_t i = 0; i < layers.size(); ++i)
-              if (const AnalogCore* c = analog[i]) {
-                RecordedLayer& l = layers[i];
-                const txsim::ArrayConfig& a = *c->array();
-                l.analog = true;
-                l.in = c->in();
-                l.out = c->out();
-                l.crossbars = c->crossbars();
-                l.in_array_update = c->in_array_update();
-                l.rows = a.rows;
-                l.cols = a.cols;
-                l.weight_bits = a.weight_bits;
-                l.bits_per_cell = a.bits_per_cell;
-                l.dac_bits = a.dac_bits;
-                l.adc_bits = a.adc_bits;
-              }
+              if (const AnalogCore* c = analog[i]) layers[i] = txsim::nn::recorded_layer(*c);
             rec.record().layers = std::move(layers);
           },
           py::arg("layers"), py::arg("analog_cores"))
@@ -117,7 +97,7 @@ void bind_activity(py::module_& m) {
   m.def(
       "preset_on_platform",
       [](const txsim::nn::DevicePreset& preset, const std::string& platform, const std::vector<std::string>& sets) {
-        const txsim::hw::Platform p = platform_with_sets(platform, sets);
+        const txsim::hw::Platform p = txsim::hw::load_platform(platform, sets, "platform_set");
         txsim::nn::DevicePreset out = preset;
         p.apply_to(out.crossbar.crossbar, preset.source);
         txsim::validate(out.crossbar, preset.source + " on platform " + p.source);
@@ -130,7 +110,7 @@ void bind_activity(py::module_& m) {
   m.def(
       "time_record",
       [](const ActivityRecord& record, const std::string& platform, const std::vector<std::string>& sets) {
-        const txsim::hw::Platform p = platform_with_sets(platform, sets);
+        const txsim::hw::Platform p = txsim::hw::load_platform(platform, sets, "platform_set");
         txsim::hw::recorded_shapes(record, "the activity record", p);  // refused here, before a process starts
         py::gil_scoped_release free;
         return txsim::hw::run_in_child_process([&] {

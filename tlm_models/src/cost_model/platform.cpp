@@ -285,4 +285,13 @@ Platform platform_from_json(const json& j, const std::string& source) {
 
 Platform load_platform(const std::string& path) { return platform_from_json(read_json_file(path), path); }
 
+Platform load_platform(const std::string& path, const std::vector<std::string>& sets, const std::string& sets_source,
+                       nlohmann::json* as_loaded) {
+  nlohmann::json j = read_json_file(path);
+  for (const std::string& s : sets) set_json_path(j, s, sets_source);
+  Platform p = platform_from_json(j, sets.empty() ? path : path + " with " + sets_source);
+  if (as_loaded) *as_loaded = std::move(j);
+  return p;
+}
+
 }  // namespace txsim::hw

@@ -48,7 +48,8 @@ struct ActivityRecord {
   uint64_t train_samples() const;
 };
 
-// The layers of a network as a record holds them (Network::cores() order).
+// A weighted layer's core as a record holds it, and the layers of a network (Network::cores() order).
+RecordedLayer recorded_layer(const WeightCore& core);
 std::vector<RecordedLayer> recorded_layers(Network& net);
 
 // Records what a run reports and passes every call on to `next` (a timed run's controller) when

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -128,5 +129,10 @@ inline constexpr ImposedField kImposedFields[] = {{"crossbar.rows", "crossbar.ro
 
 Platform platform_from_json(const nlohmann::json& j, const std::string& source);
 Platform load_platform(const std::string& path);
+// A platform file with PATH=VALUE assignments applied in order (set_json_path; errors blame
+// `sets_source`, e.g. "command line --platform-set"); `as_loaded`, when given, receives the JSON
+// after them (what a checkpoint records).
+Platform load_platform(const std::string& path, const std::vector<std::string>& sets, const std::string& sets_source,
+                       nlohmann::json* as_loaded = nullptr);
 
 }  // namespace txsim::hw
