@@ -11,6 +11,7 @@
 
 #include "txsim/config.h"
 #include "txsim/nn/analog.h"
+#include "txsim/nn/layers.h"
 #include "txsim/nn/network.h"
 #include "txsim/parallel.h"
 #include "txsim/state_archive.h"
@@ -71,6 +72,35 @@ PYBIND11_MODULE(_core, m) {
       py::arg("value").noconvert(), py::arg("grad").noconvert(), py::arg("momentum").noconvert(), py::arg("lr"),
       py::arg("momentum_factor"), py::arg("weight_decay"),
       "The C++ optimizer's step on a digital parameter, in place (value += step, momentum updated)");
+
+  m.def(
+      "linear_layer_reads",
+      [](const DevicePreset& preset, const Floats& weights, const Floats& bias, const Floats& x, uint64_t seed, int layer, int reads) {
+        // The C++ layer of txsim train (nn::Linear on an AnalogCore): the reference the Python
+        // AnalogLinear is tested against.
+        if (weights.ndim() != 2 || bias.ndim() != 1 || bias.shape(0) != weights.shape(0))
+          throw py::value_error("linear_layer_reads: weights (out x in) and bias (out)");
+        const int out = static_cast<int>(weights.shape(0)), in = static_cast<int>(weights.shape(1));
+        const int rows = rows_of(x, in, "linear_layer_reads input");
+        SerialBlas serial;
+        auto owned = std::make_unique<AnalogCore>(preset, in, out, seed, layer);
+        AnalogCore& core = *owned;
+        txsim::nn::Linear linear(in, out, true, seed, std::move(owned));
+        core.program_weights(std::vector<float>(weights.data(), weights.data() + weights.size()));
+        std::copy(bias.data(), bias.data() + out, linear.params()[1]->value.begin());
+        txsim::nn::Tensor in_t({rows, in}), out_t;
+        std::copy(x.data(), x.data() + x.size(), in_t.ptr());
+        std::vector<Floats> ys;
+        for (int r = 0; r < reads; ++r) {
+          linear.forward(in_t, out_t, false);
+          Floats y = matrix(rows, out);
+          std::copy(out_t.data.begin(), out_t.data.end(), y.mutable_data());
+          ys.push_back(y);
+        }
+        return ys;
+      },
+      py::arg("preset"), py::arg("weights"), py::arg("bias"), py::arg("x"), py::arg("seed"), py::arg("layer"), py::arg("reads"),
+      "`reads` forward reads of x by the C++ linear layer of txsim train, its devices programmed to `weights`");
 
   py::class_<DevicePreset>(m, "DevicePreset")
       .def_readonly("name", &DevicePreset::name)

@@ -167,3 +167,21 @@ def test_cpp_patches_refuse_other_geometries():
         txsim.AnalogConv2d(3, 4, (3, 1), IDEAL, patches="cpp")
     with pytest.raises(ValueError, match="patches must be"):
         txsim.AnalogConv2d(3, 4, 3, IDEAL, patches="numpy")
+
+
+@pytest.mark.parametrize("preset", [RERAM, reram_with_parasitics()], ids=["reram", "reram+parasitics"])
+def test_linear_reads_equal_the_cpp_linear_layer(preset):
+    """AnalogLinear against the C++ linear layer of txsim train (nn::Linear on an AnalogCore with
+    the same preset, seed and layer index, programmed to the same weights): the same reads bit
+    for bit, read after read (the noise streams stay together)."""
+    torch.manual_seed(4)
+    w, b, x = torch.randn(24, 70) * 0.2, torch.randn(24), torch.randn(9, 70)
+    py = txsim.AnalogLinear(70, 24, preset, seed=5, layer=2)
+    py.program(w)
+    with torch.no_grad():
+        py.bias.copy_(b)
+    p = txsim.load_preset(preset)
+    want = txsim._core.linear_layer_reads(p, w.numpy(), b.numpy(), x.numpy(), 5, 2, 3)
+    with torch.no_grad():
+        for y in want:
+            assert torch.equal(py(x), torch.from_numpy(y))
