@@ -1,6 +1,7 @@
 #include "time_command.h"
 #include "command_util.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include "txsim/tlm/cost_model/schedule.h"
 #include "txsim/tlm/systemc/child_process.h"
 #include "txsim/tlm/systemc/replay.h"
+#include "txsim/trace/trace.h"
 
 namespace po = boost::program_options;
 
@@ -32,7 +34,10 @@ int time_main(int argc, char** argv) {
       "platform-set", po::value<std::vector<std::string>>()->composing(),
       "override a field of every platform, PATH=VALUE (repeatable), e.g. --platform-set chip.pipeline=layers")(
       "out", po::value<std::string>(),
-      "output folder: per platform a folder named after it with hardware.json, layers.csv and units.csv");
+      "output folder: per platform a folder named after it with hardware.json, layers.csv and units.csv")(
+      "trace-batches", po::value<int>()->default_value(0),
+      "with --out: a Perfetto / Chrome trace of the first N training batches per platform (trace.json)")(
+      "vcd", "with --out: a VCD of the controller's busy, layer and phase per platform (timed.vcd)");
   po::positional_options_description positional;
   positional.add("record", 1);
   return guarded("time", opts, [&] {
@@ -57,13 +62,23 @@ int time_main(int argc, char** argv) {
                          "' (the --out folders are named after the platforms)");
     }
     const std::string out = vm.count("out") ? vm["out"].as<std::string>() : "";
+    const int trace_batches = int_option(vm, "trace-batches", 0, 1 << 30, "0: no trace");
+    if (out.empty() && (trace_batches > 0 || vm.count("vcd"))) throw UsageError("--trace-batches and --vcd need --out");
     if (!out.empty()) std::filesystem::create_directories(out);
     std::printf("txsim time: %s (%s, %llu training samples) on %zu platform%s\n", record_path.c_str(), record.label.c_str(),
                 static_cast<unsigned long long>(record.train_samples()), platforms.size(), platforms.size() == 1 ? "" : "s");
     nlohmann::json table = nlohmann::json::array();
     for (const hw::Platform& platform : platforms) {
+      const std::string folder = out + "/" + platform.name;
+      if (!out.empty()) std::filesystem::create_directories(folder);
       const nlohmann::json answer = nlohmann::json::parse(hw::run_in_child_process([&] {
-        const hw::HardwareReport r = hw::time_record(record, record_path, platform);
+        trace::PerfettoTrace perfetto("TxSim " + record.label + " on " + platform.name);
+        hw::TimedOptions timed;
+        timed.trace = trace_batches > 0 ? &perfetto : nullptr;
+        timed.trace_batches = std::max(1, trace_batches);
+        timed.vcd_path = vm.count("vcd") ? folder + "/timed.vcd" : "";
+        const hw::HardwareReport r = hw::time_record(record, record_path, platform, timed);
+        if (timed.trace) perfetto.write(folder + "/trace.json");
         return nlohmann::json({{"summary", hw::summary(r)},
                                {"hardware", hw::to_json(r)},
                                {"layers_csv", hw::layer_csv(r)},
@@ -78,13 +93,12 @@ int time_main(int argc, char** argv) {
       std::printf("\n== platform %s (%s), timed in %.2f s\n%s", platform.name.c_str(), platform.source.c_str(),
                   answer["wall_seconds"].get<double>(), answer["summary"].get<std::string>().c_str());
       if (!out.empty()) {
-        const std::string folder = out + "/" + platform.name;
-        std::filesystem::create_directories(folder);
         write_atomically(folder + "/hardware.json", answer["hardware"].dump(2) + "\n");
         write_atomically(folder + "/layers.csv", answer["layers_csv"].get<std::string>());
         write_atomically(folder + "/units.csv", answer["units_csv"].get<std::string>());
-        std::printf("figures: %s/hardware.json, per layer: %s/layers.csv, per unit: %s/units.csv\n", folder.c_str(), folder.c_str(),
-                    folder.c_str());
+        std::printf("figures: %s/hardware.json, per layer: %s/layers.csv, per unit: %s/units.csv%s%s\n", folder.c_str(), folder.c_str(),
+                    folder.c_str(), trace_batches > 0 ? ", trace.json (open in https://ui.perfetto.dev)" : "",
+                    vm.count("vcd") ? ", timed.vcd" : "");
       }
       table.push_back({platform.name, answer["images_per_second"], answer["energy_per_image_uj"], answer["tops_per_watt"],
                        answer["area_mm2"]});

@@ -176,6 +176,18 @@ PY
     for f in hardware.json layers.csv units.csv; do
       cmp -s <(grep -v wall "$dir/timed/$f") <(grep -v wall "$dir/replay_none/small-default/$f") || fail "txsim time's $f differs from the serial timed run's"
     done
+    # The trace and VCD of a replay are the timed run's (the trace's title aside, the VCD's date aside).
+    expect 0 "trace: $dir/trace.json" "$txsim" "${run[@]}" --platform platforms/default.json --trace "$dir/trace.json" \
+      --trace-batches 2 --vcd "$dir/timed.vcd"
+    expect 0 "trace.json (open in" "$txsim" time "$dir/plain.txa" --platform platforms/default.json --out "$dir/traced" \
+      --trace-batches 2 --vcd
+    python3 - "$dir/trace.json" "$dir/traced/small-default/trace.json" <<'PY' || fail "the replay's trace spans differ from the timed run's"
+import json, sys
+spans = [[e for e in json.load(open(p))["traceEvents"] if e.get("ph") != "M"] for p in sys.argv[1:]]
+assert spans[0] and spans[0] == spans[1], (len(spans[0]), len(spans[1]))
+PY
+    cmp -s <(sed 2d "$dir/timed.vcd") <(sed 2d "$dir/traced/small-default/timed.vcd") || fail "the replay's VCD differs from the timed run's"
+    expect 2 "--trace-batches and --vcd need --out" "$txsim" time "$dir/plain.txa" --platform platforms/default.json --vcd
     # Bad records, platforms and options.
     expect 1 "layer 1's activity was counted with crossbar.rows 64, the platform imposes 128" "$txsim" time "$dir/plain.txa" --platform platforms/isaac.json
     head -c 3000 "$dir/plain.txa" > "$dir/cut.txa"

@@ -16,7 +16,7 @@ constexpr uint64_t kFormat = 1;
 constexpr int kMaxShape = 1 << 24;  // a layer's inputs or outputs
 // Bounds that keep every product the timed model forms (rows x in x out MACs, bytes) far from
 // overflow.
-constexpr uint64_t kMaxRows = uint64_t(1) << 31, kMaxValues = uint64_t(1) << 50;
+constexpr uint64_t kMaxRows = (uint64_t(1) << 31) - 1, kMaxValues = uint64_t(1) << 50;  // rows: an int
 constexpr double kMaxMacs = 1e18;
 constexpr std::uintmax_t kMaxRecordBytes = std::uintmax_t(8) << 30;
 

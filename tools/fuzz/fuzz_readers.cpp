@@ -1,7 +1,8 @@
 // A bounded mutation fuzz of TxSim's readers of untrusted input, for the sanitizer build
 // (tools/fuzz.sh): IDX, CIFAR-10, JSON (device presets, workloads, platforms, crossbar configs,
-// sweep specs, the accelerator's job formats), CSV (numeric, sweep results), gzip and
-// checkpoints. Each reader gets N mutants of valid seeds (bit flips, byte sets, truncations,
+// sweep specs, the accelerator's job formats), CSV (numeric, sweep results), gzip,
+// checkpoints and activity records (each one the reader accepts is also timed by the timed
+// model, in a child process: a crash there is a failure, not a refusal). Each reader gets N mutants of valid seeds (bit flips, byte sets, truncations,
 // insertions, duplicated spans, splices of two inputs, JSON nesting and number tokens): an error
 // of the documented kind is the expected outcome; a crash or a sanitizer report aborts; an
 // input that runs longer than the time limit is reported as a hang.
@@ -24,12 +25,15 @@
 
 #include "sweep.h"
 #include "txsim/config.h"
+#include "txsim/nn/activity_record.h"
 #include "txsim/nn/analog.h"
 #include "txsim/nn/data.h"
 #include "txsim/nn/network.h"
 #include "txsim/nn/train.h"
 #include "txsim/tlm/cost_model/job_format.h"
 #include "txsim/tlm/cost_model/platform.h"
+#include "txsim/tlm/systemc/child_process.h"
+#include "txsim/tlm/systemc/replay.h"
 
 namespace {
 
@@ -212,11 +216,39 @@ int main(int argc, char** argv) {
     nn::train(*net, split, o, log);
   }
   const std::string ckpt_seed = slurp(work + "/ckpt-seed/checkpoint.bin");
+  // An activity record of the tiny run, on the default platform's crossbars.
+  const hw::Platform platform = hw::load_platform(src + "/platforms/default.json");
+  const std::string record_seed = [&] {
+    nn::DevicePreset on_platform = preset;
+    platform.apply_to(on_platform.crossbar.crossbar, "txsim_reram.json");
+    nn::ActivityRecorder recorder;
+    nn::TrainOptions o;
+    o.config = tiny.train;
+    o.observer = &recorder;
+    std::ostringstream log;
+    auto net = nn::build_network(tiny, 1, nn::analog_factory(on_platform));
+    nn::train(*net, split, o, log);
+    recorder.record().layers = nn::recorded_layers(*net);
+    recorder.record().sample_values = 16;
+    return nn::record_bytes(recorder.record());
+  }();
   const std::string region_seed = [&] {
     const auto r = hw::pack_data_region({images, labels, images, labels});
     return std::string(r.begin(), r.end());
   }();
 
+  // The timed model on an accepted record, in a child process: a child that dies is a crash.
+  auto time_record = [&](const nn::ActivityRecord& r) {
+    try {
+      hw::run_in_child_process([&] { return std::to_string(hw::time_record(r, "record", platform).train_samples); });
+    } catch (const std::runtime_error& e) {
+      if (std::string(e.what()).rfind("the child process", 0) == 0) {
+        std::fprintf(stderr, "fuzz: CRASH of the timed model on an accepted activity record, input %d: %s\n", current_index, e.what());
+        std::abort();
+      }
+      throw;
+    }
+  };
   auto bytes_of = [](const std::string& s) { return std::vector<unsigned char>(s.begin(), s.end()); };
   std::vector<Reader> readers = {
       {"idx", {idx_images + "\x01" + idx_labels}, [&](const std::string& b, const std::string&) {
@@ -271,6 +303,30 @@ int main(int argc, char** argv) {
          std::ostringstream log;
          auto net = nn::build_network(tiny, 1, nn::analog_factory(preset));
          nn::train(*net, split, o, log);
+       }},
+      {"activity-record", {record_seed}, [&](const std::string& b, const std::string&) { time_record(nn::record_from_bytes(b, "record")); }},
+      {"activity-record-fields", {record_seed}, [&](const std::string& b, const std::string&) {
+         // Structure-aware: the valid record with a few events' fields (or the header's numbers)
+         // set to edge values, the mutant's bytes seeding the choice, so the framing holds and
+         // the event checks and the controller are reached.
+         nn::ActivityRecord r = nn::record_from_bytes(record_seed, "seed");
+         std::seed_seq seq(b.begin(), b.end());
+         std::mt19937_64 g(seq);
+         static const uint64_t edges[] = {0, 1, 2, 3, 4, 5, 7, 31, 32, 1u << 30, (1u << 30) + 1, 1ull << 31, 1ull << 50,
+                                          (1ull << 50) + 1, ~0ull, 0x7fffffffull};
+         const int changes = 1 + static_cast<int>(g() % 4);
+         for (int c = 0; c < changes; ++c) {
+           const uint64_t v = g() % 3 ? edges[g() % (sizeof edges / sizeof *edges)] : g();
+           if (g() % 8 == 0) {
+             r.sample_values = static_cast<int>(v);
+             continue;
+           }
+           nn::RecordedEvent& e = r.events[g() % r.events.size()];
+           uint64_t* fields[] = {&e.kind, &e.value, &e.flag, &e.index, &e.rows, &e.in, &e.out, &e.input_values,
+                                 &e.activity.crossbar_reads, &e.activity.adc_conversions, &e.activity.program_slots};
+           *fields[g() % (sizeof fields / sizeof *fields)] = v;
+         }
+         time_record(nn::record_from_bytes(nn::record_bytes(r), "record"));
        }},
   };
   Mutator m(seed);
