@@ -127,3 +127,19 @@ def test_bad_records_platforms_and_arguments(data, tmp_path):
         txsim.time(empty, PLATFORM)
     with pytest.raises(ValueError, match=r"adc.bits: 99"):
         txsim.load_preset(RERAM, platform=PLATFORM, platform_set=["adc.bits=99"])
+
+
+def test_records_models_with_in_place_activations():
+    """A digital layer followed by ReLU(inplace=True), as torchvision's models have it: each
+    training batch reports the batch, and FW, WG, AG and WU of both layers (a hand count)."""
+    m = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(inplace=True), torch.nn.Flatten(), torch.nn.Linear(144, 3))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    with txsim.ActivityRecorder(m, opt) as rec:
+        for _ in range(2):
+            opt.zero_grad()
+            m(torch.randn(5, 1, 8, 8)).sum().backward()
+            opt.step()
+        rec.end_epoch()
+    assert rec.record.reports == 2 * (1 + 2 * 4) + 1 and rec.record.train_samples == 10
+    assert rec.record.sample_values == 64
+    assert txsim.time(rec, PLATFORM).hardware["train_samples"] == 10

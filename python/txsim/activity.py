@@ -38,7 +38,8 @@ def _rows(m, x, y):
 class ActivityRecorder:
     """Records what the timed model charges while `model` trains or evaluates: a batch for each
     call of model's forward (training when model.training), the phases of its layers (FW on
-    their forward, WG then AG on their backward, WU for every layer after each optimizer.step()),
+    their forward, WG then AG on their backward, when the weight's gradient is formed, WU for
+    every layer after each optimizer.step()),
     and an epoch end per end_epoch(). Layers are the model's nn.Linear, nn.Conv2d and analog
     modules in model.modules() order, which should be the order the forward runs them (the
     timed model maps them onto tiles in that order). close() (or leaving the with block) stops
@@ -69,7 +70,10 @@ class ActivityRecorder:
                 m._recording = True
             else:
                 self._hooks.append(m.register_forward_hook(self._digital_forward(index)))
-                self._hooks.append(m.register_full_backward_hook(self._digital_backward(index)))
+                # The weight's gradient hook, not a module backward hook: those wrap the output in a
+                # view that an in-place activation after the layer (ReLU(inplace=True)) may not modify.
+                if m.weight.requires_grad:
+                    self._hooks.append(m.weight.register_hook(self._digital_backward(index)))
         self._optimizer, self._step = optimizer, None
         if optimizer is not None:
             self._step = optimizer.step
@@ -104,7 +108,7 @@ class ActivityRecorder:
         m = self._layers[index]
         fan_in, out = _digital_shape(m)
 
-        def hook(module, grad_input, grad_output):
+        def hook(grad):  # the layer's backward node has formed its weight gradient (and its input gradient)
             rows, values = m._txsim_rows
             self._rec.digital_phase(WG, index, rows, fan_in, out, values)
             self._rec.digital_phase(AG, index, rows, fan_in, out, values)
