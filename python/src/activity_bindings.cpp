@@ -14,6 +14,7 @@
 #include "txsim/tlm/cost_model/schedule.h"
 #include "txsim/tlm/systemc/child_process.h"
 #include "txsim/tlm/systemc/replay.h"
+#include "txsim/trace/trace.h"
 
 namespace py = pybind11;
 using txsim::nn::ActivityRecord;
@@ -109,12 +110,20 @@ void bind_activity(py::module_& m) {
 
   m.def(
       "time_record",
-      [](const ActivityRecord& record, const std::string& platform, const std::vector<std::string>& sets) {
+      [](const ActivityRecord& record, const std::string& platform, const std::vector<std::string>& sets, const std::string& trace,
+         int trace_batches, const std::string& vcd) {
         const txsim::hw::Platform p = txsim::hw::load_platform(platform, sets, "platform_set");
         txsim::hw::recorded_shapes(record, "the activity record", p);  // refused here, before a process starts
+        if (trace_batches < 1) throw py::value_error("trace_batches " + std::to_string(trace_batches) + ": accepted 1 or more");
         py::gil_scoped_release free;
         return txsim::hw::run_in_child_process([&] {
-          const txsim::hw::HardwareReport r = txsim::hw::time_record(record, "the activity record", p);
+          txsim::trace::PerfettoTrace perfetto("TxSim " + record.label + " on " + p.name);
+          txsim::hw::TimedOptions timed;
+          timed.trace = trace.empty() ? nullptr : &perfetto;
+          timed.trace_batches = trace_batches;
+          timed.vcd_path = vcd;
+          const txsim::hw::HardwareReport r = txsim::hw::time_record(record, "the activity record", p, timed);
+          if (timed.trace) perfetto.write(trace);
           return nlohmann::json({{"summary", txsim::hw::summary(r)},
                                  {"hardware", txsim::hw::to_json(r)},
                                  {"layers_csv", txsim::hw::layer_csv(r)},
@@ -122,8 +131,10 @@ void bind_activity(py::module_& m) {
               .dump();
         });
       },
-      py::arg("record"), py::arg("platform"), py::arg("platform_set") = std::vector<std::string>{},
-      "The timed model on the record (in a child process): JSON text with summary, hardware, layers_csv, units_csv");
+      py::arg("record"), py::arg("platform"), py::arg("platform_set") = std::vector<std::string>{}, py::arg("trace") = "",
+      py::arg("trace_batches") = 1, py::arg("vcd") = "",
+      "The timed model on the record (in a child process): JSON text with summary, hardware, layers_csv, units_csv; "
+      "optionally a Perfetto trace of the first trace_batches training batches and a VCD");
 }
 
 // libsystemc.so calls sc_main from its own main(), so the symbol must exist wherever it is loaded;

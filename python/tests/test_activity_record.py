@@ -98,6 +98,19 @@ def test_record_file_and_repeated_timing(data, tmp_path):
     pipelined = txsim.time(loaded, PLATFORM, platform_set=["chip.pipeline=layers", "chip.pipeline_group=8"])
     assert pipelined.hardware["schedule"]["pipeline"] == "layers"
     assert pipelined.images_per_second > first.images_per_second
+    # Its trace and VCD: those txsim time writes for the same record.
+    t = txsim.time(rec, PLATFORM, trace=tmp_path / "trace.json", trace_batches=2, vcd=tmp_path / "timed.vcd")
+    assert figures(t) == figures(first)
+    subprocess.run([CLI, "time", str(path), "--platform", PLATFORM, "--out", str(tmp_path / "cli"), "--trace-batches", "2", "--vcd"],
+                   check=True, capture_output=True, cwd=SOURCE)
+    import json
+    spans = [[e for e in json.loads(p.read_text())["traceEvents"] if e.get("ph") != "M"]
+             for p in (tmp_path / "trace.json", tmp_path / "cli" / "small-default" / "trace.json")]
+    assert spans[0] and spans[0] == spans[1]
+    vcds = [p.read_text().splitlines()[2:] for p in (tmp_path / "timed.vcd", tmp_path / "cli" / "small-default" / "timed.vcd")]
+    assert vcds[0] == vcds[1]
+    with pytest.raises(ValueError, match="accepted a file name in an existing folder"):
+        txsim.time(rec, PLATFORM, trace=tmp_path / "missing" / "trace.json")
     # The CLI reads the Python record.
     cli = subprocess.run([CLI, "time", str(path), "--platform", PLATFORM], capture_output=True, text=True, cwd=SOURCE)
     assert cli.returncode == 0, cli.stderr

@@ -178,13 +178,15 @@ class TimedRun:
                 f"{self.energy_per_image_joules * 1e6:.6g} uJ/image, {self.area_mm2:.6g} mm2)")
 
 
-def time(record, platform, platform_set=()):
+def time(record, platform, platform_set=(), trace=None, trace_batches=1, vcd=None):
     """The timed model (the chip and controller of `txsim train --platform`) charging a record
     on a platform file, with PATH=VALUE overrides as --platform-set. `record`: an
     ActivityRecorder, an ActivityRecord or a record file's path. The platform must impose the
     crossbar geometry and precision the record was counted with (load_preset(..., platform=P)
     gives analog layers those); else ValueError naming the field. Runs in a child process
-    (SystemC simulates once per process), so it can be called again and again."""
+    (SystemC simulates once per process), so it can be called again and again. `trace`: a
+    Perfetto / Chrome trace of the first `trace_batches` training batches written there; `vcd`:
+    the controller's busy, layer and phase signals as a VCD there (txsim time --out's files)."""
     if isinstance(record, ActivityRecorder):
         record = record.record
     elif isinstance(record, (str, os.PathLike)):
@@ -193,4 +195,11 @@ def time(record, platform, platform_set=()):
         raise ValueError(f"time: expected an ActivityRecorder, an ActivityRecord or a path, got {type(record).__name__}")
     if record.sample_values == 0:
         raise ValueError("time: the record holds no batch (the model's forward never ran while recording)")
-    return TimedRun(json.loads(_core.time_record(record, os.fspath(platform), list(platform_set))))
+    for path, what in ((trace, "trace"), (vcd, "vcd")):
+        if path is not None:
+            folder = os.path.dirname(os.fspath(path)) or "."
+            if os.path.isdir(os.fspath(path)) or not os.path.isdir(folder):
+                raise ValueError(f"time: {what} {os.fspath(path)!r}: accepted a file name in an existing folder")
+    answer = _core.time_record(record, os.fspath(platform), list(platform_set), os.fspath(trace) if trace else "", int(trace_batches),
+                               os.fspath(vcd) if vcd else "")
+    return TimedRun(json.loads(answer))
