@@ -69,6 +69,8 @@ def test_timed_record_gives_the_cli_timed_runs_figures(data, tmp_path):
     assert rec.record.train_samples == 96
     timed = txsim.time(rec, PLATFORM)
     py_layers = rows_by_phase(timed.layers_csv)
+    breakdown = {(int(r["layer"]), r["phase"]): r for r in timed.layers}  # the same rows, numbers as floats
+    assert len(breakdown) == 20 and breakdown[(1, "FW")]["latency_ns"] == float(cli_layers[("1", "FW")]["latency_ns"])
     assert set(py_layers) == set(cli_layers) and len(py_layers) == 20
     for key, want in cli_layers.items():
         got = py_layers[key]
@@ -156,3 +158,15 @@ def test_records_models_with_in_place_activations():
     assert rec.record.reports == 2 * (1 + 2 * 4) + 1 and rec.record.train_samples == 10
     assert rec.record.sample_values == 64
     assert txsim.time(rec, PLATFORM).hardware["train_samples"] == 10
+
+
+def test_preact_resnet_example_trains_records_and_times(tmp_path):
+    """python/examples/preact_resnet_cifar.py end to end on 256 synthetic CIFAR-format images
+    (txsim make-data): it trains, records and is timed on the ISAAC-like platform."""
+    subprocess.run([CLI, "make-data", "--out", str(tmp_path), "--train", "256", "--test", "64"], check=True, capture_output=True)
+    run = subprocess.run([sys.executable, os.path.join(SOURCE, "python", "examples", "preact_resnet_cifar.py"), "--data", str(tmp_path),
+                          "--record", str(tmp_path / "resnet.txa")], capture_output=True, text=True, cwd=SOURCE)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "14 analog convolutions" in run.stdout and "platform isaac-like" in run.stdout
+    rec = txsim.load_record(str(tmp_path / "resnet.txa"))
+    assert rec.train_samples == 256 and sum(l.analog for l in rec.layers) == 14 and len(rec.layers) == 16

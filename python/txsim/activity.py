@@ -10,6 +10,8 @@ reports it to the timed model; `time` charges the record on a platform with that
     timed = txsim.time(rec, "platforms/default.json")
     print(timed.summary, timed.images_per_second, timed.energy_per_image_joules)
 """
+import csv
+import io
 import json
 import os
 
@@ -167,6 +169,22 @@ class TimedRun:
         self.summary = answer["summary"]
         self.layers_csv = answer["layers_csv"]
         self.units_csv = answer["units_csv"]
+
+    @property
+    def layers(self):
+        """The per-layer, per-phase breakdown: one dict per row of layers.csv (layer, kind, phase,
+        calls, latency_ns, energy_pj, each component's pJ and operations, crossbars, utilization,
+        bound, the activity), numbers as floats."""
+        rows = []
+        for row in csv.DictReader(io.StringIO(self.layers_csv)):
+            out = {}
+            for k, v in row.items():
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    out[k] = v
+            rows.append(out)
+        return rows
 
     images_per_second = property(lambda self: self.hardware["images_per_second"])
     energy_per_image_joules = property(lambda self: self.hardware["energy_per_image_joules"])
