@@ -112,3 +112,23 @@ def test_torch_keeps_its_threads_and_the_reads_do_not_depend_on_them():
         assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
     finally:
         torch.set_num_threads(before)
+
+
+def test_warns_once_when_torch_and_txsim_threads_oversubscribe_the_cores():
+    import os
+    import txsim.analog
+    cores = len(os.sched_getaffinity(0))
+    before = torch.get_num_threads()
+    layer = txsim.AnalogLinear(16, 4, IDEAL, seed=1)
+    try:
+        for n, expect in ((1, False), (2, 2 + txsim.threads() > cores)):
+            torch.set_num_threads(n)
+            txsim.analog._threads_checked = False
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                layer(torch.randn(2, 16))
+                layer(torch.randn(2, 16))
+            said = [w for w in caught if "beside TxSim's pool" in str(w.message)]
+            assert len(said) == (1 if expect else 0), (n, cores, [str(w.message) for w in caught])
+    finally:
+        torch.set_num_threads(before)

@@ -41,6 +41,23 @@ def _as_core_array(t, what):
     return t.detach().numpy()
 
 
+_threads_checked = False
+
+
+def _check_threads():
+    """Warns once when torch's threads and TxSim's pool together want more cores than the
+    process has: torch's OpenMP workers spin after each operator on the cores TxSim's next read
+    needs (measured on 2 cores: the analog calls 60% slower, torch no faster)."""
+    global _threads_checked
+    if _threads_checked:
+        return
+    _threads_checked = True
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if torch.get_num_threads() > 1 and torch.get_num_threads() + _core.threads() > cores:
+        warnings.warn(f"torch runs {torch.get_num_threads()} threads beside TxSim's pool of {_core.threads()} on {cores} cores: "
+                      "their workers slow each other; torch.set_num_threads(1) (or txsim.set_threads) avoids it", stacklevel=4)
+
+
 def _device_weights(core, shape):
     """The weights the core's devices hold, as a tensor of the layer's weight shape."""
     return torch.from_numpy(core.weights()).reshape(shape)
@@ -59,6 +76,7 @@ class _CrossbarLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, core, report):
+        _check_threads()
         y = torch.from_numpy(core.forward(_as_core_array(x, "AnalogLinear input")))
         if report is not None:
             core.report(FW, *report)
@@ -165,6 +183,7 @@ class _CrossbarConv2d(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, layer, train):
+        _check_threads()
         y = torch.from_numpy(layer.forward(_as_core_array(x, "AnalogConv2d input"), train))
         ctx.layer, ctx.weight_shape = layer, weight.shape
         return y
