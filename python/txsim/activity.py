@@ -138,6 +138,8 @@ class ActivityRecorder:
             if isinstance(m, _AnalogModule):
                 m.core.observe(None, 0)
                 m._recording = False
+            elif hasattr(m, "_txsim_rows"):
+                del m._txsim_rows
         if self._step is not None:
             self._optimizer.step = self._step
             self._step = None
