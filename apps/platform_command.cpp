@@ -14,7 +14,6 @@ namespace po = boost::program_options;
 
 namespace txsim::app {
 
-
 int platform_main(int argc, char** argv) {
   po::options_description opts(
       "txsim platform FILE: a platform's peak throughput (ops/s at its native precision, chip.native), area and power\n"

@@ -2,6 +2,7 @@
 #include "command_util.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -14,11 +15,7 @@
 
 #include "txsim/config.h"
 #include "txsim/nn/activity_record.h"
-#include "txsim/tlm/cost_model/report.h"
-#include "txsim/tlm/cost_model/schedule.h"
-#include "txsim/tlm/systemc/child_process.h"
 #include "txsim/tlm/systemc/replay.h"
-#include "txsim/trace/trace.h"
 
 namespace po = boost::program_options;
 
@@ -71,37 +68,25 @@ int time_main(int argc, char** argv) {
     for (const hw::Platform& platform : platforms) {
       const std::string folder = out + "/" + platform.name;
       if (!out.empty()) std::filesystem::create_directories(folder);
-      const nlohmann::json answer = nlohmann::json::parse(hw::run_in_child_process([&] {
-        trace::PerfettoTrace perfetto("TxSim " + record.label + " on " + platform.name);
-        hw::TimedOptions timed;
-        timed.trace = trace_batches > 0 ? &perfetto : nullptr;
-        timed.trace_batches = std::max(1, trace_batches);
-        timed.vcd_path = vm.count("vcd") ? folder + "/timed.vcd" : "";
-        const hw::HardwareReport r = hw::time_record(record, record_path, platform, timed);
-        if (timed.trace) perfetto.write(folder + "/trace.json");
-        return nlohmann::json({{"summary", hw::summary(r)},
-                               {"hardware", hw::to_json(r)},
-                               {"layers_csv", hw::layer_csv(r)},
-                               {"units_csv", hw::unit_csv(r)},
-                               {"images_per_second", r.images_per_second()},
-                               {"energy_per_image_uj", r.energy_per_image_pj() * 1e-6},
-                               {"tops_per_watt", r.tops_per_watt()},
-                               {"area_mm2", r.area_mm2},
-                               {"wall_seconds", r.wall_seconds}})
-            .dump();
-      }));
+      hw::ReplayFiles files;
+      files.trace = trace_batches > 0 ? folder + "/trace.json" : "";
+      files.trace_batches = std::max(1, trace_batches);
+      files.vcd = vm.count("vcd") ? folder + "/timed.vcd" : "";
+      const auto t0 = std::chrono::steady_clock::now();
+      const hw::ReplayOutputs timed = hw::time_record_in_child(record, record_path, platform, files);
       std::printf("\n== platform %s (%s), timed in %.2f s\n%s", platform.name.c_str(), platform.source.c_str(),
-                  answer["wall_seconds"].get<double>(), answer["summary"].get<std::string>().c_str());
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), timed.summary.c_str());
       if (!out.empty()) {
-        write_atomically(folder + "/hardware.json", answer["hardware"].dump(2) + "\n");
-        write_atomically(folder + "/layers.csv", answer["layers_csv"].get<std::string>());
-        write_atomically(folder + "/units.csv", answer["units_csv"].get<std::string>());
+        write_atomically(folder + "/hardware.json", timed.hardware.dump(2) + "\n");
+        write_atomically(folder + "/layers.csv", timed.layers_csv);
+        write_atomically(folder + "/units.csv", timed.units_csv);
         std::printf("figures: %s/hardware.json, per layer: %s/layers.csv, per unit: %s/units.csv%s%s\n", folder.c_str(), folder.c_str(),
                     folder.c_str(), trace_batches > 0 ? ", trace.json (open in https://ui.perfetto.dev)" : "",
                     vm.count("vcd") ? ", timed.vcd" : "");
       }
-      table.push_back({platform.name, answer["images_per_second"], answer["energy_per_image_uj"], answer["tops_per_watt"],
-                       answer["area_mm2"]});
+      const nlohmann::json& h = timed.hardware;
+      table.push_back({platform.name, h["images_per_second"], h["energy_per_image_joules"].get<double>() * 1e6, h["tops_per_watt"],
+                       h["area_mm2"]});
       std::fflush(stdout);
     }
     if (platforms.size() > 1) {

@@ -10,11 +10,7 @@
 #include "txsim/nn/activity_record.h"
 #include "txsim/nn/analog.h"
 #include "txsim/tlm/cost_model/platform.h"
-#include "txsim/tlm/cost_model/report.h"
-#include "txsim/tlm/cost_model/schedule.h"
-#include "txsim/tlm/systemc/child_process.h"
 #include "txsim/tlm/systemc/replay.h"
-#include "txsim/trace/trace.h"
 
 namespace py = pybind11;
 using txsim::nn::ActivityRecord;
@@ -23,7 +19,6 @@ using txsim::nn::AnalogCore;
 using txsim::nn::RecordedLayer;
 
 namespace {
-
 
 txsim::Phase phase_of(int p) {
   if (p < 0 || p >= txsim::kPhases) throw py::value_error("phase " + std::to_string(p) + ": accepted 0 (FW) .. 3 (WU)");
@@ -115,21 +110,17 @@ void bind_activity(py::module_& m) {
         const txsim::hw::Platform p = txsim::hw::load_platform(platform, sets, "platform_set");
         txsim::hw::recorded_shapes(record, "the activity record", p);  // refused here, before a process starts
         if (trace_batches < 1) throw py::value_error("trace_batches " + std::to_string(trace_batches) + ": accepted 1 or more");
-        py::gil_scoped_release free;
-        return txsim::hw::run_in_child_process([&] {
-          txsim::trace::PerfettoTrace perfetto("TxSim " + record.label + " on " + p.name);
-          txsim::hw::TimedOptions timed;
-          timed.trace = trace.empty() ? nullptr : &perfetto;
-          timed.trace_batches = trace_batches;
-          timed.vcd_path = vcd;
-          const txsim::hw::HardwareReport r = txsim::hw::time_record(record, "the activity record", p, timed);
-          if (timed.trace) perfetto.write(trace);
-          return nlohmann::json({{"summary", txsim::hw::summary(r)},
-                                 {"hardware", txsim::hw::to_json(r)},
-                                 {"layers_csv", txsim::hw::layer_csv(r)},
-                                 {"units_csv", txsim::hw::unit_csv(r)}})
-              .dump();
-        });
+        txsim::hw::ReplayFiles files{trace, trace_batches, vcd};
+        txsim::hw::ReplayOutputs timed;
+        {
+          py::gil_scoped_release free;
+          timed = txsim::hw::time_record_in_child(record, "the activity record", p, files);
+        }
+        return nlohmann::json({{"summary", timed.summary},
+                               {"hardware", timed.hardware},
+                               {"layers_csv", timed.layers_csv},
+                               {"units_csv", timed.units_csv}})
+            .dump();
       },
       py::arg("record"), py::arg("platform"), py::arg("platform_set") = std::vector<std::string>{}, py::arg("trace") = "",
       py::arg("trace_batches") = 1, py::arg("vcd") = "",

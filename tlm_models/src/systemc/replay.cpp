@@ -1,6 +1,10 @@
 #include "txsim/tlm/systemc/replay.h"
 
 #include "txsim/config.h"
+#include "txsim/tlm/cost_model/report.h"
+#include "txsim/tlm/cost_model/schedule.h"
+#include "txsim/tlm/systemc/child_process.h"
+#include "txsim/trace/trace.h"
 
 namespace txsim::hw {
 
@@ -42,6 +46,22 @@ HardwareReport time_record(const nn::ActivityRecord& record, const std::string& 
                            const TimedOptions& timed) {
   return run_on_chip(platform, recorded_shapes(record, record_source, platform), record.sample_values, timed,
                      [&](nn::PhaseObserver& controller) { record.replay(controller); });
+}
+
+ReplayOutputs time_record_in_child(const nn::ActivityRecord& record, const std::string& record_source, const Platform& platform,
+                                   const ReplayFiles& files) {
+  const nlohmann::json answer = nlohmann::json::parse(run_in_child_process([&] {
+    trace::PerfettoTrace perfetto("TxSim " + record.label + " on " + platform.name);
+    TimedOptions timed;
+    timed.trace = files.trace.empty() ? nullptr : &perfetto;
+    timed.trace_batches = files.trace_batches;
+    timed.vcd_path = files.vcd;
+    const HardwareReport r = time_record(record, record_source, platform, timed);
+    if (timed.trace) perfetto.write(files.trace);
+    return nlohmann::json({{"hardware", to_json(r)}, {"summary", summary(r)}, {"layers_csv", layer_csv(r)}, {"units_csv", unit_csv(r)}})
+        .dump();
+  }));
+  return {answer["hardware"], answer["summary"], answer["layers_csv"], answer["units_csv"]};
 }
 
 }  // namespace txsim::hw

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "txsim/nn/activity_record.h"
 #include "txsim/tlm/systemc/timed.h"
 
@@ -22,5 +24,23 @@ std::vector<LayerShape> recorded_shapes(const nn::ActivityRecord& record, const 
 // run_on_chip: once per process (run_in_child_process runs it again and again).
 HardwareReport time_record(const nn::ActivityRecord& record, const std::string& record_source, const Platform& platform,
                            const TimedOptions& timed = {});
+
+// Where a replay writes its Perfetto trace (of the first trace_batches training batches) and its
+// VCD; empty paths: none.
+struct ReplayFiles {
+  std::string trace;
+  int trace_batches = 1;
+  std::string vcd;
+};
+// What a replay brings back from its child process: the report as hardware.json holds it, the
+// summary txsim prints, and the text of layers.csv and units.csv.
+struct ReplayOutputs {
+  nlohmann::json hardware;
+  std::string summary, layers_csv, units_csv;
+};
+// time_record in a child process (run_in_child_process), so one process can time a record on
+// platform after platform (txsim time, txsim.time from Python).
+ReplayOutputs time_record_in_child(const nn::ActivityRecord& record, const std::string& record_source, const Platform& platform,
+                                   const ReplayFiles& files = {});
 
 }  // namespace txsim::hw

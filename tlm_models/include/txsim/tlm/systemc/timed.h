@@ -61,8 +61,8 @@ HardwareReport run_on_chip(const Platform& platform, const std::vector<LayerShap
                            const TimedOptions& timed, const std::function<void(nn::PhaseObserver&)>& work);
 
 // run_on_chip with nn::train as the work: the network's layers mapped, every batch charged as the
-// training reports it. SystemC elaborates once per process,
-// so this runs once per process. The hardware report's wall_seconds is the whole call's.
+// training reports it; once per process, as run_on_chip. The hardware report's wall_seconds is
+// the whole call's.
 TimedTraining train_timed(nn::Network& net, const nn::Split& data, nn::TrainOptions options, std::ostream& log,
                           const Platform& platform, const TimedOptions& timed = {});
 
