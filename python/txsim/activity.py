@@ -52,15 +52,16 @@ class ActivityRecorder:
         self._layers = [m for m in model.modules() if isinstance(m, _WEIGHTED)]
         if not self._layers:
             raise ValueError("ActivityRecorder: the model has no nn.Linear, nn.Conv2d or analog layer")
+        # (in, out) of each digital layer, and the rows and input values of its last forward.
+        self._digital = {i: _digital_shape(m) for i, m in enumerate(self._layers) if not isinstance(m, _AnalogModule)}
+        self._last_forward = {}
         shapes, cores = [], []
-        for m in self._layers:
+        for index, m in enumerate(self._layers):
             layer = _core.RecordedLayer()
-            if isinstance(m, _AnalogModule):
-                cores.append(m.core)
-            else:
-                layer.in_features, layer.out_features = _digital_shape(m)
-                cores.append(None)
+            if index in self._digital:
+                layer.in_features, layer.out_features = self._digital[index]
             shapes.append(layer)
+            cores.append(None if index in self._digital else m.core)
         self._rec.set_layers(shapes, cores)
         analog = sorted({m.preset.name for m in self._layers if isinstance(m, _AnalogModule)})
         self._rec.record.label = label or f"{type(model).__name__} (PyTorch) / {', '.join(analog) or 'digital'}"
@@ -95,23 +96,20 @@ class ActivityRecorder:
         self._rec.batch(x.shape[0], model.training)
 
     def _digital_forward(self, index):
-        m = self._layers[index]
-        fan_in, out = _digital_shape(m)
+        fan_in, out = self._digital[index]
 
         def hook(module, inputs, y):
             x = inputs[0]
-            rows = _rows(m, x, y)
-            self._rec.digital_phase(FW, index, rows, fan_in, out, x.numel())
-            m._txsim_rows = (rows, x.numel())
+            rows, values = self._last_forward[index] = (_rows(module, x, y), x.numel())
+            self._rec.digital_phase(FW, index, rows, fan_in, out, values)
 
         return hook
 
     def _digital_backward(self, index):
-        m = self._layers[index]
-        fan_in, out = _digital_shape(m)
+        fan_in, out = self._digital[index]
 
         def hook(grad):  # the layer's backward node has formed its weight gradient (and its input gradient)
-            rows, values = m._txsim_rows
+            rows, values = self._last_forward[index]
             self._rec.digital_phase(WG, index, rows, fan_in, out, values)
             self._rec.digital_phase(AG, index, rows, fan_in, out, values)
 
@@ -119,11 +117,10 @@ class ActivityRecorder:
 
     def _on_step(self):
         for index, m in enumerate(self._layers):
-            if isinstance(m, _AnalogModule):
-                m.core.report(WU, 0)
+            if index in self._digital:
+                self._rec.digital_phase(WU, index, 0, *self._digital[index])
             else:
-                fan_in, out = _digital_shape(m)
-                self._rec.digital_phase(WU, index, 0, fan_in, out)
+                m.core.report(WU, 0)
 
     def end_epoch(self):
         """Marks the end of an epoch (after its evaluation, as the C++ training does)."""
@@ -138,8 +135,6 @@ class ActivityRecorder:
             if isinstance(m, _AnalogModule):
                 m.core.observe(None, 0)
                 m._recording = False
-            elif hasattr(m, "_txsim_rows"):
-                del m._txsim_rows
         if self._step is not None:
             self._optimizer.step = self._step
             self._step = None
