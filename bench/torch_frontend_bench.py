@@ -112,6 +112,8 @@ def main():
             walls.append(wall)
             py.append(python_epoch(preset, x_train, y_train, x_test, y_test, analog=True))
             ideal.append(python_epoch(preset, x_train, y_train, x_test, y_test, analog=False))
+        print("torch_frontend_bench: epochs (s) by round: CLI " + " ".join(f"{c:.2f}" for c in cli) +
+              ", Python " + " ".join(f"{p:.2f}" for p in py) + ", PyTorch ideal " + " ".join(f"{i:.2f}" for i in ideal))
         over_cli = statistics.median(p / c for p, c in zip(py, cli))
         over_ideal = statistics.median(p / i for p, i in zip(py, ideal))
         print(f"BENCH torch_lenet_epoch_nonideal_s {statistics.median(py):.2f} s")
