@@ -112,8 +112,9 @@ def main():
             walls.append(wall)
             py.append(python_epoch(preset, x_train, y_train, x_test, y_test, analog=True))
             ideal.append(python_epoch(preset, x_train, y_train, x_test, y_test, analog=False))
-        print("torch_frontend_bench: epochs (s) by round: CLI " + " ".join(f"{c:.2f}" for c in cli) +
-              ", Python " + " ".join(f"{p:.2f}" for p in py) + ", PyTorch ideal " + " ".join(f"{i:.2f}" for i in ideal))
+        def by_round(seconds):
+            return " ".join(f"{s:.2f}" for s in seconds)
+        print(f"torch_frontend_bench: epochs (s) by round: CLI {by_round(cli)}, Python {by_round(py)}, PyTorch ideal {by_round(ideal)}")
         over_cli = statistics.median(p / c for p, c in zip(py, cli))
         over_ideal = statistics.median(p / i for p, i in zip(py, ideal))
         print(f"BENCH torch_lenet_epoch_nonideal_s {statistics.median(py):.2f} s")
