@@ -1,7 +1,11 @@
 // Issue 20: the thread count changes the speed, not a number; txsim runs OpenBLAS's fastest kernel.
+#include <cmath>
 #include <cstdio>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -81,6 +85,83 @@ TEST(Threads, DigitalResnetSameNumbersAtOneAndTwoThreads) {
 TEST(Threads, OutOfRangeIsRefused) {
   EXPECT_THROW(set_threads(0), std::invalid_argument);
   EXPECT_THROW(set_threads(kMaxThreads + 1), std::invalid_argument);
+}
+
+TEST(Threads, SerialOnThisThreadRunsEveryChunkOnTheCallingThread) {
+  set_threads(2);
+  std::mutex m;
+  std::set<std::thread::id> seen;
+  {
+    SerialOnThisThread alone;
+    EXPECT_EQ(threads_here(), 1);
+    parallel_for(64, 1, [&](std::size_t, std::size_t) {
+      std::lock_guard<std::mutex> lock(m);
+      seen.insert(std::this_thread::get_id());
+    });
+  }
+  EXPECT_EQ(seen, std::set<std::thread::id>{std::this_thread::get_id()});
+  EXPECT_EQ(threads_here(), 2);
+  set_threads(available_cores());
+}
+
+// The Python package builds the transposed read's matrices on a second thread after each update,
+// while forward reads of the same core run (txsim/background.py). The oracle: the same core
+// stepped the same way with the matrices built at the first transposed read, as txsim train does.
+void expect_background_builds_change_nothing(const DevicePreset& p) {
+  set_threads(2);
+  constexpr int in = 48, out = 24, rows = 16;
+  AnalogCore lazy(p, in, out, 5, 1), early(p, in, out, 5, 1);
+  std::vector<float> w(static_cast<std::size_t>(in) * out), x(static_cast<std::size_t>(rows) * in),
+      dy(static_cast<std::size_t>(rows) * out), step(w.size());
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.4f * std::sin(0.37f * i);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
+  for (std::size_t i = 0; i < dy.size(); ++i) dy[i] = 0.1f * std::sin(0.23f * i + 1);
+  lazy.program_weights(w);
+  early.program_weights(w);
+  for (int s = 0; s < 3; ++s) {  // with refresh_every 2: builds that refresh and builds that do not
+    for (std::size_t i = 0; i < step.size(); ++i) step[i] = 0.02f * std::sin(0.7f * i + s);
+    lazy.apply(step, 0.01);
+    early.apply(step, 0.01);
+    early.matrix().prepare_reads(Direction::Forward);
+    std::thread build([&] {
+      SerialOnThisThread alone;
+      early.matrix().prepare_reads(Direction::Backward);
+    });
+    std::vector<float> y_lazy(static_cast<std::size_t>(rows) * out), y_early(y_lazy.size());
+    lazy.forward(x.data(), rows, y_lazy.data());
+    early.forward(x.data(), rows, y_early.data());  // beside the build
+    build.join();
+    std::vector<float> dx_lazy(x.size()), dx_early(x.size());
+    lazy.backward(dy.data(), rows, dx_lazy.data());
+    early.backward(dy.data(), rows, dx_early.data());
+    EXPECT_EQ(y_lazy, y_early) << "step " << s;
+    EXPECT_EQ(dx_lazy, dx_early) << "step " << s;
+    EXPECT_EQ(lazy.weight().value, early.weight().value) << "step " << s;
+  }
+  set_threads(available_cores());
+}
+
+DevicePreset reram_with(ParasiticModel model, int refresh_every) {
+  DevicePreset p = load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_reram.json");
+  p.crossbar.circuit.model = model;
+  p.crossbar.circuit.source_ohm = 100;
+  p.crossbar.circuit.sink_ohm = 50;
+  p.crossbar.circuit.wire_ohm = 1;
+  p.crossbar.circuit.refresh_every = refresh_every;
+  return p;
+}
+
+TEST(Threads, TransposedReadBuiltBesideForwardReadsGivesTheSameNumbersFirstOrder) {
+  expect_background_builds_change_nothing(reram_with(ParasiticModel::FirstOrder, 1));
+}
+
+TEST(Threads, TransposedReadBuiltBesideForwardReadsGivesTheSameNumbersExactWithRefresh) {
+  expect_background_builds_change_nothing(reram_with(ParasiticModel::Exact, 2));
+}
+
+TEST(Threads, TransposedReadBuiltBesideForwardReadsGivesTheSameNumbersPulsed) {
+  expect_background_builds_change_nothing(
+      load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_update.json"));
 }
 
 // What `txsim --version` reports with the environment given: its output, stderr included.

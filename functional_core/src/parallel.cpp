@@ -162,6 +162,8 @@ class Pool {
   }
 
   static thread_local bool in_worker_;
+  friend class txsim::SerialOnThisThread;
+  friend int txsim::threads_here();
   std::mutex run_mutex_, sleep_mutex_;
   std::condition_variable wake_;
   std::vector<std::thread> workers_;
@@ -174,6 +176,11 @@ class Pool {
 thread_local bool Pool::in_worker_ = false;
 
 }  // namespace
+
+SerialOnThisThread::SerialOnThisThread() : before_(Pool::in_worker_) { Pool::in_worker_ = true; }
+SerialOnThisThread::~SerialOnThisThread() { Pool::in_worker_ = before_; }
+
+int threads_here() { return Pool::in_worker_ ? 1 : threads(); }
 
 void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body) {
   if (n == 0) return;

@@ -119,7 +119,7 @@ class ExactSweep {
   void run(double* eff) {
     bool failed = false;
     int failed_row = -1, failed_info = 0;
-#pragma omp parallel num_threads(std::min(2, threads()))
+#pragma omp parallel num_threads(std::min(2, threads_here()))
     {
       const int threads = omp_get_num_threads(), me = omp_get_thread_num();
       for (int i = 0; i < R_; ++i) {

@@ -163,10 +163,22 @@ PYBIND11_MODULE(_core, m) {
             SerialBlas serial;
             py::gil_scoped_release free;
             c.apply(step, lr);
+            c.matrix().prepare_reads(txsim::Direction::Forward);  // what prepare_backward_reads relies on
           },
           py::arg("grad").noconvert(), py::arg("momentum").noconvert(), py::arg("lr"), py::arg("momentum_factor"),
           py::arg("weight_decay"),
           "The C++ optimizer's step (momentum updated in place) programmed through the preset's update model")
+      .def(
+          "prepare_backward_reads",
+          [](AnalogCore& c) {
+            SerialBlas serial;
+            py::gil_scoped_release free;
+            txsim::SerialOnThisThread alone;
+            c.matrix().prepare_reads(txsim::Direction::Backward);
+          },
+          "Builds the transposed read's matrices now, on this thread alone and without the GIL. After "
+          "sgd_step it may run beside forward reads of this core (only those): the package runs it on a "
+          "background thread while torch computes")
       .def(
           "program",
           [](AnalogCore& c, const Floats& w) {

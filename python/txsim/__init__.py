@@ -11,4 +11,5 @@ the preset's update model. Config errors are ValueError with the C++ message.
 from ._core import AnalogCore, ConfigError, DevicePreset, set_threads, threads  # noqa: F401
 from ._core import ActivityRecord, load_record  # noqa: F401
 from .activity import ActivityRecorder, TimedRun, time  # noqa: F401
+from .background import background_builds, set_background_builds  # noqa: F401
 from .analog import AnalogConv2d, AnalogLinear, AnalogSGD, convert_to_analog, load_preset  # noqa: F401

@@ -17,7 +17,7 @@ import os
 
 import torch
 
-from . import _core
+from . import _core, background
 from .analog import AG, FW, WG, WU, AnalogConv2d, AnalogLinear, _AnalogModule
 
 _WEIGHTED = (torch.nn.Linear, torch.nn.Conv2d, AnalogLinear, AnalogConv2d)
@@ -69,6 +69,7 @@ class ActivityRecorder:
         self._hooks = [model.register_forward_pre_hook(self._on_model_forward)]
         for index, m in enumerate(self._layers):
             if isinstance(m, _AnalogModule):
+                background.wait(m.core)
                 m.core.observe(self._rec, index)
                 m._recording = True
             else:
@@ -133,6 +134,7 @@ class ActivityRecorder:
         self._hooks = []
         for m in self._layers:
             if isinstance(m, _AnalogModule):
+                background.wait(m.core)
                 m.core.observe(None, 0)
                 m._recording = False
         if self._step is not None:

@@ -7,7 +7,7 @@ import warnings
 import numpy
 import torch
 
-from . import _core
+from . import _core, background
 
 
 def load_preset(preset, platform=None, platform_set=()):
@@ -93,6 +93,7 @@ class _CrossbarLinear(torch.autograd.Function):
             ctx.core.report(WG, *ctx.report)
         # Read even when nobody needs dx (a first layer), as the C++ layers do: the same reads
         # draw the same noise, so the cores' streams stay those of the C++ run.
+        background.wait(ctx.core)
         dx = torch.from_numpy(ctx.core.backward(_as_core_array(dy, "AnalogLinear gradient")))
         if ctx.report is not None:
             ctx.core.report(AG, *ctx.report)
@@ -119,6 +120,7 @@ class _AnalogModule(torch.nn.Module):
         if tuple(weight.shape) != tuple(self.weight.shape):
             raise ValueError(f"{type(self).__name__}.program: expected weights of shape {tuple(self.weight.shape)}, "
                              f"got {tuple(weight.shape)}")
+        background.wait(self.core)
         self.core.program(_as_core_array(weight.reshape(self.weight.shape[0], -1), f"{type(self).__name__}.program weights"))
         self._refresh()
 
@@ -128,6 +130,7 @@ class _AnalogModule(torch.nn.Module):
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         super()._save_to_state_dict(destination, prefix, keep_vars)
+        background.wait(self.core)
         # A tensor that owns its bytes (one sharing a Python buffer would outlive it in the dict).
         destination[prefix + "analog_state"] = torch.from_numpy(numpy.frombuffer(self.core.save_state(), dtype=numpy.uint8).copy())
 
@@ -138,6 +141,7 @@ class _AnalogModule(torch.nn.Module):
             if strict:
                 missing_keys.append(prefix + "analog_state")
             return
+        background.wait(self.core)
         try:
             self.core.load_state(state.numpy().tobytes())
         except ValueError as e:
@@ -190,6 +194,7 @@ class _CrossbarConv2d(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dy):
+        background.wait(ctx.layer.core)
         dx, dw = ctx.layer.backward(dy.contiguous().numpy())
         return torch.from_numpy(dx), torch.from_numpy(dw).reshape(ctx.weight_shape) if ctx.needs_input_grad[1] else None, None, None
 
@@ -291,7 +296,8 @@ class AnalogSGD(torch.optim.Optimizer):
     """SGD as TxSim's C++ optimizer: m = momentum m + g + wd w (no weight decay on biases),
     step = -lr m. Digital parameters take the step; analog weights are programmed by it through
     their preset's update model (pulse-train presets update from the batch's own inputs and
-    errors at lr), then mirror what the devices hold."""
+    errors at lr), then mirror what the devices hold. Their transposed reads' matrices are then
+    built on a background thread (txsim.set_background_builds)."""
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         if not lr > 0:
@@ -305,6 +311,7 @@ class AnalogSGD(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         loss = closure() if closure is not None else None
+        stepped = []
         for group in self.param_groups:
             lr, mu = group["lr"], group["momentum"]
             for p in group["params"]:
@@ -324,6 +331,10 @@ class AnalogSGD(torch.optim.Optimizer):
                         raise ValueError(f"AnalogSGD: parameters must be contiguous float32 CPU tensors, got {p.dtype}")
                     _core.sgd_step(value.numpy(), g, m.numpy(), lr, mu, wd)
                 else:
+                    background.wait(core)
                     core.sgd_step(g, m.numpy(), lr, mu, wd)
                     p.copy_(_device_weights(core, p.shape))
+                    stepped.append(core)
+        # The next backward reads the last layers first.
+        background.start(reversed(stepped))
         return loss

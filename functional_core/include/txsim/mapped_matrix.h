@@ -33,6 +33,11 @@ enum class PartialSumKernel { Auto, Gemm, Lookup };
 
 class MappedMatrix {
  public:
+  // Builds what reads in this direction need now, instead of at the first read after a change.
+  // A build of one direction touches nothing a read of the other uses, once that direction's
+  // own build is done (its first build after a change checks the kept solves): the Python
+  // package builds the transposed read's on a second thread while the forward reads run.
+  void prepare_reads(Direction dir) { uses_strips() ? (void)effective_in_strips(dir) : (void)effective(dir); }
   // A layer with `in` inputs and `out` outputs (weights out x in). `seed` and `layer` select the
   // random streams of its devices and reads.
   // `circuit` overrides the circuit model that config.circuit describes.

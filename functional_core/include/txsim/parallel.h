@@ -21,6 +21,23 @@ int threads();
 void set_threads(int n);
 constexpr int kMaxThreads = 256;
 
+// While one lives, the parallel loops and GEMMs (and the exact circuit solve) called on this
+// thread run on it alone, in order, as loops nested in a worker do: a thread that computes beside
+// the pool's users (the Python package's background builds) takes no workers and waits for none.
+// The numbers are those of any thread count.
+class SerialOnThisThread {
+ public:
+  SerialOnThisThread();
+  ~SerialOnThisThread();
+  SerialOnThisThread(const SerialOnThisThread&) = delete;
+  SerialOnThisThread& operator=(const SerialOnThisThread&) = delete;
+
+ private:
+  bool before_;
+};
+// The threads a loop called here may use: 1 under SerialOnThisThread or inside a worker, else threads().
+int threads_here();
+
 // body(begin, end) over [0, n) in chunks of about `grain` items, on threads() threads when there
 // is more than one chunk. Each item must be computed independently of the chunk it falls in.
 void parallel_for(std::size_t n, std::size_t grain, const std::function<void(std::size_t, std::size_t)>& body);
