@@ -64,12 +64,19 @@ TEST(Threads, DigitalLenetSameNumbersAtOneAndTwoThreads) {
   EXPECT_GT(one.epochs.back().train_loss, 0.0);  // it trained
 }
 
-TEST(Threads, NonidealLenetWithParasiticsSameNumbersAtOneAndTwoThreads) {
+// The TxSim-like ReRAM preset with train_bench's parasitics.
+DevicePreset reram_with(ParasiticModel model, int refresh_every) {
   DevicePreset p = load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_reram.json");
-  p.crossbar.circuit.model = ParasiticModel::FirstOrder;
+  p.crossbar.circuit.model = model;
   p.crossbar.circuit.source_ohm = 100;
   p.crossbar.circuit.sink_ohm = 50;
   p.crossbar.circuit.wire_ohm = 1;
+  p.crossbar.circuit.refresh_every = refresh_every;
+  return p;
+}
+
+TEST(Threads, NonidealLenetWithParasiticsSameNumbersAtOneAndTwoThreads) {
+  const DevicePreset p = reram_with(ParasiticModel::FirstOrder, 1);
   expect_identical(train_at(1, "lenet5.json", analog_factory(p), 256, 32), train_at(2, "lenet5.json", analog_factory(p), 256, 32));
 }
 
@@ -139,16 +146,6 @@ void expect_background_builds_change_nothing(const DevicePreset& p) {
     EXPECT_EQ(lazy.weight().value, early.weight().value) << "step " << s;
   }
   set_threads(available_cores());
-}
-
-DevicePreset reram_with(ParasiticModel model, int refresh_every) {
-  DevicePreset p = load_device_preset(std::string(TXSIM_SOURCE_DIR) + "/workloads/devices/txsim_reram.json");
-  p.crossbar.circuit.model = model;
-  p.crossbar.circuit.source_ohm = 100;
-  p.crossbar.circuit.sink_ohm = 50;
-  p.crossbar.circuit.wire_ohm = 1;
-  p.crossbar.circuit.refresh_every = refresh_every;
-  return p;
 }
 
 TEST(Threads, TransposedReadBuiltBesideForwardReadsGivesTheSameNumbersFirstOrder) {
