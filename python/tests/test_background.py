@@ -2,25 +2,13 @@
 (txsim/background.py) change the speed, not a number: the oracle is the same training with the
 matrices built at the first transposed read, as txsim train builds them."""
 import io
-import json
-import os
 
 import pytest
 import torch
 
 import txsim
+from test_analog_conv_and_state import PULSED, reram_with_parasitics
 from txsim import background
-
-SOURCE = os.environ.get("TXSIM_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-RERAM = os.path.join(SOURCE, "workloads", "devices", "txsim_reram.json")
-PULSED = os.path.join(SOURCE, "workloads", "devices", "constant_step.json")
-
-
-def reram_with_parasitics():
-    with open(RERAM) as f:
-        preset = json.load(f)
-    preset["circuit"] = {"model": "first_order", "source_ohm": 100, "sink_ohm": 50, "wire_ohm": 1}
-    return preset
 
 
 class Net(torch.nn.Module):

@@ -5,12 +5,14 @@ After AnalogSGD's step, each analog core's devices have changed, and the first t
 circuit solves of the backward direction. In a PyTorch model the time between the step and that
 read is mostly torch's own operators on one thread (the digital layers, pools, the loss), so a
 second core sits idle: the build runs there. The numbers are those of the build at the first
-read (it is the same build, in the same order; tests/test_background.py checks it), only sooner.
+read (it is the same build, in the same order; python/tests/test_background.py and
+`ctest -R Threads.TransposedRead` check it), only sooner.
 
 What may run beside a pending build: forward reads of the same core (they use the forward
-direction's matrices only, built in the step) and its activity reports (a build adds none). Everything else that touches a core waits for its
-build first (`wait`). set_background_builds(False) builds at the first read instead; with one
-core there is nothing to gain and builds are off.
+direction's matrices only, built in the step) and its activity reports (a build adds none).
+Everything else that touches a core waits for its build first (`wait`).
+set_background_builds(False) builds at the first read instead; with one core there is nothing
+to gain and builds are off.
 """
 import concurrent.futures
 import os
